@@ -1,0 +1,67 @@
+"""The Salesforce plugin: its facts, its settings, its catalog."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class SalesforceSettings(BaseModel):
+    """Settings of one Salesforce connector instance.
+
+    Secrets (``consumer_secret``, ``private_key``, ``session_id``) come from the
+    environment or from files, never from the YAML configuration.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_url: str | None = Field(
+        None, description="https://<my-domain>.my.salesforce.com; found by login when empty."
+    )
+    domain: str = Field(
+        "login", description="Login domain: `login`, `test`, or the My Domain like `acme.my`."
+    )
+    api_version: str = Field("59.0", pattern=r"^\d{2}\.\d$")
+    auth: Literal["jwt", "client_credentials", "session"] = "jwt"
+    username: str | None = Field(None, description="Integration user (JWT bearer flow).")
+    consumer_key: str | None = Field(None, description="Connected app consumer key.")
+    consumer_secret: SecretStr | None = None
+    private_key: SecretStr | None = Field(None, description="PEM key for the JWT bearer flow.")
+    session_id: SecretStr | None = Field(None, description="Static session id (auth: session).")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the server with.")
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    batch_size: int = Field(200, ge=1, le=200, description="Records per composite upsert.")
+    quota_reserve_percent: float = Field(
+        10.0, ge=0, le=90, description="Stop a run before the org's daily quota falls below this."
+    )
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> SalesforceSettings:
+        needed = {
+            "jwt": ("username", "consumer_key"),
+            "client_credentials": ("consumer_key",),
+            "session": ("instance_url",),
+        }[self.auth]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            names = ", ".join(f"`{m}`" for m in missing)
+            msg = f"auth `{self.auth}` needs {names}"
+            raise ValueError(msg)
+        return self
+
+
+class SalesforcePlugin:
+    """Facts about the Salesforce connector, for the core."""
+
+    name = "salesforce"
+    title = "Salesforce"
+    settings_model: type[BaseModel] = SalesforceSettings
+
+    def catalog(self) -> tuple[str, bytes]:
+        """Display name and content of the built-in metric catalog."""
+        return "okrsync_salesforce/catalog.yaml", files(__package__).joinpath(
+            "catalog.yaml"
+        ).read_bytes()

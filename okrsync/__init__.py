@@ -1,0 +1,6 @@
+"""okrsync: keep OKR key results in step with the CRM."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

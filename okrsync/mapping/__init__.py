@@ -1,0 +1,1 @@
+"""The mapping language: YAML files in a folder → validated OKRs."""

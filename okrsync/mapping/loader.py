@@ -1,0 +1,553 @@
+"""Load a mappings folder into a :class:`~okrsync.model.MappingSet`, or fail with every problem.
+
+Each file is checked on its own first (shape, types, unknown keys); then what
+spans files: cycles, named metrics, unique keys, alignment, sources, metric
+names, start and target. Problems of all files are collected and raised
+together, sorted by file and position.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from okrsync._validation import validate_located
+from okrsync._yaml import LocatedDocument, load_yaml_file
+from okrsync.catalog import Catalog, MetricDefinition, MetricResolutionError
+from okrsync.errors import MappingError, Problem
+from okrsync.mapping.schema import (
+    CycleSpec,
+    KeyResultSpec,
+    MappingFile,
+    NamedMetricSpec,
+    ObjectiveSpec,
+    OwnerSpec,
+)
+from okrsync.metric import MetricRef, Percentage, Unit, describe_value
+from okrsync.model import (
+    Cycle,
+    KeyResult,
+    KeyResultKind,
+    MappingSet,
+    Objective,
+    Origin,
+    Owner,
+    OwnerKind,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from okrsync._yaml import YamlPath
+    from okrsync.catalog import ResolvedMetric
+
+__all__ = ["catalogs_for", "display_name", "load_mappings", "mapping_files"]
+
+NPS_RANGE = 100.0
+
+
+class _ObjectiveHead(ObjectiveSpec):
+    """An objective whose key results are checked one by one."""
+
+    key_results: list[Any]
+
+
+class _MetricOnly(BaseModel):
+    """Just the metric of a key result."""
+
+    model_config = ConfigDict(extra="ignore")
+    metric: MetricRef
+
+
+@dataclass
+class _File:
+    doc: LocatedDocument
+    cycle: Cycle | None = None
+    cycle_ref: str | None = None
+
+
+@dataclass
+class _Loader:
+    sources: Mapping[str, str]
+    catalogs: Mapping[str, Catalog]
+    problems: list[Problem] = field(default_factory=list)
+    files: list[_File] = field(default_factory=list)
+    cycles: dict[str, tuple[Cycle, Origin]] = field(default_factory=dict)
+    instance_catalogs: dict[str, Catalog] = field(default_factory=dict)
+    objectives: list[tuple[Objective, Origin]] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    # -- per file ------------------------------------------------------------
+
+    def read(self, path: Path) -> None:
+        doc, problems = load_yaml_file(path, display_name(path))
+        self.problems.extend(problems)
+        if problems:
+            return
+        if doc.data is None:
+            self.add(doc.problem((), "expected a mapping with `version: 1`, got an empty file"))
+            return
+        if not isinstance(doc.data, dict):
+            self.add(
+                doc.problem(
+                    (), f"expected a mapping with `version: 1`, got {describe_value(doc.data)}"
+                )
+            )
+            return
+        _, problems = validate_located(MappingFile, doc)
+        self.problems.extend(problems)
+        self.files.append(self.read_cycle(doc))
+
+    def read_cycle(self, doc: LocatedDocument) -> _File:
+        raw = doc.get(("cycle",))
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)  # `cycle: 2026` names the cycle "2026"
+        if isinstance(raw, str):
+            return _File(doc, cycle_ref=raw)
+        if not isinstance(raw, dict):
+            if doc.get(("objectives",)):
+                self.add(
+                    doc.problem(
+                        (), "missing required key `cycle` (the objectives of a file belong to one)"
+                    )
+                )
+            return _File(doc)
+        spec, problems = validate_located(CycleSpec, doc, ("cycle",))
+        if problems or spec is None:
+            return _File(doc)
+        if spec.end < spec.start:
+            self.add(
+                doc.problem(
+                    ("cycle", "end"),
+                    f"expected an end on or after the start {spec.start}, got {spec.end}",
+                )
+            )
+            return _File(doc)
+        cycle = Cycle(spec.name, spec.start, spec.end)
+        origin = Origin(doc, ("cycle",))
+        known = self.cycles.get(cycle.name)
+        if known is None:
+            self.cycles[cycle.name] = (cycle, origin)
+        elif known[0] != cycle:
+            self.add(
+                origin.problem(
+                    f"cycle `{cycle.name}` is already defined as {known[0].start}..{known[0].end} "
+                    f"at {known[1]}; expected the same dates or just the name "
+                    f"`cycle: {cycle.name}`"
+                )
+            )
+        return _File(doc, cycle=cycle)
+
+    # -- across files --------------------------------------------------------
+
+    def link_cycles(self) -> None:
+        for item in self.files:
+            if item.cycle_ref is None:
+                continue
+            known = self.cycles.get(item.cycle_ref)
+            if known is None:
+                names = ", ".join(f"`{n}`" for n in sorted(self.cycles)) or "none defined"
+                self.add(
+                    item.doc.problem(
+                        ("cycle",),
+                        f"unknown cycle `{item.cycle_ref}`; expected a cycle defined in a "
+                        f"mapping file ({names}) or a definition `{{name, start, end}}`",
+                    )
+                )
+            else:
+                item.cycle = known[0]
+
+    def admin_metrics(self) -> dict[str, dict[str, MetricDefinition]]:
+        """Named metrics of the mapping files, by the source key they were written under."""
+        types = set(self.sources.values())
+        by_key: dict[str, dict[str, MetricDefinition]] = {}
+        for item in self.files:
+            metrics = item.doc.get(("metrics",))
+            for source, entries in metrics.items() if isinstance(metrics, dict) else ():
+                if source not in self.sources and source not in types:
+                    self.add(self.unknown_source(item.doc, ("metrics", source), source, key=True))
+                    continue
+                for name in entries if isinstance(entries, dict) else ():
+                    path: YamlPath = ("metrics", source, name)
+                    spec, problems = validate_located(NamedMetricSpec, item.doc, path)
+                    if problems or spec is None:
+                        continue
+                    defined = by_key.setdefault(source, {})
+                    if name in defined:
+                        self.add(
+                            item.doc.problem(
+                                path,
+                                f"metric `{name}` for `{source}` is already defined at "
+                                f"{defined[name].origin}",
+                                key=True,
+                            )
+                        )
+                        continue
+                    defined[name] = MetricDefinition(name, spec, Origin(item.doc, path))
+        return by_key
+
+    def build_catalogs(self) -> None:
+        by_key = self.admin_metrics()
+        for instance, kind in sorted(self.sources.items()):
+            base = self.catalogs.get(kind, Catalog(instance, {}))
+            catalog = (
+                Catalog(instance, {n: base.definition(n) for n in base.names()})
+                .with_overrides(by_key.get(kind, {}))
+                .with_overrides(by_key.get(instance, {}) if instance != kind else {})
+            )
+            self.instance_catalogs[instance] = catalog
+            self.problems.extend(catalog.check_all())
+
+    def unknown_source(
+        self, doc: LocatedDocument, path: YamlPath, name: str, *, key: bool = False
+    ) -> Problem:
+        known = ", ".join(f"`{s}`" for s in sorted(self.sources)) or "none configured"
+        return doc.problem(
+            path,
+            f"unknown source `{name}`; expected one of {known} "
+            "(the connectors of the configuration)",
+            key=key,
+        )
+
+    def build_objectives(self) -> None:
+        seen: dict[str, Origin] = {}
+        for item in self.files:
+            raw = item.doc.get(("objectives",))
+            if item.cycle is None or not isinstance(raw, list):
+                continue
+            for index in range(len(raw)):
+                path: YamlPath = ("objectives", index)
+                head, problems = validate_located(_ObjectiveHead, item.doc, path)
+                if problems or head is None:
+                    continue
+                origin = Origin(item.doc, path)
+                full_key = f"{item.cycle.name}/{head.key}"
+                if full_key in seen:
+                    self.add(
+                        item.doc.problem(
+                            (*path, "key"),
+                            f"duplicate objective key `{head.key}` in cycle `{item.cycle.name}` "
+                            f"(first at {seen[full_key]})",
+                        )
+                    )
+                    continue
+                seen[full_key] = Origin(item.doc, (*path, "key"))
+                key_results = self.build_key_results(item.doc, path, head, item.cycle)
+                objective = Objective(
+                    key=head.key,
+                    cycle=item.cycle,
+                    title=head.title,
+                    key_results=tuple(key_results),
+                    description=head.description,
+                    owner=_owner(head.owner),
+                    aligns_to=head.aligns_to,
+                    origin=origin,
+                )
+                self.objectives.append((objective, origin))
+
+    def build_key_results(
+        self, doc: LocatedDocument, path: YamlPath, head: _ObjectiveHead, cycle: Cycle
+    ) -> list[KeyResult]:
+        out: list[KeyResult] = []
+        keys: dict[str, Origin] = {}
+        for index in range(len(head.key_results)):
+            kr_path: YamlPath = (*path, "key_results", index)
+            spec, problems = validate_located(KeyResultSpec, doc, kr_path)
+            if problems or spec is None:
+                self.check_metric_only(doc, kr_path)
+                continue
+            origin = Origin(doc, kr_path)
+            if spec.key in keys:
+                self.add(
+                    doc.problem(
+                        (*kr_path, "key"),
+                        f"duplicate key result key `{spec.key}` in objective `{head.key}` "
+                        f"(first at {keys[spec.key]})",
+                    )
+                )
+                continue
+            keys[spec.key] = Origin(doc, (*kr_path, "key"))
+            kr = self.build_key_result(spec, origin, head, cycle)
+            if kr is not None:
+                out.append(kr)
+        return out
+
+    def check_metric_only(self, doc: LocatedDocument, kr_path: YamlPath) -> None:
+        """Resolve the metric of a key result that has other problems, to report its own."""
+        source = doc.get((*kr_path, "source"))
+        catalog = self.instance_catalogs.get(source) if isinstance(source, str) else None
+        metric, problems = validate_located(_MetricOnly, doc, kr_path)
+        if catalog is None or problems or metric is None:
+            return
+        try:
+            catalog.resolve(metric.metric, Origin(doc, (*kr_path, "metric")))
+        except MetricResolutionError as exc:
+            self.add(exc.problem)
+
+    def build_key_result(
+        self, spec: KeyResultSpec, origin: Origin, head: _ObjectiveHead, cycle: Cycle
+    ) -> KeyResult | None:
+        ok = True
+        for index, destination in enumerate(spec.publish_to):
+            if destination not in self.sources:
+                self.add(
+                    self.unknown_source(
+                        origin.doc, (*origin.path, "publish_to", index), destination
+                    )
+                )
+                ok = False
+        catalog = self.instance_catalogs.get(spec.source)
+        if catalog is None:
+            self.add(self.unknown_source(origin.doc, (*origin.path, "source"), spec.source))
+            return None
+        try:
+            metric = catalog.resolve(spec.metric, Origin(origin.doc, (*origin.path, "metric")))
+        except MetricResolutionError as exc:
+            self.add(exc.problem)
+            return None
+        kind = KeyResultKind(spec.kind)
+        unit = spec.unit or metric.unit
+        start, target = self.start_target(spec, origin, kind, unit, metric)
+        if start is None or target is None or not ok:
+            return None
+        return KeyResult(
+            key=spec.key,
+            objective_key=head.key,
+            cycle=cycle,
+            title=spec.title,
+            kind=kind,
+            source=spec.source,
+            metric=metric,
+            start=start,
+            target=target,
+            unit=unit,
+            weight=spec.weight,
+            description=spec.description,
+            owner=_owner(spec.owner) or _owner(head.owner),
+            publish_to=tuple(spec.publish_to),
+            origin=origin,
+        )
+
+    def start_target(
+        self,
+        spec: KeyResultSpec,
+        origin: Origin,
+        kind: KeyResultKind,
+        unit: Unit,
+        metric: ResolvedMetric,
+    ) -> tuple[float | None, float | None]:
+        milestone = kind is KeyResultKind.MILESTONE
+        start = 0.0 if spec.start is None else spec.start
+        target = spec.target
+        if target is None:
+            if not milestone:
+                self.add(
+                    origin.problem(
+                        "missing required key `target` (a metric key result needs a target)"
+                    )
+                )
+                return None, None
+            target = 1.0
+        ok = True
+        what = f"metric `{metric.name}`" if metric.name else "this metric"
+        for name, value in (("start", spec.start), ("target", spec.target)):
+            if value is None:
+                continue
+            message = _unit_problem(value, unit, what)
+            if message:
+                self.add(origin.problem(message, (name,)))
+                ok = False
+        if ok and start == target:
+            at = "target" if spec.target is not None else "start"
+            self.add(
+                origin.problem(
+                    "expected a target different from the start "
+                    f"({describe_value(spec.start if spec.start is not None else start)}), "
+                    f"got {describe_value(spec.target if spec.target is not None else target)}",
+                    (at,),
+                )
+            )
+            ok = False
+        if ok and milestone and start > target:
+            self.add(
+                origin.problem(
+                    f"expected a milestone target above its start ({describe_value(start)}), "
+                    f"got {describe_value(target)}",
+                    ("target",),
+                )
+            )
+            ok = False
+        return (start, target) if ok else (None, None)
+
+    def link_alignment(self) -> None:
+        by_key = {objective.full_key: objective for objective, _ in self.objectives}
+        linked: list[tuple[Objective, Origin]] = []
+        for objective, origin in self.objectives:
+            ref = objective.aligns_to
+            if ref is None:
+                linked.append((objective, origin))
+                continue
+            full = ref if "/" in ref else f"{objective.cycle.name}/{ref}"
+            if full not in by_key:
+                same_cycle = sorted(
+                    o.key
+                    for o in by_key.values()
+                    if o.cycle == objective.cycle and o is not objective
+                )
+                names = ", ".join(f"`{k}`" for k in same_cycle) or "none"
+                self.add(
+                    origin.problem(
+                        f"unknown objective `{ref}`; expected the key of an objective in cycle "
+                        f"`{objective.cycle.name}` ({names}) or `<cycle>/<objective>`",
+                        ("aligns_to",),
+                    )
+                )
+                continue
+            chain = [objective.full_key]
+            cursor: str | None = full
+            while cursor is not None and cursor not in chain:
+                chain.append(cursor)
+                cursor = _aligned_full_key(by_key[cursor]) if cursor in by_key else None
+            if cursor is not None:
+                self.add(
+                    origin.problem(
+                        "objectives align to each other in a loop: " + " → ".join([*chain, cursor]),
+                        ("aligns_to",),
+                    )
+                )
+                continue
+            linked.append((_with_parent(objective, full), origin))
+        self.objectives = linked
+
+
+def _aligned_full_key(objective: Objective) -> str | None:
+    ref = objective.aligns_to
+    if ref is None:
+        return None
+    return ref if "/" in ref else f"{objective.cycle.name}/{ref}"
+
+
+def _with_parent(objective: Objective, full: str) -> Objective:
+    return Objective(
+        key=objective.key,
+        cycle=objective.cycle,
+        title=objective.title,
+        key_results=objective.key_results,
+        description=objective.description,
+        owner=objective.owner,
+        aligns_to=full,
+        origin=objective.origin,
+    )
+
+
+def _owner(spec: OwnerSpec | None) -> Owner | None:
+    if spec is None:
+        return None
+    if spec.user is not None:
+        return Owner(OwnerKind.USER, spec.user)
+    return Owner(OwnerKind.TEAM, spec.team or "")
+
+
+def _unit_problem(value: float, unit: Unit, what: str) -> str | None:
+    shown = describe_value(value)
+    if unit is Unit.PERCENT:
+        if isinstance(value, Percentage):
+            if not 0 <= value <= 1:
+                return f"expected a percentage between 0% and 100% for {what}, got {shown}"
+            return None
+        if not 0 <= value <= 1:
+            return (
+                f"expected a percentage like `35%` or a fraction between 0 and 1 "
+                f"({what} is a ratio), got {shown}"
+            )
+        return None
+    if isinstance(value, Percentage):
+        return f"expected a number ({what} is in {unit.value}, not a ratio), got {shown}"
+    if unit is Unit.NPS and not -NPS_RANGE <= value <= NPS_RANGE:
+        return f"expected an NPS between -100 and 100 for {what}, got {shown}"
+    if unit is Unit.COUNT and value < 0:
+        return f"expected a count of 0 or more for {what}, got {shown}"
+    return None
+
+
+def display_name(path: Path) -> str:
+    """A file name as users see it: relative to the working directory when below it."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def mapping_files(folder: Path) -> list[Path]:
+    """The mapping files of a folder (``*.yaml``/``*.yml``, recursively; hidden ones skipped)."""
+    found = [
+        p
+        for pattern in ("*.yaml", "*.yml")
+        for p in folder.rglob(pattern)
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    return sorted(found)
+
+
+def load_mappings(
+    folder: Path, *, sources: Mapping[str, str], catalogs: Mapping[str, Catalog]
+) -> MappingSet:
+    """Load and check every mapping file in ``folder``.
+
+    Args:
+        folder: The mappings folder.
+        sources: Connector instance name → connector type.
+        catalogs: Built-in catalog per connector type.
+
+    Raises:
+        MappingError: With every problem found, each located.
+    """
+    shown = display_name(folder)
+    if not folder.is_dir():
+        raise MappingError(
+            [Problem(shown, 0, 0, "", "expected a folder of mapping files; it does not exist")]
+        )
+    paths = mapping_files(folder)
+    if not paths:
+        raise MappingError(
+            [Problem(shown, 0, 0, "", "expected mapping files (*.yaml) in this folder, found none")]
+        )
+    loader = _Loader(sources=sources, catalogs=catalogs)
+    for path in paths:
+        loader.read(path)
+    loader.link_cycles()
+    loader.build_catalogs()
+    loader.build_objectives()
+    loader.link_alignment()
+    if loader.problems:
+        raise MappingError(loader.problems)
+    used = {o.cycle for o, _ in loader.objectives}
+    cycles = sorted({c for c, _ in loader.cycles.values()} | used, key=lambda c: (c.start, c.name))
+    return MappingSet(
+        cycles=tuple(cycles),
+        objectives=tuple(o for o, _ in loader.objectives),
+        files=tuple(display_name(p) for p in paths),
+    )
+
+
+def catalogs_for(
+    folder: Path, *, sources: Mapping[str, str], catalogs: Mapping[str, Catalog]
+) -> dict[str, Catalog]:
+    """The named metrics of each connector instance, with the admin's definitions applied.
+
+    Raises:
+        MappingError: When the mapping files have problems.
+    """
+    loader = _Loader(sources=sources, catalogs=catalogs)
+    for path in mapping_files(folder) if folder.is_dir() else []:
+        loader.read(path)
+    loader.build_catalogs()
+    if loader.problems:
+        raise MappingError(loader.problems)
+    return loader.instance_catalogs

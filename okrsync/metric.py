@@ -1,0 +1,566 @@
+"""Metric expressions: what a key result measures, independent of any CRM.
+
+An expression is one of
+
+- an aggregate over one object: ``{count: Task}``, ``{sum: Opportunity.Amount}``,
+  ``avg``, ``min``, ``max``, ``count_distinct``;
+- ``{ratio: {numerator: …, denominator: …}}`` of two metrics;
+- ``{nps: Survey.Score}``: net promoter score of a 0–10 field;
+- ``{churn_rate: Account, customer_since: …, churned_on: …}``: share of the
+  customers active at cycle start who churned during the cycle;
+
+each with an optional ``where`` (a mapping of field conditions, all of which
+must hold, or a list of such mappings, any of which must hold) and, except
+``ratio``, an optional ``window`` on one date field. Anywhere a metric is
+expected, a metric name from the catalog may stand instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "AGGREGATIONS",
+    "Aggregate",
+    "ChurnRate",
+    "Condition",
+    "Expr",
+    "FieldRef",
+    "MetricRef",
+    "Nps",
+    "Operators",
+    "Percentage",
+    "Ratio",
+    "RatioParts",
+    "Unit",
+    "Where",
+    "WindowRange",
+    "describe_value",
+    "natural_unit",
+    "parse_number",
+    "window_bounds",
+]
+
+AGGREGATIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
+EXPRESSION_KEYS = (*AGGREGATIONS, "ratio", "nps", "churn_rate")
+
+
+class Unit(StrEnum):
+    """What a metric's values are, for validation and display."""
+
+    COUNT = "count"
+    NUMBER = "number"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    """A fraction in [0, 1], shown as a percentage."""
+    NPS = "nps"
+    """Net promoter score, −100..100."""
+
+
+class Percentage(float):
+    """A number that was written as a percentage (``"15%"`` → 0.15)."""
+
+    __slots__ = ()
+
+
+_SHOWN = 60
+"""Longest text quoted in an error message."""
+
+
+def describe_value(value: Any) -> str:
+    """How an error message shows what it got."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Percentage):
+        return f"`{value * 100:g}%`"
+    if isinstance(value, str):
+        shown = value if len(value) <= _SHOWN else value[: _SHOWN - 3] + "..."
+        return repr(shown)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:  # noqa: PLR2004
+        return str(int(value))
+    return str(value)
+
+
+def _fail(kind: str, expected: str, value: Any) -> NoReturn:
+    raise PydanticCustomError(kind, f"expected {expected}, got {describe_value(value)}")
+
+
+_PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%\s*$")
+_NUMBER_EXPECTED = "a number or a percentage like `8%`"
+
+
+def parse_number(value: Any) -> float:
+    """Accept a finite number or a percentage string (``"15%"`` → ``Percentage(0.15)``)."""
+    if isinstance(value, bool):
+        _fail("number", _NUMBER_EXPECTED, value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            _fail("number", "a finite number", value)
+        if abs(number) > 1e15:  # noqa: PLR2004  (beyond exact float integers and any CRM amount)
+            _fail("number", "a number of at most 1e15 in size", value)
+        return number
+    if isinstance(value, str):
+        match = _PERCENT.match(value)
+        if match:
+            return Percentage(float(match.group(1)) / 100)
+        try:
+            number = float(value)
+        except ValueError:
+            _fail("number", _NUMBER_EXPECTED, value)
+        return parse_number(number)
+    return _fail("number", _NUMBER_EXPECTED, value)
+
+
+Number = Annotated[
+    float,
+    PlainValidator(parse_number),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*%\s*$"},
+            ],
+            "description": "A number, or a percentage like `15%` (the same as 0.15).",
+        }
+    ),
+]
+
+_OBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_FIELD_REF = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$"
+)
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _object_name(value: Any) -> str:
+    if not isinstance(value, str) or not _OBJECT.match(value):
+        _fail("object_name", "a CRM object name like `Opportunity` or `deals`", value)
+    return value
+
+
+def _field_name(value: Any) -> str:
+    if not isinstance(value, str) or not _FIELD.match(value):
+        _fail("field_name", "a field name like `CloseDate` or `Owner.Email`", value)
+    return value
+
+
+def _field_ref(value: Any) -> str:
+    if not isinstance(value, str) or not _FIELD_REF.match(value):
+        _fail("field_ref", "`Object.Field` like `Opportunity.Amount`", value)
+    return value
+
+
+def _metric_name(value: Any) -> str:
+    if not isinstance(value, str) or not _METRIC_NAME.match(value):
+        _fail(
+            "metric_name", "a metric name like `win_rate` (lowercase letters, digits, `_`)", value
+        )
+    return value
+
+
+ObjectName = Annotated[
+    str,
+    PlainValidator(_object_name),
+    WithJsonSchema({"type": "string", "pattern": _OBJECT.pattern, "description": "CRM object"}),
+]
+FieldName = Annotated[
+    str,
+    PlainValidator(_field_name),
+    WithJsonSchema({"type": "string", "pattern": _FIELD.pattern, "description": "CRM field"}),
+]
+FieldRef = Annotated[
+    str,
+    PlainValidator(_field_ref),
+    WithJsonSchema(
+        {"type": "string", "pattern": _FIELD_REF.pattern, "description": "`Object.Field`"}
+    ),
+]
+MetricName = Annotated[
+    str,
+    PlainValidator(_metric_name),
+    WithJsonSchema({"type": "string", "pattern": _METRIC_NAME.pattern}),
+]
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, (str, int, float, date)) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return value
+    return _fail(
+        "condition_value",
+        "a text, number, true/false or date value (use `{is_null: true}` for empty fields)",
+        value,
+    )
+
+
+Scalar = Annotated[
+    str | bool | int | float | date | datetime,
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Operators(_Strict):
+    """Comparisons on one field, all of which must hold (``{gte: 100, lt: 500}``)."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
+    not_in: tuple[Scalar, ...] | None = None
+    gt: Scalar | None = None
+    gte: Scalar | None = None
+    lt: Scalar | None = None
+    lte: Scalar | None = None
+    is_null: bool | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Operators:
+        if not self.model_fields_set:
+            raise PydanticCustomError(
+                "operators",
+                "expected at least one of `eq`, `ne`, `in`, `not_in`, "
+                "`gt`, `gte`, `lt`, `lte`, `is_null`, got an empty mapping",
+            )
+        return self
+
+    def items(self) -> list[tuple[str, Any]]:
+        """The operators that are set, by their YAML names."""
+        return [
+            ("in" if name == "in_" else name, getattr(self, name))
+            for name in type(self).model_fields
+            if name in self.model_fields_set
+        ]
+
+
+def _invalid_condition(value: Any) -> NoReturn:
+    _fail(
+        "condition",
+        "a value, a list of values or operators like `{gte: 100}` "
+        "(use `{is_null: true}` for empty fields)",
+        value,
+    )
+
+
+def _condition_kind(value: Any) -> str:
+    if isinstance(value, (dict, Operators)):
+        return "<operators>"
+    if isinstance(value, (list, tuple)):
+        return "<list>"
+    if value is None:
+        return "<invalid>"
+    return "<value>"
+
+
+Condition = Annotated[
+    Annotated[Scalar, Tag("<value>")]
+    | Annotated[tuple[Scalar, ...], Tag("<list>")]
+    | Annotated[Operators, Tag("<operators>")]
+    | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_condition), Tag("<invalid>")]],
+    Discriminator(_condition_kind),
+]
+"""A value means equality, a list means "one of", a mapping holds operators."""
+
+Conditions: TypeAlias = dict[FieldName, Condition]
+
+
+def _where_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "<all>"
+    if isinstance(value, (list, tuple)):
+        return "<any>"
+    return "<invalid>"
+
+
+def _invalid_where(value: Any) -> NoReturn:
+    _fail("where", "a mapping of field conditions, or a list of them (any of)", value)
+
+
+Where = Annotated[
+    Annotated[Conditions, Tag("<all>")]
+    | Annotated[tuple[Conditions, ...], Tag("<any>")]
+    | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_where), Tag("<invalid>")]],
+    Discriminator(_where_kind),
+]
+
+_WINDOW = re.compile(r"^(cycle|cycle_to_date|all_time|last_([1-9][0-9]{0,4})_days)$")
+_WINDOW_EXPECTED = "`cycle`, `cycle_to_date`, `last_N_days` (like `last_30_days`) or `all_time`"
+
+
+def _window_range(value: Any) -> str:
+    if not isinstance(value, str) or not _WINDOW.match(value):
+        _fail("window", _WINDOW_EXPECTED, value)
+    return value
+
+
+WindowRange = Annotated[
+    str,
+    PlainValidator(_window_range),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": ["cycle", "cycle_to_date", "all_time"]},
+                {"type": "string", "pattern": r"^last_[1-9][0-9]{0,4}_days$"},
+            ]
+        }
+    ),
+]
+
+
+def _one_window(value: dict[str, str]) -> dict[str, str]:
+    if len(value) != 1:
+        raise PydanticCustomError(
+            "window",
+            "expected exactly one date field like `{CloseDate: cycle}`, got {n}",
+            {"n": len(value)},
+        )
+    return value
+
+
+Window = Annotated[dict[FieldName, WindowRange], AfterValidator(_one_window)]
+
+
+class _Filtered(_Strict):
+    where: Where | None = None
+    window: Window | None = None
+
+    def where_groups(self) -> list[dict[str, Condition]]:
+        """The ``where`` as a list of groups: any group may hold, all conditions in it must."""
+        if self.where is None:
+            return []
+        if isinstance(self.where, dict):
+            return [dict(self.where)]
+        return [dict(group) for group in self.where]
+
+    def window_field(self) -> tuple[str, str] | None:
+        """``(date field, range)`` of the window, if any."""
+        if not self.window:
+            return None
+        return next(iter(self.window.items()))
+
+
+class Aggregate(_Filtered):
+    """Count rows of an object, or aggregate a field (sum, avg, min, max, count_distinct)."""
+
+    count: ObjectName | None = None
+    sum_: FieldRef | None = Field(None, alias="sum")
+    avg: FieldRef | None = None
+    min_: FieldRef | None = Field(None, alias="min")
+    max_: FieldRef | None = Field(None, alias="max")
+    count_distinct: FieldRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Aggregate:
+        given = [name for name in AGGREGATIONS if self._target(name) is not None]
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "aggregate",
+                "expected exactly one of `count`, `sum`, `avg`, `min`, `max`, "
+                "`count_distinct`, got {given}",
+                {"given": " and ".join(f"`{g}`" for g in given)},
+            )
+        return self
+
+    def _target(self, name: str) -> str | None:
+        value: str | None = getattr(
+            self, {"sum": "sum_", "min": "min_", "max": "max_"}.get(name, name)
+        )
+        return value
+
+    @property
+    def function(self) -> str:
+        """The aggregation: ``count``, ``sum``, ``avg``, ``min``, ``max`` or ``count_distinct``."""
+        return next(name for name in AGGREGATIONS if self._target(name) is not None)
+
+    @property
+    def object_name(self) -> str:
+        """The CRM object aggregated over."""
+        return (self._target(self.function) or "").split(".", 1)[0]
+
+    @property
+    def field(self) -> str | None:
+        """The aggregated field (``None`` for ``count``)."""
+        target = self._target(self.function) or ""
+        return target.split(".", 1)[1] if "." in target else None
+
+
+class Nps(_Filtered):
+    """Net promoter score of a 0–10 field: % promoters (9–10) − % detractors (0–6)."""
+
+    nps: FieldRef
+
+    @property
+    def object_name(self) -> str:
+        """The CRM object holding the responses."""
+        return self.nps.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        """The 0–10 score field."""
+        return self.nps.split(".", 1)[1]
+
+
+class ChurnRate(_Strict):
+    """Share of customers active at cycle start that churned by the as-of date.
+
+    Active at start: ``customer_since`` before the cycle start and ``churned_on``
+    empty or on/after the start. Churned: of those, ``churned_on`` in the cycle
+    up to the as-of date.
+    """
+
+    churn_rate: ObjectName
+    customer_since: FieldName
+    churned_on: FieldName
+    where: Where | None = None
+
+    @property
+    def object_name(self) -> str:
+        """The CRM object of customers."""
+        return self.churn_rate
+
+    def where_groups(self) -> list[dict[str, Condition]]:
+        """The ``where`` as a list of groups (any group, all conditions in it)."""
+        if self.where is None:
+            return []
+        if isinstance(self.where, dict):
+            return [dict(self.where)]
+        return [dict(group) for group in self.where]
+
+
+class RatioParts(_Strict):
+    """The two metrics of a ratio."""
+
+    numerator: MetricRef
+    denominator: MetricRef
+
+
+class Ratio(_Strict):
+    """``numerator / denominator``; a zero denominator gives no value."""
+
+    ratio: RatioParts
+
+
+def _metric_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "<name>"
+    if isinstance(value, Aggregate):
+        return "<aggregate>"
+    if isinstance(value, Ratio):
+        return "<ratio>"
+    if isinstance(value, Nps):
+        return "<nps>"
+    if isinstance(value, ChurnRate):
+        return "<churn_rate>"
+    if isinstance(value, dict):
+        for key in ("ratio", "nps", "churn_rate"):
+            if key in value:
+                return f"<{key}>"
+        if any(key in value for key in AGGREGATIONS):
+            return "<aggregate>"
+    return "<invalid>"
+
+
+def _invalid_metric(value: Any) -> NoReturn:
+    expected = "a metric name or an expression with one of " + ", ".join(
+        f"`{k}`" for k in EXPRESSION_KEYS
+    )
+    if isinstance(value, dict):
+        keys = ", ".join(f"`{k}`" for k in value) or "none"
+        raise PydanticCustomError("metric", f"expected {expected}, got keys {keys}")
+    _fail("metric", expected, value)
+
+
+MetricRef = Annotated[
+    Annotated[MetricName, Tag("<name>")]
+    | Annotated[Aggregate, Tag("<aggregate>")]
+    | Annotated[Ratio, Tag("<ratio>")]
+    | Annotated[Nps, Tag("<nps>")]
+    | Annotated[ChurnRate, Tag("<churn_rate>")]
+    | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_metric), Tag("<invalid>")]],
+    Discriminator(_metric_kind),
+]
+"""A metric: a catalog name or an expression."""
+
+Expr = Aggregate | Ratio | Nps | ChurnRate
+"""A metric expression with no names left in it (after resolution) or with some."""
+
+RatioParts.model_rebuild()
+Ratio.model_rebuild()
+
+TAGGED_TYPES: dict[str, Any] = {
+    "<aggregate>": Aggregate,
+    "<ratio>": Ratio,
+    "<nps>": Nps,
+    "<churn_rate>": ChurnRate,
+    "<operators>": Operators,
+    "<all>": Conditions,
+    "<any>": tuple[Conditions, ...],
+}
+"""Union tags that appear in validation error locations, and the type behind each."""
+
+
+def natural_unit(expr: Expr) -> Unit:
+    """The unit an expression yields when no definition says otherwise."""
+    if isinstance(expr, (Ratio, ChurnRate)):
+        return Unit.PERCENT
+    if isinstance(expr, Nps):
+        return Unit.NPS
+    if expr.function in {"count", "count_distinct"}:
+        return Unit.COUNT
+    return Unit.NUMBER
+
+
+def window_bounds(
+    window: str, cycle_start: date, cycle_end: date, as_of: date
+) -> tuple[date | None, date | None]:
+    """Inclusive ``(first, last)`` day of a window; ``None`` means unbounded.
+
+    ``cycle`` is the whole cycle, ``cycle_to_date`` the cycle up to the as-of
+    date (an as-of date before the cycle gives an empty range: first > last),
+    ``last_N_days`` the N days up to and including the as-of date, ``all_time``
+    everything.
+    """
+    match = _WINDOW.match(window)
+    if match is None:
+        msg = f"unknown window {window!r}"
+        raise ValueError(msg)
+    if window == "cycle":
+        return cycle_start, cycle_end
+    if window == "cycle_to_date":
+        return cycle_start, min(cycle_end, as_of)
+    if window == "all_time":
+        return None, None
+    days = int(match.group(2))
+    return as_of - timedelta(days=days - 1), as_of

@@ -1,0 +1,188 @@
+"""The OKR domain model: cycles, objectives, key results, owners (pure, no I/O).
+
+Built by the mapping loader from validated files; everything downstream (plan,
+compute, scoring, write-back) works on these objects only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from okrsync.scoring import CycleDates
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import date
+
+    from okrsync._yaml import LocatedDocument, YamlPath
+    from okrsync.catalog import ResolvedMetric
+    from okrsync.errors import Problem
+    from okrsync.metric import Unit
+
+__all__ = [
+    "Cycle",
+    "KeyResult",
+    "KeyResultKind",
+    "MappingSet",
+    "Objective",
+    "Origin",
+    "Owner",
+    "OwnerKind",
+]
+
+
+class KeyResultKind(StrEnum):
+    """How a key result is measured."""
+
+    METRIC = "metric"
+    """A value moving from start to target, in either direction."""
+    MILESTONE = "milestone"
+    """Done (value ≥ target, default 1) or not."""
+
+
+class OwnerKind(StrEnum):
+    """Who owns an objective or key result."""
+
+    TEAM = "team"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A team (by name) or a user (by e-mail)."""
+
+    kind: OwnerKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where something was defined, so later stages can point at it."""
+
+    doc: LocatedDocument = field(compare=False, repr=False)
+    path: YamlPath
+
+    def problem(self, message: str, sub: YamlPath = ()) -> Problem:
+        """A located problem at this definition (or below it, at ``sub``)."""
+        return self.doc.problem((*self.path, *sub), message)
+
+    def __str__(self) -> str:
+        mark = self.doc.mark(self.path)
+        return f"{self.doc.file}:{mark.line}:{mark.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """A named date range (both ends inclusive), usually a quarter."""
+
+    name: str
+    start: date
+    end: date
+
+    @property
+    def dates(self) -> CycleDates:
+        """The dates, as the scoring functions take them."""
+        return CycleDates(self.start, self.end)
+
+    @property
+    def days(self) -> int:
+        """Number of days in the cycle."""
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        """Whether ``day`` lies within the cycle."""
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class KeyResult:
+    """A measurable result of an objective."""
+
+    key: str
+    objective_key: str
+    cycle: Cycle
+    title: str
+    kind: KeyResultKind
+    source: str
+    metric: ResolvedMetric
+    start: float
+    target: float
+    unit: Unit
+    weight: float = 1.0
+    description: str | None = None
+    owner: Owner | None = None
+    publish_to: tuple[str, ...] = ()
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def full_key(self) -> str:
+        """External id in the CRM: ``<cycle>/<objective>/<kr>``."""
+        return f"{self.cycle.name}/{self.objective_key}/{self.key}"
+
+    @property
+    def lower_is_better(self) -> bool:
+        """Whether progress means the value going down (start > target)."""
+        return self.start > self.target
+
+    @property
+    def is_milestone(self) -> bool:
+        """Whether this is a milestone (done or not)."""
+        return self.kind is KeyResultKind.MILESTONE
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        """Connectors this key result is written to: its source, then ``publish_to``."""
+        return (self.source, *(d for d in self.publish_to if d != self.source))
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """A qualitative goal for one cycle, measured by its key results."""
+
+    key: str
+    cycle: Cycle
+    title: str
+    key_results: tuple[KeyResult, ...]
+    description: str | None = None
+    owner: Owner | None = None
+    aligns_to: str | None = None
+    """Full key (``<cycle>/<objective>``) of the parent objective."""
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def full_key(self) -> str:
+        """External id in the CRM: ``<cycle>/<objective>``."""
+        return f"{self.cycle.name}/{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSet:
+    """Every cycle and objective loaded from a mappings folder."""
+
+    cycles: tuple[Cycle, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def key_results(self) -> Iterator[KeyResult]:
+        """All key results, in file order."""
+        for objective in self.objectives:
+            yield from objective.key_results
+
+    def objective(self, full_key: str) -> Objective:
+        """The objective with external id ``full_key``."""
+        for objective in self.objectives:
+            if objective.full_key == full_key:
+                return objective
+        raise KeyError(full_key)
+
+    def sources(self) -> set[str]:
+        """Connector instances any key result reads from or writes to."""
+        found: set[str] = set()
+        for kr in self.key_results():
+            found.update(kr.destinations)
+        return found

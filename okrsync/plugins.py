@@ -1,0 +1,114 @@
+"""Connector plugins, found through the entry-point group ``okrsync.connectors``.
+
+A plugin is what a connector package exports as its entry point: plain facts
+(name, title, settings model, metric catalog). The core never imports a CRM
+SDK; it only asks plugins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from okrsync.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from pydantic import BaseModel
+
+__all__ = ["ENTRY_POINT_GROUP", "ConnectorPlugin", "PluginRegistry", "StaticPlugin"]
+
+ENTRY_POINT_GROUP = "okrsync.connectors"
+
+
+@runtime_checkable
+class ConnectorPlugin(Protocol):
+    """What a connector package provides to the core."""
+
+    @property
+    def name(self) -> str:
+        """Connector type, e.g. ``salesforce``; the default instance name too."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """Human name of the CRM, e.g. ``Salesforce``."""
+        ...
+
+    @property
+    def settings_model(self) -> type[BaseModel]:
+        """Pydantic model of a connector instance's settings (secrets as ``SecretStr``)."""
+        ...
+
+    def catalog(self) -> tuple[str, bytes]:
+        """Display name and YAML content of the connector's built-in metric catalog."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPlugin:
+    """A plugin made of plain values: for tests and for connectors without a package."""
+
+    name: str
+    title: str
+    settings_model: type[BaseModel]
+    catalog_name: str
+    catalog_yaml: bytes
+
+    def catalog(self) -> tuple[str, bytes]:
+        """Display name and YAML content of the catalog."""
+        return self.catalog_name, self.catalog_yaml
+
+
+class PluginRegistry:
+    """The connector plugins available to this process, by connector type."""
+
+    def __init__(self, plugins: Iterable[ConnectorPlugin]) -> None:
+        self._plugins: dict[str, ConnectorPlugin] = {}
+        for plugin in plugins:
+            if plugin.name in self._plugins:
+                raise ConfigurationError(f"two connector plugins are named `{plugin.name}`")
+            self._plugins[plugin.name] = plugin
+
+    @classmethod
+    def from_entry_points(cls, group: str = ENTRY_POINT_GROUP) -> PluginRegistry:
+        """Load every plugin installed under the entry-point ``group``."""
+        found: list[ConnectorPlugin] = []
+        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"connector plugin `{ep.name}` ({ep.value}) failed to load: {exc}"
+                ) from exc
+            if not isinstance(plugin, ConnectorPlugin):
+                raise ConfigurationError(
+                    f"entry point `{ep.name}` ({ep.value}) is not an okrsync connector plugin"
+                )
+            found.append(plugin)
+        return cls(found)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._plugins
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._plugins))
+
+    def __len__(self) -> int:
+        return len(self._plugins)
+
+    def get(self, name: str) -> ConnectorPlugin:
+        """The plugin of connector type ``name``."""
+        try:
+            return self._plugins[name]
+        except KeyError:
+            known = ", ".join(f"`{n}`" for n in self) or "none installed"
+            raise ConfigurationError(
+                f"unknown connector type `{name}`; expected one of {known}"
+            ) from None
+
+    def as_mapping(self) -> Mapping[str, ConnectorPlugin]:
+        """Plugins by connector type."""
+        return dict(self._plugins)

@@ -279,9 +279,11 @@ class _Loader:
         return out
 
     def check_metric_only(self, doc: LocatedDocument, kr_path: YamlPath) -> None:
-        """Resolve the metric of a key result that has other problems, to report its own."""
+        """Check source and metric of a key result that has other problems, to report theirs too."""
         source = doc.get((*kr_path, "source"))
         catalog = self.instance_catalogs.get(source) if isinstance(source, str) else None
+        if isinstance(source, str) and catalog is None:
+            self.add(self.unknown_source(doc, (*kr_path, "source"), source))
         metric, problems = validate_located(_MetricOnly, doc, kr_path)
         if catalog is None or problems or metric is None:
             return

@@ -160,52 +160,45 @@ _FIELD_REF = re.compile(
 _METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
-def _object_name(value: Any) -> str:
-    if not isinstance(value, str) or not _OBJECT.match(value):
-        _fail("object_name", "a CRM object name like `Opportunity` or `deals`", value)
-    return value
+def _matching(pattern: re.Pattern[str], kind: str, expected: str) -> PlainValidator:
+    """A validator accepting strings that match ``pattern``."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            _fail(kind, expected, value)
+        return value
+
+    return PlainValidator(check)
 
 
-def _field_name(value: Any) -> str:
-    if not isinstance(value, str) or not _FIELD.match(value):
-        _fail("field_name", "a field name like `CloseDate` or `Owner.Email`", value)
-    return value
-
-
-def _field_ref(value: Any) -> str:
-    if not isinstance(value, str) or not _FIELD_REF.match(value):
-        _fail("field_ref", "`Object.Field` like `Opportunity.Amount`", value)
-    return value
-
-
-def _metric_name(value: Any) -> str:
-    if not isinstance(value, str) or not _METRIC_NAME.match(value):
-        _fail(
-            "metric_name", "a metric name like `win_rate` (lowercase letters, digits, `_`)", value
-        )
-    return value
+_object_name = _matching(_OBJECT, "object_name", "a CRM object name like `Opportunity` or `deals`")
+_field_name = _matching(_FIELD, "field_name", "a field name like `CloseDate` or `Owner.Email`")
+_field_ref = _matching(_FIELD_REF, "field_ref", "`Object.Field` like `Opportunity.Amount`")
+_metric_name = _matching(
+    _METRIC_NAME, "metric_name", "a metric name like `win_rate` (lowercase letters, digits, `_`)"
+)
 
 
 ObjectName = Annotated[
     str,
-    PlainValidator(_object_name),
+    _object_name,
     WithJsonSchema({"type": "string", "pattern": _OBJECT.pattern, "description": "CRM object"}),
 ]
 FieldName = Annotated[
     str,
-    PlainValidator(_field_name),
+    _field_name,
     WithJsonSchema({"type": "string", "pattern": _FIELD.pattern, "description": "CRM field"}),
 ]
 FieldRef = Annotated[
     str,
-    PlainValidator(_field_ref),
+    _field_ref,
     WithJsonSchema(
         {"type": "string", "pattern": _FIELD_REF.pattern, "description": "`Object.Field`"}
     ),
 ]
 MetricName = Annotated[
     str,
-    PlainValidator(_metric_name),
+    _metric_name,
     WithJsonSchema({"type": "string", "pattern": _METRIC_NAME.pattern}),
 ]
 
@@ -352,9 +345,8 @@ def _one_window(value: dict[str, str]) -> dict[str, str]:
 Window = Annotated[dict[FieldName, WindowRange], AfterValidator(_one_window)]
 
 
-class _Filtered(_Strict):
+class _WithWhere(_Strict):
     where: Where | None = None
-    window: Window | None = None
 
     def where_groups(self) -> list[dict[str, Condition]]:
         """The ``where`` as a list of groups: any group may hold, all conditions in it must."""
@@ -363,6 +355,10 @@ class _Filtered(_Strict):
         if isinstance(self.where, dict):
             return [dict(self.where)]
         return [dict(group) for group in self.where]
+
+
+class _Filtered(_WithWhere):
+    window: Window | None = None
 
     def window_field(self) -> tuple[str, str] | None:
         """``(date field, range)`` of the window, if any."""
@@ -432,7 +428,7 @@ class Nps(_Filtered):
         return self.nps.split(".", 1)[1]
 
 
-class ChurnRate(_Strict):
+class ChurnRate(_WithWhere):
     """Share of customers active at cycle start that churned by the as-of date.
 
     Active at start: ``customer_since`` before the cycle start and ``churned_on``
@@ -443,20 +439,11 @@ class ChurnRate(_Strict):
     churn_rate: ObjectName
     customer_since: FieldName
     churned_on: FieldName
-    where: Where | None = None
 
     @property
     def object_name(self) -> str:
         """The CRM object of customers."""
         return self.churn_rate
-
-    def where_groups(self) -> list[dict[str, Condition]]:
-        """The ``where`` as a list of groups (any group, all conditions in it)."""
-        if self.where is None:
-            return []
-        if isinstance(self.where, dict):
-            return [dict(self.where)]
-        return [dict(group) for group in self.where]
 
 
 class RatioParts(_Strict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from importlib.resources import files
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from okrsync.errors import ConfigurationError
@@ -18,7 +19,13 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-__all__ = ["ENTRY_POINT_GROUP", "ConnectorPlugin", "PluginRegistry", "StaticPlugin"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ConnectorPlugin",
+    "PluginRegistry",
+    "StaticPlugin",
+    "packaged_catalog",
+]
 
 ENTRY_POINT_GROUP = "okrsync.connectors"
 
@@ -45,6 +52,11 @@ class ConnectorPlugin(Protocol):
     def catalog(self) -> tuple[str, bytes]:
         """Display name and YAML content of the connector's built-in metric catalog."""
         ...
+
+
+def packaged_catalog(package: str, name: str = "catalog.yaml") -> tuple[str, bytes]:
+    """Display name and content of a catalog file shipped inside ``package``."""
+    return f"{package}/{name}", files(package).joinpath(name).read_bytes()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from okrsync.plugins import packaged_catalog
 
 
 class HubSpotSettings(BaseModel):
@@ -34,6 +34,4 @@ class HubSpotPlugin:
 
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
-        return "okrsync_hubspot/catalog.yaml", files(__package__).joinpath(
-            "catalog.yaml"
-        ).read_bytes()
+        return packaged_catalog(__package__ or "okrsync_hubspot")

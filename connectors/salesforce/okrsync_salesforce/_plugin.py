@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from okrsync.plugins import packaged_catalog
 
 
 class SalesforceSettings(BaseModel):
@@ -62,6 +63,4 @@ class SalesforcePlugin:
 
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
-        return "okrsync_salesforce/catalog.yaml", files(__package__).joinpath(
-            "catalog.yaml"
-        ).read_bytes()
+        return packaged_catalog(__package__ or "okrsync_salesforce")

@@ -19,15 +19,32 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
+    from okrsync.sandbox.accounting import Accounting
+    from okrsync.sandbox.server import RunningSandbox, SandboxOptions
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ConnectorPlugin",
     "PluginRegistry",
+    "SandboxPlugin",
     "StaticPlugin",
     "packaged_catalog",
 ]
 
 ENTRY_POINT_GROUP = "okrsync.connectors"
+
+
+class SandboxPlugin(Protocol):
+    """A plugin that can also serve an emulator of its CRM (the sandbox)."""
+
+    @property
+    def name(self) -> str:
+        """Connector type."""
+        ...
+
+    def start_sandbox(self, options: SandboxOptions, accounting: Accounting) -> RunningSandbox:
+        """Start the emulator with seeded or loaded data; it serves until stopped."""
+        ...
 
 
 @runtime_checkable

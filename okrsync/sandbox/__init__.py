@@ -1,0 +1,1 @@
+"""The embedded sandbox CRMs: shared store, server, faults, accounting, data."""

@@ -156,6 +156,91 @@ def metrics(
     Console().print(table)
 
 
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+@app.command()
+def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="First port (0: any free ports).", min=0, max=65535)
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
+    size: Annotated[
+        str, typer.Option(help="small, medium, large or a number of rows per CRM.")
+    ] = "small",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Load DATA/salesforce/*.jsonl and DATA/hubspot/*.jsonl instead.",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    faults: Annotated[
+        str, typer.Option(help="Faults, e.g. latency=50ms,5xx=0.2,429=0.1,seed=7.")
+    ] = "",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Show the data as of this date (YYYY-MM-DD).")
+    ] = None,
+    write_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-config",
+            help="Write an okrsync config (and .env) pointing at the sandbox.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the sandbox CRMs (Salesforce over TLS, HubSpot) until SIGINT/SIGTERM.
+
+    When ready, prints one JSON line with each CRM's URL and credentials and the
+    admin API's URL.
+    """
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from okrsync.sandbox.faults import FaultSpec  # noqa: PLC0415
+    from okrsync.sandbox.runner import start_sandboxes  # noqa: PLC0415
+    from okrsync.sandbox.runner import write_config as write_sandbox_config  # noqa: PLC0415
+    from okrsync.sandbox.server import SandboxOptions  # noqa: PLC0415
+
+    rows: str | int = int(size) if size.isdigit() else size
+    if rows not in {"small", "medium", "large"} and not isinstance(rows, int):
+        typer.echo(
+            f"error: --size: expected small, medium, large or a number, got {size!r}", err=True
+        )
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        spec = FaultSpec.parse(faults)
+        moment = datetime.fromisoformat(as_of).replace(tzinfo=UTC, hour=12) if as_of else None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    if not host.startswith(LOOPBACK):
+        typer.echo(f"warning: serving the sandbox on {host}, beyond this machine", err=True)
+    configure_logging("warning", "auto")
+    options = SandboxOptions(
+        host=host, port=port, seed=seed, size=rows, data_dir=data, faults=spec, as_of=moment
+    )
+    registry = PluginRegistry.from_entry_points()
+    group = start_sandboxes(registry, options)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if write_config is not None:
+            write_sandbox_config(group, write_config)
+        sys.stdout.write(json.dumps(group.info()) + "\n")
+        sys.stdout.flush()
+        stop.wait()
+    finally:
+        group.stop()
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

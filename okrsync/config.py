@@ -787,6 +787,56 @@ def _config_file(
     return path, display, None
 
 
+ENV_FILE_KEY = "env_file"
+"""Top-level key naming a dotenv file whose OKRSYNC_ variables count as environment."""
+
+
+def _env_file(
+    doc: LocatedDocument, config_path: Path | None
+) -> tuple[dict[str, str], list[Problem]]:
+    """Variables of the dotenv file the configuration names (``env_file: okrsync.env``).
+
+    The file holds ``NAME=value`` lines (``#`` comments, optional quotes). Only
+    ``OKRSYNC_`` variables are taken; the real environment wins over them. A
+    relative path is relative to the configuration file.
+    """
+    if not isinstance(doc.data, dict) or ENV_FILE_KEY not in doc.data:
+        return {}, []
+    raw = doc.data.pop(ENV_FILE_KEY)
+    if not isinstance(raw, str) or not raw.strip():
+        return {}, [
+            doc.problem((ENV_FILE_KEY,), f"expected a file name, got {describe_value(raw)}")
+        ]
+    path = Path(raw)
+    if not path.is_absolute() and config_path is not None:
+        path = config_path.parent / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return {}, [doc.problem((ENV_FILE_KEY,), f"cannot read the env file {raw!r}: {reason}")]
+    values: dict[str, str] = {}
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, sep, value = stripped.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            problems.append(
+                Problem(
+                    _display(path), number, 1, "", "expected NAME=value, got " + repr(stripped[:40])
+                )
+            )
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":  # noqa: PLR2004
+            value = value[1:-1]
+        if name.strip().upper().startswith(ENV_PREFIX):
+            values[name.strip()] = value
+    return values, problems
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -816,6 +866,10 @@ def load_settings(
         doc, yaml_problems = load_yaml_file(path, display)
     else:
         doc, yaml_problems = LocatedDocument(file=display, data=None), []
+    from_file, env_file_problems = _env_file(doc, path)
+    yaml_problems += env_file_problems
+    if from_file:
+        environ = {**from_file, **environ}
     loader = _Loader(
         registry,
         doc,

@@ -549,3 +549,37 @@ def test_settings_are_frozen(registry):
     with pytest.raises(ValueError, match="frozen"):
         settings.workspace = "other"  # type: ignore[misc]
     assert isinstance(settings.store_url, SecretStr)
+
+
+def test_env_file_supplies_environment_below_the_real_one(tmp_path, registry) -> None:
+    """An env_file named in the configuration acts as environment; real variables win."""
+    (tmp_path / "okrsync.env").write_text(
+        "# sandbox credentials\n"
+        "OKRSYNC_CONNECTORS__HUBSPOT__ACCESS_TOKEN='pat-from-file'\n"
+        "export OKRSYNC_LOG__LEVEL=debug\n"
+        "OTHER_TOOL_SETTING=ignored\n"
+    )
+    config = tmp_path / "okrsync.yaml"
+    config.write_text(
+        "env_file: okrsync.env\nconnectors:\n  hubspot: {host: 'http://127.0.0.1:1'}\n"
+    )
+    settings = load_settings(config, env={"OKRSYNC_LOG__LEVEL": "warning"}, registry=registry)
+    token = settings.connectors["hubspot"].settings.access_token  # type: ignore[attr-defined]
+    assert token.get_secret_value() == "pat-from-file"
+    assert settings.log.level == "warning"
+
+
+def test_env_file_problems_are_located(tmp_path, registry) -> None:
+    """A missing env file or a malformed line is reported where it is."""
+    config = tmp_path / "okrsync.yaml"
+    config.write_text("log: {level: info}\nenv_file: nope.env\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, env={}, registry=registry)
+    assert str(caught.value).startswith(
+        f"{config}:2:11: env_file: cannot read the env file 'nope.env'"
+    )
+    (tmp_path / "bad.env").write_text("OKRSYNC_LOG__LEVEL=info\njust words\n")
+    config.write_text("env_file: bad.env\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, env={}, registry=registry)
+    assert str(caught.value) == f"{tmp_path / 'bad.env'}:2:1: expected NAME=value, got 'just words'"

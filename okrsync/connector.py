@@ -1,0 +1,267 @@
+"""The connector protocol: how the core talks to a CRM, whatever the CRM.
+
+A connector describes objects, pulls changed records page by page since a
+cursor (with deletions), upserts records by external id with a per-record
+outcome, provisions okrsync's own objects, resolves owners, and reports its
+API usage. Values cross this boundary as Python values (``str``, ``float``,
+``int``, ``bool``, ``date``, aware ``datetime``, ``None``), never as wire text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime
+
+__all__ = [
+    "Change",
+    "Connector",
+    "Cursor",
+    "FieldInfo",
+    "LogicalField",
+    "LogicalObject",
+    "ObjectInfo",
+    "Page",
+    "Predicate",
+    "Pull",
+    "RowFilter",
+    "UpsertOutcome",
+    "UpsertStatus",
+    "Usage",
+]
+
+PredicateOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null"]
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """One condition on a field: ``field op value`` (``is_null`` takes a bool)."""
+
+    field: str
+    op: PredicateOp
+    value: Any
+
+
+RowFilter = tuple[tuple[Predicate, ...], ...]
+"""Rows matching any group, all predicates in a group holding; ``()`` means every row."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A field as the CRM describes it."""
+
+    name: str
+    type: str
+    """Normalised type: id, string, text, email, picklist, boolean, int, double,
+    currency, percent, date, datetime, reference."""
+    label: str = ""
+    nullable: bool = True
+    writable: bool = True
+    external_id: bool = False
+    unique: bool = False
+    reference_to: str | None = None
+    picklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object (table) as the CRM describes it."""
+
+    name: str
+    label: str
+    fields: dict[str, FieldInfo]
+    """By name in lower case (lookups ignore case)."""
+    custom: bool = False
+
+    def field(self, name: str) -> FieldInfo | None:
+        """The field called ``name`` in any letter case (``Owner.Email`` paths not resolved)."""
+        return self.fields.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the previous pull of an object stopped.
+
+    ``stamp`` is the CRM modification stamp of the newest record seen (ISO
+    UTC); ``seen`` the ids seen at exactly that stamp, so an overlapping
+    window does not report them twice; ``deleted_since`` when deletions were
+    last checked.
+    """
+
+    stamp: str | None = None
+    seen: tuple[str, ...] = ()
+    deleted_since: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for the state store."""
+        return {"stamp": self.stamp, "seen": list(self.seen), "deleted_since": self.deleted_since}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Cursor:
+        """Read the form :meth:`to_dict` wrote (``None``: a first, full pull)."""
+        if not data:
+            return cls()
+        return cls(data.get("stamp"), tuple(data.get("seen") or ()), data.get("deleted_since"))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Records changed (created or updated) and ids deleted, one CRM page's worth."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Each with the requested fields plus ``Id`` (the CRM id)."""
+    deleted: list[str] = field(default_factory=list)
+
+
+class Pull(Protocol):
+    """An iteration over the pages of one pull; ``cursor`` is final once exhausted."""
+
+    def __iter__(self) -> Iterator[Page]:
+        """The pages, fetched lazily."""
+        ...
+
+    @property
+    def cursor(self) -> Cursor:
+        """The cursor to resume from next time (valid after the last page)."""
+        ...
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Records the connector could not read: ``(id, reason)``."""
+        ...
+
+
+class UpsertStatus(StrEnum):
+    """What happened to one record of an upsert."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertOutcome:
+    """The result for one record, in input order."""
+
+    key: str
+    """The record's external id value."""
+    status: UpsertStatus
+    id: str | None = None
+    """The CRM id (when it succeeded)."""
+    code: str = ""
+    """The CRM's error code when it failed (``DUPLICATE_VALUE``, ``VALIDATION_ERROR`` …)."""
+    message: str = ""
+    retriable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """API calls made by this connector and the CRM's quota as last reported."""
+
+    calls: int
+    remaining: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change provisioning made (or would make, in a dry run)."""
+
+    action: Literal["create_object", "create_field", "update_field", "grant_access"]
+    target: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalField:
+    """A field of okrsync's own objects, before a connector names it."""
+
+    name: str
+    """snake_case, e.g. ``forecast_score``."""
+    type: Literal[
+        "key",
+        "text",
+        "long_text",
+        "number",
+        "percent",
+        "date",
+        "datetime",
+        "picklist",
+        "lookup",
+        "owner",
+    ]
+    label: str
+    picklist: tuple[str, ...] = ()
+    lookup: str | None = None
+    """For ``lookup``: the logical object referred to."""
+    rep_owned: bool = False
+    """Reps edit it in the CRM; okrsync reads it and never writes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalObject:
+    """One of okrsync's objects in the CRM: objective, key result, check-in."""
+
+    name: Literal["objective", "key_result", "check_in"]
+    label: str
+    plural: str
+    fields: tuple[LogicalField, ...]
+
+
+class Connector(Protocol):
+    """One connector instance talking to one CRM org or portal."""
+
+    name: str
+    """The instance name (``salesforce``, ``sf-emea``)."""
+
+    def describe(self, object_name: str) -> ObjectInfo:
+        """Fields and types of an object (to check mappings against the CRM)."""
+        ...
+
+    def pull(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        filters: RowFilter,
+        cursor: Cursor,
+    ) -> Pull:
+        """Records changed since ``cursor`` (every record on a first pull), and deletions."""
+        ...
+
+    def upsert(
+        self, object_name: str, key_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[UpsertOutcome]:
+        """Create or update records by the external id field ``key_field``, in batches."""
+        ...
+
+    def provision(self, objects: Sequence[LogicalObject], *, dry_run: bool = False) -> list[Change]:
+        """Create or update okrsync's objects and fields; idempotent."""
+        ...
+
+    def physical_name(self, obj: str, logical_field: str | None = None) -> str:
+        """The CRM name of a logical object (or of one of its fields)."""
+        ...
+
+    def resolve_owner(self, email: str) -> str | None:
+        """The CRM user/owner id with that e-mail address, if any."""
+        ...
+
+    def usage(self) -> Usage:
+        """Calls made and the quota as last reported by the CRM."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def now_stamp(moment: datetime) -> str:
+    """A cursor stamp: ISO UTC with milliseconds and ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

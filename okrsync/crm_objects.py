@@ -1,0 +1,89 @@
+"""okrsync's own objects in the CRM, defined once and named by each connector.
+
+Three objects, each keyed by an external id okrsync controls so that every
+write is an idempotent upsert: objectives (``<cycle>/<objective>``), key
+results (``<cycle>/<objective>/<kr>``) and check-ins (``<kr key>/<YYYY-MM-DD>``).
+Fields marked rep-owned (confidence, comment) are edited by reps in the CRM;
+okrsync reads them into the check-in history and never overwrites them.
+"""
+
+from __future__ import annotations
+
+from okrsync.connector import LogicalField, LogicalObject
+
+__all__ = ["CHECK_IN", "KEY_RESULT", "OBJECTIVE", "OKR_OBJECTS", "STATUSES"]
+
+STATUSES = ("done", "on_track", "at_risk", "off_track", "no_data", "not_started", "error")
+"""Picklist values of the status fields (``error``: the metric could not be computed)."""
+
+OBJECTIVE = LogicalObject(
+    "objective",
+    "OKR Objective",
+    "OKR Objectives",
+    (
+        LogicalField("key", "key", "Key"),
+        LogicalField("title", "text", "Title"),
+        LogicalField("description", "long_text", "Description"),
+        LogicalField("cycle", "text", "Cycle"),
+        LogicalField("cycle_start", "date", "Cycle start"),
+        LogicalField("cycle_end", "date", "Cycle end"),
+        LogicalField("owner", "owner", "Owner"),
+        LogicalField("owner_name", "text", "Owner (team or person)"),
+        LogicalField("aligns_to", "text", "Aligns to"),
+        LogicalField("score", "number", "Score"),
+        LogicalField("forecast_score", "number", "Forecast score"),
+        LogicalField("status", "picklist", "Status", STATUSES),
+        LogicalField("last_synced_at", "datetime", "Last synced at"),
+    ),
+)
+
+KEY_RESULT = LogicalObject(
+    "key_result",
+    "OKR Key Result",
+    "OKR Key Results",
+    (
+        LogicalField("key", "key", "Key"),
+        LogicalField("title", "text", "Title"),
+        LogicalField("objective", "lookup", "Objective", lookup="objective"),
+        LogicalField("kind", "picklist", "Kind", ("metric", "milestone")),
+        LogicalField("source", "text", "Source"),
+        LogicalField("metric", "text", "Metric"),
+        LogicalField("unit", "text", "Unit"),
+        LogicalField("start_value", "number", "Start"),
+        LogicalField("target_value", "number", "Target"),
+        LogicalField("current_value", "number", "Current value"),
+        LogicalField("progress", "percent", "Progress"),
+        LogicalField("score", "number", "Score"),
+        LogicalField("expected", "percent", "Expected progress"),
+        LogicalField("forecast_score", "number", "Forecast score"),
+        LogicalField("status", "picklist", "Status", STATUSES),
+        LogicalField("weight", "number", "Weight"),
+        LogicalField("owner", "owner", "Owner"),
+        LogicalField("owner_name", "text", "Owner (team or person)"),
+        LogicalField("last_synced_at", "datetime", "Last synced at"),
+        LogicalField("sync_error", "long_text", "Sync error"),
+        LogicalField("confidence", "number", "Confidence (0-10)", rep_owned=True),
+        LogicalField("comment", "long_text", "Comment", rep_owned=True),
+    ),
+)
+
+CHECK_IN = LogicalObject(
+    "check_in",
+    "OKR Check-in",
+    "OKR Check-ins",
+    (
+        LogicalField("key", "key", "Key"),
+        LogicalField("key_result", "lookup", "Key result", lookup="key_result"),
+        LogicalField("check_in_date", "date", "Check-in date"),
+        LogicalField("current_value", "number", "Value"),
+        LogicalField("progress", "percent", "Progress"),
+        LogicalField("score", "number", "Score"),
+        LogicalField("forecast_score", "number", "Forecast score"),
+        LogicalField("status", "picklist", "Status", STATUSES),
+        LogicalField("confidence", "number", "Confidence (0-10)"),
+        LogicalField("comment", "long_text", "Comment"),
+    ),
+)
+
+OKR_OBJECTS = (OBJECTIVE, KEY_RESULT, CHECK_IN)
+"""In dependency order (lookups point backwards)."""

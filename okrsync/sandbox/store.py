@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
+    "DELETED_AT",
     "And",
     "Cmp",
     "Column",
@@ -134,6 +135,9 @@ class UnknownField(LookupError):  # noqa: N818  (named for what it reports)
         self.path = path
 
 
+DELETED_AT = "_deleted_at"
+"""Pseudo-field: when a row was soft-deleted (selectable and filterable)."""
+
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "like", "in", "not in"]
 
 
@@ -229,6 +233,8 @@ class _Query:
 
     def column(self, path: str) -> tuple[str, Column]:
         """SQL expression and column of a field path, adding joins for relationships."""
+        if path == DELETED_AT:
+            return f"t0.{DELETED_AT}", Column(DELETED_AT, FieldType.DATETIME, writable=False)
         parts = path.split(".")
         alias, schema = "t0", self.table
         for depth, part in enumerate(parts[:-1]):
@@ -315,12 +321,15 @@ class Store:
         self._local = threading.local()
         self._schemas: dict[str, TableSchema] = {}
         self._lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
-        with self.connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self.connection().execute("PRAGMA journal_mode=WAL")
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection (opened on first use).
+
+        Servers run each request on a new thread; connections of threads that
+        have ended are closed whenever a new one is opened, so they never pile up.
+        """
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
@@ -328,13 +337,26 @@ class Store:
             db.execute("PRAGMA temp_store=MEMORY")
             self._local.db = db
             with self._lock:
-                self._connections.append(db)
+                alive = []
+                for thread, other in self._connections:
+                    if thread.is_alive():
+                        alive.append((thread, other))
+                    else:
+                        other.close()
+                alive.append((threading.current_thread(), db))
+                self._connections = alive
         return db
+
+    @property
+    def open_connections(self) -> int:
+        """Connections currently open (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._connections)
 
     def close(self) -> None:
         """Close every connection and remove the temporary file."""
         with self._lock:
-            for db in self._connections:
+            for _, db in self._connections:
                 db.close()
             self._connections.clear()
         tmp = getattr(self, "_tmp", None)
@@ -383,9 +405,13 @@ class Store:
             for column in columns:
                 if schema.column(column.name) is not None:
                     continue
-                db.execute(
-                    f"ALTER TABLE {_quote(schema.name)} ADD COLUMN {_column_sql(column, key=False)}"
-                )
+                plain = _column_sql(column, key=False).removesuffix(" UNIQUE")
+                db.execute(f"ALTER TABLE {_quote(schema.name)} ADD COLUMN {plain}")
+                if column.unique:  # SQLite cannot add a UNIQUE column; an index does the same
+                    db.execute(
+                        f"CREATE UNIQUE INDEX {_quote(f'ux_{schema.name}_{column.name}')} "
+                        f"ON {_quote(schema.name)} ({_quote(column.name)})"
+                    )
                 schema.columns[column.name.lower()] = column
                 added.append(column)
             db.commit()
@@ -454,6 +480,17 @@ class Store:
             )
         db.commit()
         return cursor.rowcount > 0
+
+    def delete_where(self, table: str, where: Cond) -> int:
+        """Remove every row matching ``where`` (deleted or not); return how many."""
+        q = _Query(self, self.schema(table))
+        condition = q.where(where)
+        if q.joins:
+            raise ValueError("delete_where takes conditions on the object's own fields")
+        db = self.connection()
+        cursor = db.execute(f"DELETE FROM {_quote(q.table.name)} AS t0 WHERE {condition}", q.params)
+        db.commit()
+        return cursor.rowcount
 
     def get(self, table: str, key: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         """The row with key ``key`` (all fields), or ``None``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -207,3 +208,35 @@ def test_columns_can_be_added_later(store: Store) -> None:
     assert [c.name for c in added] == ["Score__c"]
     store.update("Opportunity", "o003", {"Score__c": 0.5})
     assert store.count("Opportunity", Cmp("Score__c", "=", None)) == 99
+
+
+def test_connections_of_finished_threads_are_closed(store: Store) -> None:
+    """A server that uses a new thread per request does not pile up connections."""
+
+    def work() -> None:
+        store.count("Opportunity")
+
+    for _ in range(30):
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    store.count("Opportunity")  # this thread opens or reuses one; the dead ones are closed
+    assert store.open_connections <= 3
+
+
+def test_unique_column_added_later_is_enforced(store: Store) -> None:
+    """A unique column added by provisioning refuses duplicate values (SQLite needs an index)."""
+    store.add_columns("Opportunity", [Column("Okr_Key", FieldType.STRING, unique=True)])
+    store.update("Opportunity", "o001", {"Okr_Key": "q3/a"})
+    with pytest.raises(Exception, match="UNIQUE"):
+        store.update("Opportunity", "o002", {"Okr_Key": "q3/a"})
+
+
+def test_deleted_at_and_delete_where(store: Store) -> None:
+    """The deletion time is selectable, and rows can be removed by condition."""
+    moment = datetime(2026, 8, 2, 9, 30, tzinfo=UTC)
+    store.delete("Opportunity", "o004", moment)
+    rows = list(store.select("Opportunity", ["Id", "_deleted_at"], only_deleted=True))
+    assert rows == [{"Id": "o004", "_deleted_at": moment}]
+    assert store.delete_where("Opportunity", Cmp("Amount", "<", 25)) == 3  # o000, o001, o002
+    assert store.count("Opportunity", include_deleted=True) == 97

@@ -232,13 +232,35 @@ class Connector(Protocol):
         filters: RowFilter,
         cursor: Cursor,
     ) -> Pull:
-        """Records changed since ``cursor`` (every record on a first pull), and deletions."""
+        """Records of ``object_name`` changed since ``cursor``, and ids deleted since.
+
+        A first pull (``cursor.stamp is None``) returns every record matching
+        ``filters``, pushed down into the CRM query where the CRM can express
+        them. Later pulls return every record changed since the cursor whether or
+        not it matches (a record may have stopped matching; the replica re-applies
+        the filters), each at most once, and the records deleted since. Pages are
+        fetched lazily; nothing holds a whole object in memory.
+        """
         ...
 
-    def upsert(
-        self, object_name: str, key_field: str, records: Sequence[dict[str, Any]]
-    ) -> list[UpsertOutcome]:
-        """Create or update records by the external id field ``key_field``, in batches."""
+    def write(self, obj: LogicalObject, records: Sequence[dict[str, Any]]) -> list[UpsertOutcome]:
+        """Upsert records of one of okrsync's objects, in batches, one outcome per record in order.
+
+        Records use logical field names (``key``, ``title``, ``current_value`` …):
+        ``key`` is the external id; a ``lookup`` field holds the parent's key
+        (the connector links the records: a lookup relationship, an association);
+        ``owner`` holds an e-mail address (resolved to a CRM user, left empty when
+        unknown); percent fields are fractions in [0, 1]. Rep-owned fields are
+        never sent.
+        """
+        ...
+
+    def read_back(self, obj: LogicalObject, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Records of one of okrsync's objects by key, with logical field names.
+
+        Used for the rep-owned fields (confidence, comment) and to verify writes.
+        Keys the CRM does not have are absent from the result.
+        """
         ...
 
     def provision(self, objects: Sequence[LogicalObject], *, dry_run: bool = False) -> list[Change]:

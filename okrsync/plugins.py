@@ -15,15 +15,19 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from okrsync.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from datetime import datetime
 
     from pydantic import BaseModel
+
+    from okrsync.connector import Connector
 
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import RunningSandbox, SandboxOptions
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ConnectablePlugin",
     "ConnectorPlugin",
     "PluginRegistry",
     "SandboxPlugin",
@@ -44,6 +48,16 @@ class SandboxPlugin(Protocol):
 
     def start_sandbox(self, options: SandboxOptions, accounting: Accounting) -> RunningSandbox:
         """Start the emulator with seeded or loaded data; it serves until stopped."""
+        ...
+
+
+class ConnectablePlugin(Protocol):
+    """A plugin that can connect to its CRM."""
+
+    def connect(
+        self, instance: str, settings: BaseModel, *, clock: Callable[[], datetime] | None = None
+    ) -> Connector:
+        """A connector for the instance ``instance`` with its validated ``settings``."""
         ...
 
 

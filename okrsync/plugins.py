@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from okrsync.connector import Connector
-
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import RunningSandbox, SandboxOptions
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from okrsync.plugins import packaged_catalog
+
+if TYPE_CHECKING:
+    from okrsync.sandbox.accounting import Accounting
+    from okrsync.sandbox.server import SandboxOptions
+    from okrsync_hubspot.sandbox.running import RunningHubSpotSandbox
 
 
 class HubSpotSettings(BaseModel):
@@ -35,3 +42,11 @@ class HubSpotPlugin:
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_hubspot")
+
+    def start_sandbox(
+        self, options: SandboxOptions, accounting: Accounting
+    ) -> RunningHubSpotSandbox:
+        """Start the HubSpot emulator (seeded or loaded); it serves until stopped."""
+        from okrsync_hubspot.sandbox.running import start_sandbox  # noqa: PLC0415  (werkzeug and the store load only when asked)
+
+        return start_sandbox(options, accounting)

@@ -1,0 +1,106 @@
+"""Starting and stopping the HubSpot sandbox: store, data, app and server thread."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from okrsync.sandbox.dataset import Dataset
+from okrsync.sandbox.faults import FaultInjector
+from okrsync.sandbox.server import serve
+from okrsync.sandbox.store import Store
+from okrsync_hubspot.sandbox.app import HubSpotSandboxApp
+from okrsync_hubspot.sandbox.seed import load_folder, seed_from_dataset
+from okrsync_hubspot.sandbox.settings import PortalSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from okrsync.sandbox.accounting import Accounting
+    from okrsync.sandbox.server import SandboxOptions, Served
+
+__all__ = ["RunningHubSpotSandbox", "sandbox_clock", "start_sandbox"]
+
+
+def sandbox_clock(as_of: datetime | None) -> Callable[[], datetime]:
+    """The sandbox's clock: the real now, or ``as_of`` advancing in real time from the start."""
+    if as_of is None:
+        return lambda: datetime.now(UTC)
+    origin = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    started = time.monotonic()
+    return lambda: origin + timedelta(seconds=time.monotonic() - started)
+
+
+@dataclass(slots=True)
+class RunningHubSpotSandbox:
+    """A HubSpot portal served on loopback (implements ``RunningSandbox``)."""
+
+    app: HubSpotSandboxApp
+    served: Served
+    store: Store
+    faults: FaultInjector
+    loaded: dict[str, int] = field(default_factory=dict)
+    """Rows loaded per object type at start."""
+    load_seconds: float = 0.0
+    name: str = "hubspot"
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8080``."""
+        return self.served.url
+
+    @property
+    def access_token(self) -> str:
+        """The private app's token the sandbox accepts."""
+        return self.app.settings.access_token
+
+    def info(self) -> dict[str, Any]:
+        """Host, access token and portal id."""
+        return {
+            "host": self.url,
+            "access_token": self.access_token,
+            "portal_id": self.app.settings.portal_id,
+        }
+
+    def connector_settings(self) -> dict[str, Any]:
+        """Connector settings pointing at this sandbox."""
+        return {"type": "hubspot", "host": self.url}
+
+    def connector_secrets(self) -> dict[str, str]:
+        """The access token, by setting name."""
+        return {"access_token": self.access_token}
+
+    def stop(self) -> None:
+        """Stop serving and remove the store."""
+        self.served.stop()
+        self.app.close()
+        self.store.close()
+
+
+def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHubSpotSandbox:
+    """Start a HubSpot sandbox: load ``options.data_dir / "hubspot"`` or seed the dataset.
+
+    Portal settings come from ``options.extra`` (see :class:`PortalSettings`); the
+    data is the dataset of ``options.seed`` and ``options.size`` as of
+    ``options.as_of`` (default: now), which is also where the sandbox clock starts.
+    """
+    settings = PortalSettings.from_extra(options.extra, options.seed)
+    faults = FaultInjector(options.faults, "hubspot")
+    clock = sandbox_clock(options.as_of)
+    store = Store()
+    app = HubSpotSandboxApp(store, settings, faults=faults, accounting=accounting, clock=clock)
+    try:
+        began = time.perf_counter()
+        if options.data_dir is not None:
+            loaded = load_folder(app, options.data_dir / "hubspot")
+        else:
+            loaded = seed_from_dataset(app, Dataset(options.seed, options.size), clock())
+        took = time.perf_counter() - began
+        served = serve(app, options.host, options.port)
+    except BaseException:
+        app.close()
+        store.close()
+        raise
+    return RunningHubSpotSandbox(app, served, store, faults, loaded, took)

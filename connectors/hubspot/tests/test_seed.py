@@ -1,0 +1,144 @@
+"""Seeding from the neutral dataset, loading JSON Lines folders, starting through the plugin."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from okrsync.plugins import PluginRegistry
+from okrsync.sandbox.accounting import Accounting
+from okrsync.sandbox.dataset import Dataset
+from okrsync.sandbox.server import SandboxOptions
+
+AS_OF = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    """The dataset the session sandbox was seeded with."""
+    return Dataset(7, "small")
+
+
+def test_every_neutral_record_becomes_an_object(box: Any, dataset: Dataset) -> None:
+    """Users, accounts, deals, leads, activities and responses all land, one object each."""
+    counts = dataset.counts(AS_OF)
+    tasks = sum(1 for a in dataset.activities(AS_OF) if a.kind == "task")
+    assert box.loaded["owners"] == counts["users"]
+    assert box.loaded["companies"] == counts["accounts"]
+    assert box.loaded["deals"] == counts["deals"]
+    assert box.loaded["contacts"] == counts["leads"]
+    assert box.loaded["tasks"] == tasks
+    assert box.loaded["meetings"] == counts["activities"] - tasks
+    assert box.loaded["feedback_submissions"] == counts["nps_responses"]
+
+
+def test_deals_keep_amount_stage_and_flags(raw: Any, dataset: Dataset) -> None:
+    """A won and a lost deal read back with HubSpot's stage names and closed flags."""
+    for deal in dataset.deals(AS_OF):
+        if not deal.is_closed or deal.amount is None:
+            continue
+        number = 2_000_000 + int(deal.id.split("-")[1])
+        props = raw(
+            "GET",
+            f"/crm/v3/objects/deals/{number}?properties=amount,dealstage,hs_is_closed,hs_is_closed_won,closedate",
+        ).json()["properties"]
+        assert props["dealstage"] == ("closedwon" if deal.is_won else "closedlost")
+        assert props["hs_is_closed"] == "true"
+        assert props["hs_is_closed_won"] == ("true" if deal.is_won else "false")
+        assert float(props["amount"]) == deal.amount
+        assert props["closedate"] == f"{deal.close_date.isoformat()}T00:00:00.000Z"
+        break
+    else:
+        pytest.fail("no closed deal in the dataset")
+
+
+def test_contacts_carry_lifecycle_stage_and_qualification(raw: Any, dataset: Dataset) -> None:
+    """A qualified lead is a contact with its stage and sales-qualified date."""
+    lead = next(lead for lead in dataset.leads(AS_OF) if lead.qualified_on is not None)
+    assert lead.qualified_on is not None
+    number = 3_000_000 + int(lead.id.split("-")[1])
+    props = raw(
+        "GET",
+        f"/crm/v3/objects/contacts/{number}?properties=lifecyclestage,email,"
+        "hs_lifecyclestage_salesqualifiedlead_date",
+    ).json()["properties"]
+    assert props["lifecyclestage"] == lead.lifecycle_stage
+    assert props["email"] == lead.email
+    assert props["hs_lifecyclestage_salesqualifiedlead_date"].startswith(
+        lead.qualified_on.date().isoformat()
+    )
+
+
+def test_companies_are_customers_from_customer_since(raw: Any, dataset: Dataset) -> None:
+    """A company with customer_since before as-of is a customer and keeps the date."""
+    account = next(
+        a for a in dataset.accounts(AS_OF) if a.customer_since and a.customer_since <= AS_OF.date()
+    )
+    assert account.customer_since is not None
+    number = 1_000_000 + int(account.id.split("-")[1])
+    props = raw(
+        "GET", f"/crm/v3/objects/companies/{number}?properties=lifecyclestage,customer_since,name"
+    ).json()["properties"]
+    assert props == {
+        **props,
+        "lifecyclestage": "customer",
+        "customer_since": account.customer_since.isoformat(),
+        "name": account.name,
+    }
+
+
+def test_deals_are_associated_with_their_company(client: Any, dataset: Dataset) -> None:
+    """Each seeded deal is associated with its account's company."""
+    from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    deal = next(iter(dataset.deals(AS_OF)))
+    number = 2_000_000 + int(deal.id.split("-")[1])
+    read = client.crm.associations.v4.batch_api.get_page(
+        "deals",
+        "companies",
+        BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": str(number)}]),
+    )
+    company = 1_000_000 + int(deal.account_id.split("-")[1])
+    assert [t.to_object_id for t in read.results[0].to] == [str(company)]
+
+
+def test_folder_rejects_unknown_properties(start_box: Any, tmp_path: Any) -> None:
+    """A JSON Lines file naming a property the object lacks fails with its file and line."""
+    folder = tmp_path / "hubspot"
+    folder.mkdir()
+    (folder / "deals.jsonl").write_text(
+        json.dumps({"id": "1", "properties": {"dealname": "ok"}})
+        + "\n"
+        + json.dumps({"id": "2", "properties": {"bogus": "x"}})
+        + "\n"
+    )
+    with pytest.raises(ValueError, match=r'deals\.jsonl:2: Property "bogus" does not exist'):
+        start_box(data_dir=tmp_path)
+
+
+def test_folder_rejects_unknown_object_types(start_box: Any, tmp_path: Any) -> None:
+    """A file whose name is no object type fails."""
+    folder = tmp_path / "hubspot"
+    folder.mkdir()
+    (folder / "spaceships.jsonl").write_text("{}\n")
+    with pytest.raises(ValueError, match="unknown object type 'spaceships'"):
+        start_box(data_dir=tmp_path)
+
+
+def test_plugin_starts_a_sandbox_the_runner_can_describe(tmp_path: Any) -> None:
+    """The plugin's start_sandbox serves a portal and describes how to reach it."""
+    plugin = PluginRegistry.from_entry_points().get("hubspot")
+    running = plugin.start_sandbox(SandboxOptions(data_dir=tmp_path, seed=3), Accounting())  # type: ignore[attr-defined]
+    try:
+        info = running.info()
+        assert info["host"].startswith("http://127.0.0.1:")
+        assert info["access_token"].startswith("pat-na1-")
+        assert running.connector_settings() == {"type": "hubspot", "host": info["host"]}
+        assert running.connector_secrets() == {"access_token": info["access_token"]}
+        assert running.name == "hubspot"
+        assert running.faults is not None
+    finally:
+        running.stop()

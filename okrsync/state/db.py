@@ -1,0 +1,104 @@
+"""Opening the state store and bringing its schema up to date.
+
+Migrations are numbered steps applied in order inside one transaction each
+and recorded in ``okrsync_schema_version``, so an upgrade never loses state.
+A store newer than this okrsync is refused instead of being misread.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, inspect, text
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from okrsync.errors import ConfigurationError
+from okrsync.state.models import (
+    CheckInRow,
+    CursorRow,
+    EvaluationRow,
+    OutboxRow,
+    RunRow,
+    SchemaVersionRow,
+    SkippedRow,
+    WrittenRow,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_store"]
+
+
+def _v1(conn: Connection) -> None:
+    """The first schema: every table of :mod:`okrsync.state.models`."""
+    tables = [
+        m.__table__  # type: ignore[union-attr]
+        for m in (RunRow, CursorRow, EvaluationRow, WrittenRow, OutboxRow, CheckInRow, SkippedRow)
+    ]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+"""Step n (1-based) brings the schema from version n-1 to n. Only ever append."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_store(url: str) -> Engine:
+    """An engine for the store at ``url`` (schema migrated).
+
+    SQLite files get WAL journaling, so the daemon's HTTP endpoints can read
+    while a cycle writes.
+    """
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine) -> int:
+    """Apply pending migrations; return the schema version now in force."""
+    SQLModel.metadata.create_all(engine, tables=[SchemaVersionRow.__table__])  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        done = session.exec(select(SchemaVersionRow.version)).all()
+    current = max(done, default=0)
+    if current > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the state store has schema version {current}, newer than this okrsync "
+            f"understands ({SCHEMA_VERSION}); upgrade okrsync"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # one migrator at a time when several replicas start together
+                conn.execute(text("SELECT pg_advisory_xact_lock(7254001)"))
+                already = conn.execute(
+                    text("SELECT 1 FROM okrsync_schema_version WHERE version = :v"), {"v": version}
+                ).first()
+                if already:
+                    continue
+            MIGRATIONS[version - 1](conn)
+            conn.execute(
+                SchemaVersionRow.__table__.insert().values(  # type: ignore[attr-defined]
+                    version=version, applied_at=datetime.now(UTC)
+                )
+            )
+    return SCHEMA_VERSION
+
+
+def table_names(engine: Engine) -> list[str]:
+    """Tables present in the store (for tests and diagnostics)."""
+    return sorted(inspect(engine).get_table_names())

@@ -122,14 +122,18 @@ class _Plan:
         col, val = self.comparable(rt, name, value)
         if op == "ne":
             return sa.or_(col != val, raw.is_(None))
-        compare: dict[str, ColumnElement[bool]] = {
-            "eq": col == val,
-            "gt": col > val,
-            "gte": col >= val,
-            "lt": col < val,
-            "lte": col <= val,
-        }
-        return compare[op]
+        result: ColumnElement[bool]
+        if op == "eq":
+            result = col == val
+        elif op == "gt":
+            result = col > val
+        elif op == "gte":
+            result = col >= val
+        elif op == "lt":
+            result = col < val
+        else:
+            result = col <= val
+        return result
 
     def where(self, rt: ReplicaTable, groups: list[dict[str, Condition]]) -> ColumnElement[bool]:
         if not groups:

@@ -4,6 +4,7 @@
 - :class:`FatalConnectorError`: stop this connector's run and report it.
 - :class:`RetriableConnectorError`: back off and retry (the only kind retried).
 - :class:`SkippableRecordError`: record the failed record and carry on.
+- :class:`QuotaReserveReached`: stop the run cleanly; it resumes next time.
 
 An exception's docstring is its default message.
 """
@@ -23,6 +24,7 @@ __all__ = [
     "MappingError",
     "OkrsyncError",
     "Problem",
+    "QuotaReserveReached",
     "RetriableConnectorError",
     "SkippableRecordError",
 ]
@@ -104,6 +106,10 @@ class FatalConnectorError(ConnectorError):
 
 class RetriableConnectorError(ConnectorError):
     """The CRM is temporarily unavailable or limiting us; retry later."""
+
+
+class QuotaReserveReached(ConnectorError):  # noqa: N818  (a state reached, not a failure)
+    """The CRM's remaining API quota reached the reserve; the run stops with its progress saved."""
 
 
 class SkippableRecordError(ConnectorError):

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from okrsync.config import DEFAULT_STORE_URL, Settings, env_var_name, load_settings, mask_url
 from okrsync.errors import ConfigurationError, Problem
+from okrsync_hubspot import HubSpotSettings
 
 if TYPE_CHECKING:
     from okrsync.plugins import PluginRegistry
@@ -271,8 +272,8 @@ YAML_CASES = {
         "connectors:\n  hubspot:\n    acess_token_x: 1\n",
         (
             "config/okrsync.yaml:3:5: connectors.hubspot.acess_token_x: unknown key `acess_token_x` "
-            "(did you mean `access_token`?); expected one of `access_token`, `host`, "
-            "`timeout_seconds`, `batch_size`, `search_requests_per_second`"
+            "(did you mean `access_token`?); expected one of "
+            + ", ".join(f"`{name}`" for name in HubSpotSettings.model_fields)
         ),
     ),
     "both_cron_and_interval": (

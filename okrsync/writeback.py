@@ -1,0 +1,272 @@
+"""Write-back: okrsync's records for the CRM, sent only when changed, never lost.
+
+The records wanted after a run are compared with what was last written (a
+digest per record); only changed ones are sent. Before sending, each is put
+in the outbox in the same transaction that decides it; a confirmed write
+leaves the outbox and updates what was written. A crash between the two
+leaves the write pending, and the next run sends it first. Every write is an
+upsert by external id, so sending again never duplicates a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from okrsync.connector import UpsertStatus
+from okrsync.crm_objects import OKR_OBJECTS
+from okrsync.errors import ConnectorError
+from okrsync.state.models import OutboxRow, WrittenRow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from sqlalchemy.engine import Engine
+
+    from okrsync.connector import Connector, LogicalObject
+
+__all__ = ["WriteReport", "digest", "flush_outbox", "prune_outbox", "stage"]
+
+VOLATILE = frozenset({"last_synced_at"})
+"""Fields that change on every write and so do not make a record "changed"."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def digest(record: Mapping[str, Any]) -> str:
+    """A digest of a record's content (volatile fields left out)."""
+    data = {k: _plain(v) for k, v in sorted(record.items()) if k not in VOLATILE}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+@dataclass
+class WriteReport:
+    """Outcome counts of one write-back, per connector."""
+
+    upserted: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, bucket: dict[str, int], connector: str, n: int = 1) -> None:
+        """Count ``n`` records of ``connector`` in ``bucket``."""
+        bucket[connector] = bucket.get(connector, 0) + n
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """Per connector: upserted, unchanged, failed."""
+        names = set(self.upserted) | set(self.unchanged) | set(self.failed)
+        return {
+            n: {
+                "upserted": self.upserted.get(n, 0),
+                "unchanged": self.unchanged.get(n, 0),
+                "failed": self.failed.get(n, 0),
+            }
+            for n in sorted(names)
+        }
+
+
+def _encode(record: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, datetime):
+            out[key] = {"$datetime": value.astimezone(UTC).isoformat()}
+        elif isinstance(value, date):
+            out[key] = {"$date": value.isoformat()}
+        else:
+            out[key] = value
+    return out
+
+
+def _decode(payload: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, dict) and "$datetime" in value:
+            out[key] = datetime.fromisoformat(value["$datetime"])
+        elif isinstance(value, dict) and "$date" in value:
+            out[key] = date.fromisoformat(value["$date"])
+        else:
+            out[key] = value
+    return out
+
+
+def stage(
+    engine: Engine,
+    run_id: str,
+    wanted: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+    now: datetime,
+    report: WriteReport,
+) -> int:
+    """Put every changed record in the outbox; count the unchanged. Return how many are staged.
+
+    ``wanted`` maps (connector, logical object) to the records it should hold.
+    Pending writes of earlier runs for the same records are replaced by the
+    new ones; pending writes for records no longer wanted stay and are sent.
+    """
+    staged = 0
+    with Session(engine) as session:
+        for (connector, obj), records in wanted.items():
+            written = {
+                row.key: row.digest
+                for row in session.exec(
+                    select(WrittenRow).where(
+                        WrittenRow.connector == connector, WrittenRow.object == obj
+                    )
+                )
+            }
+            pending = {
+                row.key: row
+                for row in session.exec(
+                    select(OutboxRow).where(
+                        OutboxRow.connector == connector,
+                        OutboxRow.object == obj,
+                        OutboxRow.state == "pending",
+                    )
+                )
+            }
+            for record in records:
+                key = str(record["key"])
+                current = digest(record)
+                if written.get(key) == current:
+                    report.add(report.unchanged, connector)
+                    if key in pending:
+                        pending[key].state = "superseded"
+                        session.add(pending[key])
+                    continue
+                if key in pending:
+                    row = pending[key]
+                    row.payload, row.digest, row.run_id, row.updated_at = (
+                        _encode(record),
+                        current,
+                        run_id,
+                        now,
+                    )
+                else:
+                    row = OutboxRow(
+                        run_id=run_id,
+                        connector=connector,
+                        object=obj,
+                        key=key,
+                        digest=current,
+                        payload=_encode(record),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                session.add(row)
+                staged += 1
+        session.commit()
+    return staged
+
+
+def flush_outbox(
+    engine: Engine,
+    connectors: Mapping[str, Connector],
+    run_id: str,
+    clock: Callable[[], datetime],
+    report: WriteReport,
+    *,
+    batch: int = 500,
+) -> None:
+    """Send every pending write, objectives before key results before check-ins.
+
+    Each confirmed record leaves the outbox and is recorded as written, batch by
+    batch, so a crash loses at most the confirmation of one batch (which the
+    next run sends again, harmlessly).
+    """
+    order: dict[str, int] = {obj.name: i for i, obj in enumerate(OKR_OBJECTS)}
+    objects: dict[str, LogicalObject] = {obj.name: obj for obj in OKR_OBJECTS}
+    with Session(engine) as session:
+        groups = session.exec(
+            select(OutboxRow.connector, OutboxRow.object)
+            .where(OutboxRow.state == "pending")
+            .distinct()
+        ).all()
+    for connector_name, obj_name in sorted(groups, key=lambda g: (g[0], order.get(g[1], 9))):
+        connector = connectors.get(connector_name)
+        if connector is None:
+            continue  # a connector no longer configured: leave its writes pending
+        while True:
+            with Session(engine) as session:
+                rows = session.exec(
+                    select(OutboxRow)
+                    .where(
+                        OutboxRow.connector == connector_name,
+                        OutboxRow.object == obj_name,
+                        OutboxRow.state == "pending",
+                    )
+                    .order_by(col(OutboxRow.id))
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                records = [_decode(row.payload) for row in rows]
+                try:
+                    outcomes = connector.write(objects[obj_name], records)
+                except ConnectorError as exc:
+                    # the CRM is unavailable: keep the writes pending for the next run
+                    now = clock()
+                    for row in rows:
+                        row.attempts += 1
+                        row.updated_at = now
+                        row.last_error = str(exc)[:2000]
+                        session.add(row)
+                    session.commit()
+                    report.add(report.failed, connector_name, len(rows))
+                    report.errors.append(f"{connector_name} {obj_name}: {exc}")
+                    break
+                now = clock()
+                for row, outcome in zip(rows, outcomes, strict=True):
+                    row.attempts += 1
+                    row.updated_at = now
+                    if outcome.status is UpsertStatus.FAILED:
+                        row.state = "failed"
+                        row.last_error = f"{outcome.code}: {outcome.message}"[:2000]
+                        report.add(report.failed, connector_name)
+                        report.errors.append(
+                            f"{connector_name} {obj_name} {row.key}: {row.last_error}"
+                        )
+                    else:
+                        row.state = "done"
+                        report.add(report.upserted, connector_name)
+                        session.merge(
+                            WrittenRow(
+                                connector=connector_name,
+                                object=obj_name,
+                                key=row.key,
+                                digest=row.digest,
+                                crm_id=outcome.id,
+                                written_at=now,
+                                run_id=run_id,
+                            )
+                        )
+                    session.add(row)
+                session.commit()
+
+
+def prune_outbox(engine: Engine, keep_runs: int = 50) -> None:
+    """Delete finished outbox rows of old runs (the history lives in runs and written)."""
+    with Session(engine) as session:
+        runs = session.exec(
+            select(OutboxRow.run_id).distinct().order_by(col(OutboxRow.run_id).desc())
+        ).all()
+        old = list(runs[keep_runs:])
+        if old:
+            for row in session.exec(
+                select(OutboxRow).where(
+                    col(OutboxRow.run_id).in_(old), col(OutboxRow.state) != "pending"
+                )
+            ):
+                session.delete(row)
+            session.commit()

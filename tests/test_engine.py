@@ -1,0 +1,309 @@
+"""The sync engine over an in-memory CRM: pull, compute, write only changes, survive failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlmodel import Session, select
+
+from okrsync.connector import FieldInfo
+from okrsync.engine import SyncEngine
+from okrsync.errors import MappingError, QuotaReserveReached, RetriableConnectorError
+from okrsync.mapping.loader import load_mappings
+from okrsync.state.db import open_store
+from okrsync.state.models import CheckInRow, CursorRow, OutboxRow, RunRow
+from okrsync.testing import InMemoryConnector
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+AS_OF = date(2026, 8, 15)
+DEALS = {
+    "amount": FieldInfo("amount", "currency"),
+    "won": FieldInfo("won", "boolean"),
+    "closed": FieldInfo("closed", "boolean"),
+    "close_day": FieldInfo("close_day", "date"),
+    "stage": FieldInfo("stage", "picklist"),
+}
+CALLS = {"kind": FieldInfo("kind", "picklist"), "day": FieldInfo("day", "date")}
+
+MAPPING = """\
+version: 1
+cycle: {name: Q3, start: 2026-07-01, end: 2026-09-30}
+objectives:
+  - key: grow
+    title: Grow
+    owner: {user: jane@acme.example}
+    key_results:
+      - key: won
+        title: Won revenue
+        source: crm
+        metric: {sum: deals.amount, where: {won: true}, window: {close_day: cycle_to_date}}
+        target: 1000
+      - key: win-rate
+        title: Win rate
+        source: crm
+        metric:
+          ratio:
+            numerator: {count: deals, where: {won: true}, window: {close_day: cycle_to_date}}
+            denominator: {count: deals, where: {closed: true}, window: {close_day: cycle_to_date}}
+        start: 20%
+        target: 50%
+  - key: talk
+    title: Talk to customers
+    owner: {team: EMEA}
+    key_results:
+      - key: calls
+        title: Calls
+        source: other
+        metric: {count: calls, where: {kind: Interview}}
+        target: 10
+"""
+
+
+@pytest.fixture
+def crm() -> InMemoryConnector:
+    """A CRM with four deals in Q3 (two won) and one before."""
+    c = InMemoryConnector("crm", objects={"deals": DEALS})
+    for i, (amount, won, closed, day) in enumerate(
+        [
+            (100.0, True, True, date(2026, 7, 5)),
+            (200.0, False, True, date(2026, 7, 6)),
+            (300.0, True, True, date(2026, 8, 1)),
+            (400.0, False, False, date(2026, 9, 1)),
+            (500.0, True, True, date(2026, 6, 1)),
+        ]
+    ):
+        c.put(
+            "deals",
+            {"Id": f"d{i}", "amount": amount, "won": won, "closed": closed, "close_day": day},
+        )
+    return c
+
+
+@pytest.fixture
+def other() -> InMemoryConnector:
+    """A second CRM with three interview calls."""
+    c = InMemoryConnector("other", objects={"calls": CALLS})
+    for i in range(3):
+        c.put("calls", {"kind": "Interview", "day": date(2026, 7, 10 + i)})
+    c.put("calls", {"kind": "Demo", "day": date(2026, 7, 20)})
+    return c
+
+
+@pytest.fixture
+def engine_for(tmp_path: Path, crm: InMemoryConnector, other: InMemoryConnector):
+    """A factory of engines sharing one store and the two CRMs."""
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "q3.yaml").write_text(MAPPING)
+    mappings = load_mappings(
+        tmp_path / "maps", sources={"crm": "memory", "other": "memory"}, catalogs={}
+    )
+    db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+
+    def make(**connectors) -> SyncEngine:
+        return SyncEngine(
+            workspace="test",
+            mappings=mappings,
+            connectors=connectors or {"crm": crm, "other": other},
+            db=db,
+            clock=lambda: datetime(2026, 8, 15, 8, tzinfo=UTC),
+        )
+
+    make.db = db  # type: ignore[attr-defined]
+    return make
+
+
+def by_key(report) -> dict[str, dict]:
+    return {r["key"].rsplit("/", 1)[1]: r for r in report.as_json()["key_results"]}
+
+
+def test_sync_computes_scores_and_writes_everything_once(engine_for, crm, other) -> None:
+    """A first sync writes every objective and KR to its CRM with the computed values."""
+    report = engine_for().run("sync", AS_OF)
+    krs = by_key(report)
+    assert krs["won"]["value"] == 400.0  # d0 + d2 (d4 closed before the cycle)
+    assert krs["won"]["progress"] == 0.4
+    assert krs["win-rate"]["value"] == pytest.approx(2 / 3)  # d0, d2 won of d0, d1, d2 closed
+    assert krs["calls"]["value"] == 3.0
+    assert report.outcome == "succeeded"
+    assert report.writes.as_dict() == {
+        "crm": {"upserted": 3, "unchanged": 0, "failed": 0},
+        "other": {"upserted": 2, "unchanged": 0, "failed": 0},
+    }
+    written = crm.okr["key_result"]["Q3/grow/won"]
+    assert written["current_value"] == 400.0
+    assert written["objective"] == "Q3/grow"
+    assert written["owner"] == "jane@acme.example"
+    assert crm.okr["objective"]["Q3/grow"]["score"] == report.objectives["Q3/grow"].score
+    assert set(other.okr["objective"]) == {"Q3/talk"}
+    assert other.okr["objective"]["Q3/talk"]["owner_name"] == "EMEA"
+
+
+def test_second_sync_without_change_writes_nothing(engine_for, crm) -> None:
+    """With no CRM change, a second sync sends no write and pulls incrementally."""
+    engine_for().run("sync", AS_OF)
+    writes_before, calls_before = len(crm.writes), crm.calls
+    report = engine_for().run("sync", AS_OF)
+    assert len(crm.writes) == writes_before
+    assert report.writes.as_dict()["crm"] == {"upserted": 0, "unchanged": 3, "failed": 0}
+    assert report.pulled == 0
+    # describe + one (empty) incremental pull of deals
+    assert crm.calls - calls_before == 2
+
+
+def test_changed_rows_write_only_affected_records(engine_for, crm) -> None:
+    """A new won deal changes the revenue KR, the win rate and the objective, nothing else."""
+    engine_for().run("sync", AS_OF)
+    crm.put(
+        "deals",
+        {"Id": "d9", "amount": 50.0, "won": True, "closed": True, "close_day": date(2026, 8, 2)},
+    )
+    report = engine_for().run("sync", AS_OF)
+    assert report.pulled == 1
+    assert report.writes.as_dict()["crm"] == {"upserted": 3, "unchanged": 0, "failed": 0}
+    assert report.writes.as_dict()["other"] == {"upserted": 0, "unchanged": 2, "failed": 0}
+    assert crm.okr["key_result"]["Q3/grow/won"]["current_value"] == 450.0
+
+
+def test_deletions_reach_the_replica(engine_for, crm) -> None:
+    """A record deleted in the CRM no longer counts."""
+    engine_for().run("sync", AS_OF)
+    crm.remove("deals", "d2")
+    report = engine_for().run("sync", AS_OF)
+    assert by_key(report)["won"]["value"] == 100.0
+
+
+def test_plan_writes_nothing_but_says_what_would_change(engine_for, crm) -> None:
+    """`plan` computes the same values and counts the writes a sync would make, writing none."""
+    report = engine_for().run("plan", AS_OF)
+    assert crm.writes == []
+    assert report.writes.as_dict()["crm"] == {"upserted": 3, "unchanged": 0, "failed": 0}
+    assert by_key(report)["won"]["value"] == 400.0
+
+
+def test_failing_connector_marks_only_its_key_results(engine_for, crm, other) -> None:
+    """When one CRM fails, its KRs carry the error and the other CRM is still written."""
+    other.fail_next = [RetriableConnectorError("service unavailable", crm="other")] * 3
+    report = engine_for().run("sync", AS_OF)
+    krs = by_key(report)
+    assert krs["calls"]["status"] == "error"
+    assert "pull from other failed: service unavailable" in krs["calls"]["error"]
+    assert krs["won"]["status"] != "error"
+    assert report.outcome == "partial"
+    assert "Q3/grow/won" in crm.okr["key_result"]
+
+
+def test_failed_record_writes_are_retried_next_run(engine_for, crm) -> None:
+    """A record the CRM refused is reported and sent again by the next run."""
+    crm.fail_keys["Q3/grow/won"] = "VALIDATION_ERROR"
+    report = engine_for().run("sync", AS_OF)
+    assert report.writes.as_dict()["crm"] == {"upserted": 2, "unchanged": 0, "failed": 1}
+    assert report.outcome == "partial"
+    del crm.fail_keys["Q3/grow/won"]
+    report = engine_for().run("sync", AS_OF)
+    assert report.writes.as_dict()["crm"] == {"upserted": 1, "unchanged": 2, "failed": 0}
+
+
+def test_interrupted_write_is_completed_without_duplicates(engine_for, crm) -> None:
+    """A crash during write-back leaves pending writes that the next run sends exactly once."""
+    engine = engine_for()
+    original = crm.write
+    calls = {"n": 0}
+
+    def crash_after_objectives(obj, records):
+        calls["n"] += 1
+        if obj.name == "key_result":
+            raise KeyboardInterrupt  # the process dies mid write-back
+        return original(obj, records)
+
+    crm.write = crash_after_objectives  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        engine.run("sync", AS_OF)
+    with Session(engine_for.db) as session:
+        pending = session.exec(select(OutboxRow).where(OutboxRow.state == "pending")).all()
+    assert {r.key for r in pending} >= {"Q3/grow/won", "Q3/grow/win-rate"}
+    crm.write = original  # type: ignore[method-assign]
+    report = engine_for().run("sync", AS_OF)
+    assert set(crm.okr["key_result"]) == {"Q3/grow/won", "Q3/grow/win-rate"}
+    assert report.writes.as_dict()["crm"]["failed"] == 0
+    with Session(engine_for.db) as session:
+        assert session.exec(select(OutboxRow).where(OutboxRow.state == "pending")).all() == []
+
+
+def test_check_in_records_history_and_rep_fields(engine_for, crm) -> None:
+    """A check-in stores a snapshot with the rep's confidence and writes a check-in record."""
+    engine_for().run("sync", AS_OF)
+    crm.okr["key_result"]["Q3/grow/won"]["confidence"] = 7
+    crm.okr["key_result"]["Q3/grow/won"]["comment"] = "two big deals in August"
+    report = engine_for().run("check_in", AS_OF)
+    with Session(engine_for.db) as session:
+        rows = {r.kr_key: r for r in session.exec(select(CheckInRow))}
+    assert rows["Q3/grow/won"].value == 400.0
+    assert rows["Q3/grow/won"].confidence == 7.0
+    assert rows["Q3/grow/won"].comment == "two big deals in August"
+    check_in = crm.okr["check_in"]["Q3/grow/won/2026-08-15"]
+    assert check_in["confidence"] == 7
+    assert check_in["key_result"] == "Q3/grow/won"
+    assert crm.okr["key_result"]["Q3/grow/won"]["confidence"] == 7  # never overwritten
+    assert report.outcome == "succeeded"
+
+
+def test_field_missing_in_crm_is_a_located_error(engine_for, crm) -> None:
+    """A metric naming a field the CRM lacks fails the run with the mapping's file:line:col."""
+    del crm.schemas["deals"]["won"]
+    with pytest.raises(MappingError) as caught:
+        engine_for().run("sync", AS_OF)
+    assert (
+        "q3.yaml:11:17: objectives[0].key_results[0].metric: crm has no field `deals.won`"
+        in str(caught.value)
+    )
+
+
+def test_quota_reserve_stops_the_run_cleanly(engine_for, crm) -> None:
+    """When a connector reaches the quota reserve, the run stops without writing or losing cursors."""
+    engine = engine_for()
+    original = crm.pull
+
+    def refuse(*_args, **_kwargs):
+        raise QuotaReserveReached("remaining 900 of 10000, reserve 1000", crm="crm")
+
+    crm.pull = refuse  # type: ignore[method-assign]
+    report = engine.run("sync", AS_OF)
+    assert report.outcome == "stopped_quota"
+    assert crm.writes == []
+    crm.pull = original  # type: ignore[method-assign]
+    assert engine_for().run("sync", AS_OF).outcome == "succeeded"
+    with Session(engine_for.db) as session:
+        runs = session.exec(select(RunRow).order_by(RunRow.started_at)).all()
+        assert [r.outcome for r in runs] == ["stopped_quota", "succeeded"]
+        assert session.get(CursorRow, ("crm", "deals")) is not None
+
+
+def test_changed_filters_mean_a_fresh_full_pull(engine_for, crm, tmp_path) -> None:
+    """When the mappings need other fields or rows, the object's replica is pulled afresh."""
+    engine_for().run("sync", AS_OF)
+    (tmp_path / "maps" / "q3.yaml").write_text(
+        MAPPING.replace(
+            "{won: true}, window: {close_day: cycle_to_date}}\n        target: 1000",
+            "{stage: Won}}\n        target: 1000",
+        )
+    )
+    mappings = load_mappings(
+        tmp_path / "maps", sources={"crm": "memory", "other": "memory"}, catalogs={}
+    )
+    crm.put("deals", {"Id": "d0", "stage": "Won"})
+    engine = SyncEngine(
+        workspace="test",
+        mappings=mappings,
+        connectors={"crm": crm},
+        db=engine_for.db,
+        clock=lambda: datetime(2026, 8, 15, 8, tzinfo=UTC),
+    )
+    report = engine.run("plan", AS_OF)
+    # a fresh pull of the rows the new filter matches (stage Won, or the win rate's closed deals
+    # of the cycle): d0, d1, d2; an incremental pull would have brought only d0, the changed one
+    assert report.pulled == 3
+    assert by_key(report)["won"]["value"] == 100.0

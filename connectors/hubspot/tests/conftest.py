@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import hubspot  # type: ignore[import-untyped]
 import pytest
 import urllib3
-from okrsync_hubspot.sandbox import RunningHubSpotSandbox, start_sandbox
 
 from okrsync.sandbox.accounting import Accounting
 from okrsync.sandbox.faults import FaultSpec
 from okrsync.sandbox.server import SandboxOptions
+from okrsync_hubspot.sandbox import RunningHubSpotSandbox, start_sandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from okrsync.plugins import packaged_catalog
+
+if TYPE_CHECKING:
+    from okrsync.sandbox.accounting import Accounting
+    from okrsync.sandbox.server import SandboxOptions
+    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
 
 
 class SalesforceSettings(BaseModel):
@@ -64,3 +69,11 @@ class SalesforcePlugin:
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_salesforce")
+
+    def start_sandbox(
+        self, options: SandboxOptions, accounting: Accounting
+    ) -> RunningSalesforceSandbox:
+        """Start the Salesforce emulator with seeded or loaded data; it serves until stopped."""
+        from okrsync_salesforce.sandbox import start_sandbox  # noqa: PLC0415  (keeps the plugin light)
+
+        return start_sandbox(options, accounting)

@@ -69,7 +69,7 @@ __all__ = [
 # --------------------------------------------------------------------------- public facts
 
 SIZES: Final[Mapping[str, int]] = MappingProxyType(
-    {"small": 2_000, "medium": 50_000, "large": 550_000}
+    {"small": 2_000, "medium": 50_000, "large": 600_000}
 )
 """Named dataset sizes: planned entities of all kinds together."""
 
@@ -987,7 +987,7 @@ class Dataset:
     Args:
         seed: Any integer; the same seed, size and as-of instant give the same records.
         size: ``small`` (about 2 000 entities), ``medium`` (50 000), ``large``
-            (550 000) or an integer of at least `MIN_SIZE`.
+            (600 000) or an integer of at least `MIN_SIZE`.
         start: First day of the history (the CRM's go-live).
         end: Last day of the history.
 

@@ -1,0 +1,116 @@
+"""`okrsync sandbox` as a process: ready line, real clients, admin API, written config, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import requests
+from hubspot import HubSpot  # type: ignore[import-untyped]
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from typer.testing import CliRunner
+
+from okrsync.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _PinnedCA(HTTPAdapter):
+    """Verify with the sandbox CA even when REQUESTS_CA_BUNDLE says otherwise."""
+
+    def __init__(self, ca: str) -> None:
+        self.ca = ca
+        super().__init__()
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["verify"] = self.ca
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    """A running `okrsync sandbox` process with its ready line and written config."""
+    folder = tmp_path_factory.mktemp("sandbox")
+    script = shutil.which("okrsync", path=str(Path(sys.executable).parent))
+    assert script is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKRSYNC_")}
+    process = subprocess.Popen(  # noqa: S603
+        [
+            script,
+            "sandbox",
+            "--size",
+            "400",
+            "--seed",
+            "3",
+            "--write-config",
+            str(folder / "sb.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        yield json.loads(line), folder, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=20)  # drains and closes the pipes
+
+
+def test_ready_line_describes_both_crms(sandbox) -> None:
+    """The one JSON line names each CRM's URL and credentials and the admin URL."""
+    info, _, _ = sandbox
+    assert set(info) == {"salesforce", "hubspot", "admin_url"}
+    assert info["salesforce"]["instance_url"].startswith("https://127.0.0.1:")
+    assert Path(info["salesforce"]["ca_cert"]).is_file()
+    assert info["hubspot"]["host"].startswith("http://127.0.0.1:")
+
+
+def test_real_clients_work_against_it_and_calls_are_counted(sandbox) -> None:
+    """simple-salesforce and hubspot-api-client query it; the admin API counts their calls."""
+    info, _, _ = sandbox
+    sf_info = info["salesforce"]
+    session = requests.Session()
+    session.mount("https://", _PinnedCA(sf_info["ca_cert"]))
+    sf = Salesforce(
+        instance_url=sf_info["instance_url"], session_id=sf_info["session_id"], session=session
+    )
+    opportunities = sf.query("SELECT COUNT() FROM Opportunity")["totalSize"]
+    assert opportunities > 0
+    hs = HubSpot(access_token=info["hubspot"]["access_token"], host=info["hubspot"]["host"])
+    page = hs.crm.deals.basic_api.get_page(limit=5, properties=["amount"])
+    assert len(page.results) == 5
+    with urllib.request.urlopen(info["admin_url"] + "/stats", timeout=5) as response:  # noqa: S310
+        stats = json.loads(response.read())
+    assert stats["salesforce"]["by_endpoint"]["query"] >= 1
+    assert stats["hubspot"]["by_object"]["deals"] >= 1
+
+
+def test_written_config_points_okrsync_at_it(sandbox) -> None:
+    """--write-config writes a config (secrets in its env file) that okrsync accepts."""
+    _, folder, _ = sandbox
+    config = folder / "sb.yaml"
+    assert "session_id" not in config.read_text()
+    assert "OKRSYNC_CONNECTORS__SALESFORCE__SESSION_ID=" in (folder / "sb.env").read_text()
+    result = CliRunner().invoke(
+        app, ["validate", "--config", str(config), "--mappings", str(ROOT / "mappings")], env={}
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_sigterm_stops_it_cleanly(sandbox) -> None:
+    """SIGTERM makes the process stop serving and exit 0."""
+    _, _, process = sandbox
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0

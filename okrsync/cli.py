@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -239,6 +240,120 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
         stop.wait()
     finally:
         group.stop()
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD) [default: today]."),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+]
+
+
+def _as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: --as-of: expected a date like 2026-07-01, got {text!r}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _cycle(
+    kind: str, config: Path | None, mappings: Path | None, as_of: str | None, as_json: bool
+) -> None:
+    """Run one plan or sync cycle and print its report."""
+    from okrsync.app import build_app  # noqa: PLC0415
+    from okrsync.render import print_report  # noqa: PLC0415
+
+    day = _as_of(as_of)
+    try:
+        application = build_app(config, mappings)
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    try:
+        report = application.engine().run(kind, day)  # type: ignore[arg-type]
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    finally:
+        application.close()
+    data = report.as_json()
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        units = {r.kr.full_key: r.kr.unit.value for r in report.key_results}
+        print_report(data, units)
+    if report.outcome == "failed":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def plan(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull and compute; write nothing to the CRM; show what a sync would change."""
+    _cycle("plan", config, mappings, as_of, as_json)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one full cycle: pull, compute, score, write changed records back."""
+    _cycle("sync", config, mappings, as_of, as_json)
+
+
+@app.command()
+def provision(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would change.")
+    ] = False,
+) -> None:
+    """Create or update okrsync's objects and fields in every configured CRM (idempotent)."""
+    from okrsync.app import connect, load_config  # noqa: PLC0415
+    from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
+
+    try:
+        registry = PluginRegistry.from_entry_points()
+        settings = load_config(config, registry=registry)
+        connectors = connect(settings, registry, set(settings.connectors))
+        for name, connector in sorted(connectors.items()):
+            changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
+            verb = "would change" if dry_run else "changed"
+            typer.echo(f"{name}: {verb} {len(changes)}")
+            for change in changes:
+                typer.echo(f"  {change}")
+            connector.close()
+    except OkrsyncError as error:
+        raise _fail(error) from None
+
+
+@app.command()
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show the last runs, each key result's latest evaluation, and the CRMs' quota."""
+    from okrsync.status import read_status  # noqa: PLC0415
+
+    try:
+        registry = PluginRegistry.from_entry_points()
+        settings = _settings(config, None, registry)
+        data = read_status(settings)
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        return
+    from okrsync.status import print_status  # noqa: PLC0415
+
+    print_status(data)
 
 
 @app.command()

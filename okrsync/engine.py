@@ -100,6 +100,7 @@ class CycleReport:
     objectives: dict[str, ObjectiveScore] = field(default_factory=dict)
     writes: WriteReport = field(default_factory=WriteReport)
     api_calls: dict[str, int] = field(default_factory=dict)
+    quota: dict[str, dict[str, int | None]] = field(default_factory=dict)
     pulled: int = 0
     skipped: int = 0
     outcome: str = "running"
@@ -123,6 +124,7 @@ class CycleReport:
             ],
             "writes": self.writes.as_dict(),
             "api_calls": dict(sorted(self.api_calls.items())),
+            "quota": dict(sorted(self.quota.items())),
             "pulled": self.pulled,
             "skipped": self.skipped,
             "error": self.error,
@@ -188,8 +190,10 @@ class SyncEngine:
             bound.exception("sync.failed")
             raise
         finally:
-            report.api_calls = {
-                name: c.usage().calls - before.get(name, 0) for name, c in self.connectors.items()
+            usage = {name: c.usage() for name, c in self.connectors.items()}
+            report.api_calls = {n: u.calls - before.get(n, 0) for n, u in usage.items()}
+            report.quota = {
+                n: {"remaining": u.remaining, "limit": u.limit} for n, u in usage.items()
             }
             self._finish_run(report)
             bound.info(
@@ -482,6 +486,7 @@ class SyncEngine:
             row.unchanged = sum(writes.unchanged.values())
             row.failed = sum(writes.failed.values())
             row.api_calls = report.api_calls
+            row.quota = report.quota
             row.error = report.error
             session.add(row)
             session.commit()

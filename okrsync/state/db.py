@@ -42,8 +42,17 @@ def _v1(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
-"""Step n (1-based) brings the schema from version n-1 to n. Only ever append."""
+def _v2(conn: Connection) -> None:
+    """Runs remember the CRM quota last reported (``okrsync status`` shows it)."""
+    if "quota" not in {c["name"] for c in inspect(conn).get_columns("okrsync_run")}:
+        conn.execute(text("ALTER TABLE okrsync_run ADD COLUMN quota JSON"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+"""Step n (1-based) brings the schema from version n-1 to n. Only ever append.
+
+``_v1`` creates the tables as the models are now, so every later step must be
+idempotent (add a column only when it is missing)."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -53,6 +53,8 @@ class RunRow(SQLModel, table=True):
     unchanged: int = 0
     failed: int = 0
     api_calls: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
+    quota: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    """Per connector: ``{"remaining": n, "limit": n}`` as the CRM last reported (schema v2)."""
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 

@@ -1,0 +1,129 @@
+"""The composition root: settings, mappings, connectors and the state store, built once.
+
+Every command builds an :class:`App` from the configuration; nothing is found
+through globals. Connectors are created only for the instances the mappings
+use (or all configured ones, for provisioning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from okrsync.catalog import Catalog, load_plugin_catalog
+from okrsync.config import Settings, load_settings
+from okrsync.engine import SyncEngine
+from okrsync.errors import ConfigurationError
+from okrsync.logging import configure_logging
+from okrsync.mapping.loader import load_mappings
+from okrsync.plugins import PluginRegistry
+from okrsync.state.db import open_store
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from pathlib import Path
+
+    from sqlalchemy.engine import Engine
+
+    from okrsync.connector import Connector
+    from okrsync.model import MappingSet
+
+__all__ = ["App", "build_app", "load_config", "load_mappings_for"]
+
+
+def load_config(
+    config: Path | None,
+    mappings: Path | None = None,
+    *,
+    registry: PluginRegistry,
+    env: Mapping[str, str] | None = None,
+    log: bool = True,
+) -> Settings:
+    """Settings from the file, the environment and the command line; logging set up."""
+    overrides: dict[str, Any] = {}
+    if mappings is not None:
+        overrides["mappings"] = mappings
+    settings = load_settings(config, env=env, overrides=overrides, registry=registry)
+    if log:
+        configure_logging(settings.log.level, settings.log.format, redact=settings.secret_values())
+    return settings
+
+
+def load_mappings_for(settings: Settings, registry: PluginRegistry) -> MappingSet:
+    """The validated mappings, with each connector instance's catalog."""
+    sources = settings.sources(registry)
+    catalogs: dict[str, Catalog] = {
+        kind: load_plugin_catalog(registry.get(kind)) for kind in sorted(set(sources.values()))
+    }
+    return load_mappings(settings.mappings, sources=sources, catalogs=catalogs)
+
+
+def connect(
+    settings: Settings,
+    registry: PluginRegistry,
+    names: set[str],
+    clock: Callable[[], datetime] | None = None,
+) -> dict[str, Connector]:
+    """Connectors for the instances ``names``, from their configured settings."""
+    connectors: dict[str, Connector] = {}
+    for name in sorted(names):
+        instance = settings.connectors.get(name)
+        if instance is None:
+            raise ConfigurationError(
+                f"connector `{name}` is used by the mappings but not configured; add it under "
+                "`connectors:` in the configuration (or OKRSYNC_CONNECTORS__…)"
+            )
+        plugin = registry.get(instance.type)
+        make = getattr(plugin, "connect", None)
+        if make is None:
+            raise ConfigurationError(f"connector type `{instance.type}` cannot connect to a CRM")
+        connectors[name] = make(name, instance.settings, clock=clock)
+    return connectors
+
+
+@dataclass
+class App:
+    """Everything a command needs, built from the configuration."""
+
+    settings: Settings
+    registry: PluginRegistry
+    mappings: MappingSet
+    db: Engine
+    connectors: dict[str, Connector] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None
+
+    def engine(self, stop: threading.Event | None = None) -> SyncEngine:
+        """A sync engine over this app's parts."""
+        return SyncEngine(
+            workspace=self.settings.workspace,
+            mappings=self.mappings,
+            connectors=self.connectors,
+            db=self.db,
+            clock=self.clock,
+            stop=stop,
+        )
+
+    def close(self) -> None:
+        """Release connectors and the store."""
+        for connector in self.connectors.values():
+            connector.close()
+        self.db.dispose()
+
+
+def build_app(
+    config: Path | None,
+    mappings: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    with_connectors: bool = True,
+    clock: Callable[[], datetime] | None = None,
+) -> App:
+    """Load and check everything; connect to the CRMs the mappings use."""
+    registry = PluginRegistry.from_entry_points()
+    settings = load_config(config, mappings, registry=registry, env=env)
+    loaded = load_mappings_for(settings, registry)
+    db = open_store(settings.store_url.get_secret_value())
+    connectors = connect(settings, registry, loaded.sources(), clock) if with_connectors else {}
+    return App(settings, registry, loaded, db, connectors, clock)

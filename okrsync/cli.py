@@ -312,6 +312,32 @@ def sync(
 
 
 @app.command()
+def run(config: ConfigOption = None, mappings: MappingsOption = None) -> None:
+    """Run the daemon: scheduled syncs and check-ins, hot reload, /healthz /readyz /metrics."""
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from okrsync.app import build_app  # noqa: PLC0415
+    from okrsync.daemon import Daemon  # noqa: PLC0415
+
+    try:
+        daemon = Daemon(build_app(config, mappings))
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        daemon.stop.set()  # the running cycle stops at its next safe point
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    daemon.start()
+    stop.wait()
+    daemon.shutdown()
+
+
+@app.command()
 def provision(
     config: ConfigOption = None,
     dry_run: Annotated[

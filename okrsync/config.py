@@ -255,7 +255,7 @@ class HttpSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field("0.0.0.0", min_length=1)  # noqa: S104 - a container listens on all interfaces
-    port: int = Field(8080, ge=1, le=65535)
+    port: int = Field(8080, ge=0, le=65535)
 
 
 class ConnectorInstance(BaseModel):

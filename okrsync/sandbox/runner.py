@@ -11,6 +11,8 @@ from okrsync.sandbox.accounting import Accounting
 from okrsync.sandbox.server import AdminApp, Served, serve
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from okrsync.plugins import PluginRegistry
     from okrsync.sandbox.server import RunningSandbox, SandboxOptions
 
@@ -32,6 +34,10 @@ class SandboxGroup:
         out: dict[str, Any] = {name: box.info() for name, box in self.sandboxes.items()}
         out["admin_url"] = self.admin.url
         return out
+
+    def advance(self, as_of: datetime) -> dict[str, dict[str, int]]:
+        """Move every CRM to ``as_of``; rows written per CRM and object."""
+        return {name: box.advance(as_of) for name, box in self.sandboxes.items()}
 
     def stop(self) -> None:
         """Stop every server (idempotent)."""

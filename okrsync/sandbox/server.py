@@ -91,6 +91,10 @@ class RunningSandbox(Protocol):
         """Stop serving and release the store."""
         ...
 
+    def advance(self, as_of: datetime) -> dict[str, int]:
+        """Move the sandbox's clock and seeded data to ``as_of`` (records keep their ids)."""
+        ...
+
 
 class _QuietHandler(WSGIRequestHandler):
     """Request handler that does not log every request."""
@@ -262,6 +266,8 @@ class AdminApp:
     - ``GET /faults``: the fault spec of each CRM.
     - ``PUT /faults``: set it; body ``{"crm": "hubspot", "5xx": 0.2, "seed": 3, …}``
       (without ``crm``: every CRM).
+    - ``POST /advance``: ``{"as_of": "2026-08-10"}`` moves every CRM's clock and
+      seeded data to that day (the demo's weekly check-ins).
     """
 
     def __init__(self, accounting: Accounting, sandboxes: dict[str, RunningSandbox]) -> None:
@@ -286,7 +292,19 @@ class AdminApp:
             return self.put_faults(request)
         if path == "/health":
             return json_response({"status": "ok", "crms": sorted(self.sandboxes)})
+        if path == "/advance" and method == "POST":
+            return self.advance(request)
         return json_response({"error": f"no admin endpoint {method} {path}"}, 404)
+
+    def advance(self, request: Request) -> Response:
+        """Move every CRM's clock and data to ``{"as_of": "2026-08-10"}`` (noon UTC)."""
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+            day = datetime.fromisoformat(str(body["as_of"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            return json_response({"error": f'expected {{"as_of": "YYYY-MM-DD"}}: {exc}'}, 400)
+        moment = day if day.tzinfo else day.replace(tzinfo=UTC, hour=day.hour or 12)
+        return json_response({n: s.advance(moment) for n, s in self.sandboxes.items()})
 
     def put_faults(self, request: Request) -> Response:
         """Set fault specs at run time."""

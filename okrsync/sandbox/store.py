@@ -322,6 +322,8 @@ class Store:
         self._schemas: dict[str, TableSchema] = {}
         self._lock = threading.RLock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self.replace_rows = False
+        """When set, inserting a row whose key exists replaces it (re-seeding a sandbox)."""
         self.connection().execute("PRAGMA journal_mode=WAL")
 
     def connection(self) -> sqlite3.Connection:
@@ -430,8 +432,9 @@ class Store:
             for names, values in pending.items():
                 cols = ", ".join(_quote(n) for n in names)
                 marks = ", ".join("?" for _ in names)
+                verb = "INSERT OR REPLACE" if self.replace_rows else "INSERT"
                 db.executemany(
-                    f"INSERT INTO {_quote(schema.name)} ({cols}) VALUES ({marks})", values
+                    f"{verb} INTO {_quote(schema.name)} ({cols}) VALUES ({marks})", values
                 )
             pending.clear()
 

@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from okrsync.sandbox.clock import SandboxClock
 from okrsync.sandbox.dataset import Dataset
 from okrsync.sandbox.faults import FaultInjector
 from okrsync.sandbox.server import serve
-from okrsync.sandbox.store import Store
+from okrsync.sandbox.store import And, Cmp, Store
 from okrsync_hubspot.sandbox.app import HubSpotSandboxApp
 from okrsync_hubspot.sandbox.seed import load_folder, seed_from_dataset
 from okrsync_hubspot.sandbox.settings import PortalSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from datetime import datetime
 
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions, Served
 
+from okrsync_hubspot.sandbox.associations import TABLE as ASSOCIATIONS
+
 __all__ = ["RunningHubSpotSandbox", "sandbox_clock", "start_sandbox"]
 
 
-def sandbox_clock(as_of: datetime | None) -> Callable[[], datetime]:
+def sandbox_clock(as_of: datetime | None) -> SandboxClock:
     """The sandbox's clock: the real now, or ``as_of`` advancing in real time from the start."""
-    if as_of is None:
-        return lambda: datetime.now(UTC)
-    origin = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    started = time.monotonic()
-    return lambda: origin + timedelta(seconds=time.monotonic() - started)
+    return SandboxClock(as_of)
 
 
 @dataclass(slots=True)
@@ -44,6 +42,8 @@ class RunningHubSpotSandbox:
     loaded: dict[str, int] = field(default_factory=dict)
     """Rows loaded per object type at start."""
     load_seconds: float = 0.0
+    clock: SandboxClock | None = None
+    dataset: Dataset | None = None
     name: str = "hubspot"
 
     @property
@@ -72,6 +72,25 @@ class RunningHubSpotSandbox:
         """The access token, by setting name."""
         return {"access_token": self.access_token}
 
+    def advance(self, as_of: datetime) -> dict[str, int]:
+        """Move the portal to ``as_of``: the clock, and the seeded data as it was then.
+
+        Objects keep their ids; changed ones get new values and stamps, new ones
+        appear; okrsync's own objects and their associations are left as they are.
+        """
+        if self.clock is not None:
+            self.clock.move_to(as_of)
+        if self.dataset is None:
+            return {}
+        # the seeded associations (between standard objects) are written again
+        standard = And((Cmp("from_type", "like", "0-%"), Cmp("to_type", "like", "0-%")))
+        self.store.delete_where(ASSOCIATIONS, standard)
+        self.store.replace_rows = True
+        try:
+            return seed_from_dataset(self.app, self.dataset, as_of)
+        finally:
+            self.store.replace_rows = False
+
     def stop(self) -> None:
         """Stop serving and remove the store."""
         self.served.stop()
@@ -93,14 +112,16 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHub
     app = HubSpotSandboxApp(store, settings, faults=faults, accounting=accounting, clock=clock)
     try:
         began = time.perf_counter()
+        dataset = None
         if options.data_dir is not None:
             loaded = load_folder(app, options.data_dir / "hubspot")
         else:
-            loaded = seed_from_dataset(app, Dataset(options.seed, options.size), clock())
+            dataset = Dataset(options.seed, options.size)
+            loaded = seed_from_dataset(app, dataset, clock())
         took = time.perf_counter() - began
         served = serve(app, options.host, options.port)
     except BaseException:
         app.close()
         store.close()
         raise
-    return RunningHubSpotSandbox(app, served, store, faults, loaded, took)
+    return RunningHubSpotSandbox(app, served, store, faults, loaded, took, clock, dataset)

@@ -13,10 +13,11 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from okrsync.sandbox.clock import SandboxClock
+from okrsync.sandbox.dataset import Dataset
 from okrsync.sandbox.faults import FaultInjector
 from okrsync.sandbox.server import serve
 from okrsync_salesforce.sandbox.app import SalesforceApp
@@ -30,7 +31,7 @@ from okrsync_salesforce.sandbox.tls import TlsFiles, make_certificates
 from okrsync_salesforce.sandbox.tooling import Tooling
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from datetime import date, datetime
 
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions, Served
@@ -47,13 +48,9 @@ DEFAULT_DAILY_API_REQUESTS = 100_000
 DEFAULT_CONSUMER_KEY = "okrsync-sandbox-consumer-key"
 
 
-def sandbox_clock(as_of: datetime | None) -> Callable[[], datetime]:
+def sandbox_clock(as_of: datetime | None) -> SandboxClock:
     """A clock that starts at ``as_of`` (default: now, UTC) and runs at real speed."""
-    if as_of is None:
-        return lambda: datetime.now(UTC)
-    start = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    started = time.monotonic()
-    return lambda: start + timedelta(seconds=time.monotonic() - started)
+    return SandboxClock(as_of)
 
 
 @dataclass(slots=True)
@@ -70,6 +67,8 @@ class RunningSalesforceSandbox:
     """Rows loaded at start per object."""
     load_seconds: float
     _workdir: tempfile.TemporaryDirectory[str]
+    clock: SandboxClock
+    dataset: Dataset | None = None
     name: str = "salesforce"
     stopped: bool = field(default=False)
 
@@ -133,6 +132,22 @@ class RunningSalesforceSandbox:
         """A new session id acting as the integration user."""
         return self.app.sessions.issue(self.org.api_user_id)
 
+    def advance(self, as_of: datetime) -> dict[str, int]:
+        """Move the org to ``as_of``: the clock, and the seeded data as it was then.
+
+        Records keep their ids; those that changed get the new values and stamps,
+        new ones appear; okrsync's own objects are left as they are.
+        """
+        self.clock.move_to(as_of)
+        if self.dataset is None:
+            return {}
+        store = self.org.store
+        store.replace_rows = True
+        try:
+            return seed_from_dataset(self.org, self.dataset, self.clock())
+        finally:
+            store.replace_rows = False
+
     def reset_quota(self, daily_api_requests: int | None = None) -> None:
         """Start a new day of API requests (optionally with another limit)."""
         self.app.quota.reset(daily_api_requests)
@@ -155,12 +170,12 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
         org = Org(store, standard_schema(), clock, accounting)
         org.create_tables()
         started = time.monotonic()
+        dataset = None
         if options.data_dir is not None:
             loaded = load_folder(org, options.data_dir / "salesforce")
         else:
-            from okrsync.sandbox.dataset import Dataset  # noqa: PLC0415  (only when seeding)
-
-            loaded = seed_from_dataset(org, Dataset(options.seed, options.size), clock())
+            dataset = Dataset(options.seed, options.size)
+            loaded = seed_from_dataset(org, dataset, clock())
         load_seconds = time.monotonic() - started
         org.ensure_basics()
         tooling = Tooling(org, tooling_schema())
@@ -197,5 +212,5 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
         raise
     app.instance_url = served.url
     return RunningSalesforceSandbox(
-        app.faults, org, app, served, tls, session_id, loaded, load_seconds, workdir
+        app.faults, org, app, served, tls, session_id, loaded, load_seconds, workdir, clock, dataset
     )

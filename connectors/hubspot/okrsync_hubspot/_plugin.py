@@ -9,8 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from okrsync.plugins import packaged_catalog
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions
+    from okrsync_hubspot.connector import HubSpotConnector
     from okrsync_hubspot.sandbox.running import RunningHubSpotSandbox
 
 
@@ -30,6 +34,40 @@ class HubSpotSettings(BaseModel):
     search_requests_per_second: float = Field(
         4.0, gt=0, le=10, description="Pacing of search calls (they have a lower rate limit)."
     )
+    lookback_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Overlap of incremental pulls: search lags writes, so each pull re-reads the "
+        "changes made this long before the previous pull started (records already seen are not "
+        "yielded again). Must exceed the search lag plus the clock skew.",
+    )
+    max_retries: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="Retries of a call after 429, 5xx, timeouts, dropped connections.",
+    )
+    backoff_factor: float = Field(
+        0.5, ge=0, le=60, description="Exponential backoff between retries: factor × 2^(n-1) s."
+    )
+    backoff_jitter: float = Field(
+        0.5, ge=0, le=60, description="Random seconds (0 to this) added to each backoff."
+    )
+    retry_after_max_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Longest Retry-After waited for (HubSpot's ten-second window asks for at "
+        "most 10 s); the daily limit's 429 is never waited out.",
+    )
+    deletion_check_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=86_400,
+        description="Least seconds between two scans for archived records (each scan lists "
+        "every archived record of the object); 0: every pull.",
+    )
 
 
 class HubSpotPlugin:
@@ -42,6 +80,24 @@ class HubSpotPlugin:
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_hubspot")
+
+    def connect(
+        self,
+        instance: str,
+        settings: BaseModel,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> HubSpotConnector:
+        """A connector for the instance ``instance`` with its validated ``settings``.
+
+        Raises:
+            TypeError: when ``settings`` are not :class:`HubSpotSettings`.
+        """
+        from okrsync_hubspot.connector import HubSpotConnector  # noqa: PLC0415  (the HubSpot client loads only when connecting)
+
+        if not isinstance(settings, HubSpotSettings):
+            raise TypeError(f"expected HubSpotSettings, got {type(settings).__name__}")
+        return HubSpotConnector(instance, settings, clock=clock)
 
     def start_sandbox(
         self, options: SandboxOptions, accounting: Accounting

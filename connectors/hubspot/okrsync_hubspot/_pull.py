@@ -1,0 +1,591 @@
+"""Pulling one object: a cold (first) pull, an incremental pull, and the deletions.
+
+Cold pull: the newest modification stamp is read first (one search, sorted
+descending, one result): it becomes the cursor, so every change made during or
+after the pull is picked up next time. The records then come from search,
+sorted by ``hs_object_id`` and keyset-paged (each page is a fresh query
+``hs_object_id > last``, so a query never nears the 10 000-result cap and
+archiving during the pull cannot shift an offset), with the row filter pushed
+down; a filter needing more than 5 groups falls back to the list endpoint and
+is checked client-side.
+
+Incremental pull: everything modified at ``stamp >= start`` sorted by stamp
+ascending, one page per query, the next query starting at the last page's
+newest stamp (``>=``; the records already read at that stamp are skipped). A
+page of records all sharing one stamp is followed by paging that stamp by
+``hs_object_id``, then the search goes on ``> stamp``. Every query is a first
+page, so the cap never drops a record, and records modified mid-pull move
+ahead of the keyset instead of shifting offsets.
+
+Lookback and de-duplication: search lags writes, so a change stamped shortly
+before a pull may be invisible to it. Everything stamped before ``pull start -
+lookback`` was visible (given ``lookback`` exceeds the lag plus clock skew),
+so the cursor records when its pull started (the ``seen`` entry ``@<time>``)
+and the next pull starts at:
+
+- ``> stamp`` when the newest stamp is older than ``pull start - lookback``
+  (a quiet object: nothing can be hidden, nothing needs de-duplicating);
+- ``>= pull start - lookback`` otherwise (at most ``stamp - lookback``),
+  skipping the records ``seen`` holds as ``id@stamp``: those read with a stamp
+  inside that window. A record is yielded again only when its stamp changed:
+  once per change, though windows overlap.
+
+``seen`` is therefore bounded by the changes made within the lookback before
+a pull; past :data:`SEEN_LIMIT` entries the oldest are dropped (those records
+may come once more; none is lost).
+
+Deletions: the list endpoint with ``archived=true`` (every archived record, by
+id), reporting those archived after ``deleted_since - lookback`` that the
+cursor has not reported yet (``seen`` entries ``-id@archivedAt``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from okrsync.connector import Cursor, Page, now_stamp
+from okrsync.errors import FatalConnectorError
+from okrsync_hubspot._errors import CRM
+from okrsync_hubspot._filters import matches, push_down
+from okrsync_hubspot._values import epoch_millis, from_wire, parse_moment
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+
+    from okrsync.connector import RowFilter
+    from okrsync_hubspot._filters import Pushdown
+    from okrsync_hubspot._http import Transport
+    from okrsync_hubspot._values import PropertyMeta
+
+__all__ = [
+    "LIST_LIMIT",
+    "SEARCH_LIMIT",
+    "SEEN_LIMIT",
+    "HubSpotPull",
+    "PullSpec",
+    "stamp_property",
+]
+
+SEARCH_LIMIT = 200
+LIST_LIMIT = 100
+SEEN_LIMIT = 10_000
+"""Most ``seen`` entries a cursor keeps (beyond it, the oldest may be yielded again, never lost)."""
+OBJECT_ID = "hs_object_id"
+_SEARCH = "crm.objects.search_api"
+_BASIC = "crm.objects.basic_api"
+
+
+@dataclass(frozen=True, slots=True)
+class PullSpec:
+    """What one pull reads."""
+
+    object_name: str
+    """As the caller named it (for messages and the log)."""
+    object_type: str
+    """As the API addresses it (a name or an ``objectTypeId``)."""
+    props: Mapping[str, PropertyMeta]
+    """Every property of the object, by lower-case name (``id`` is ``hs_object_id``)."""
+    fields: tuple[tuple[str, PropertyMeta], ...]
+    """The requested fields: the caller's name and the property."""
+    filters: RowFilter
+    cursor: Cursor
+    stamp: str
+    """The modification stamp property (``hs_lastmodifieddate``; contacts: ``lastmodifieddate``)."""
+    lookback: timedelta
+    deletion_interval: timedelta
+    clock: Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class _Tally:
+    pages: int = 0
+    records: int = 0
+    repeats: int = 0
+    deleted: int = 0
+    calls_before: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class _Seen:
+    """A cursor's ``seen``, parsed."""
+
+    records: dict[str, datetime] = field(default_factory=dict)
+    deletions: dict[str, datetime] = field(default_factory=dict)
+    started: datetime | None = None
+    """When the pull that made the cursor started (``None`` for older cursors)."""
+
+
+def _parse_seen(cursor: Cursor) -> _Seen:
+    """``id@stamp`` (a bare ``id``: at the cursor's stamp), ``-id@archivedAt``, ``@started``."""
+    seen = _Seen()
+    default = _moment(cursor.stamp)
+    for entry in cursor.seen:
+        ident, _, stamp = entry.partition("@")
+        moment = _moment(stamp) if stamp else default
+        if moment is None:
+            continue
+        if not ident:
+            seen.started = moment
+        elif ident.startswith("-"):
+            seen.deletions[ident[1:]] = moment
+        else:
+            seen.records[ident] = moment
+    return seen
+
+
+def _moment(text: Any) -> datetime | None:
+    if text is None or text == "":
+        return None
+    try:
+        return parse_moment(text).astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+class HubSpotPull:
+    """One pull of one object (implements ``okrsync.connector.Pull``).
+
+    Pages are fetched while iterating; :attr:`cursor` is the new cursor once
+    the iteration is complete (before that, the cursor the pull started from).
+    """
+
+    def __init__(self, transport: Transport, spec: PullSpec, *, connector: str) -> None:
+        self._http = transport
+        self._spec = spec
+        self._connector = connector
+        self._cursor = spec.cursor
+        self._skipped: list[tuple[str, str]] = []
+        self._iterated = False
+        parsed = _parse_seen(spec.cursor)
+        self._seen, self._seen_deleted, self._started_before = (
+            parsed.records,
+            parsed.deletions,
+            parsed.started,
+        )
+        self._recent: dict[str, datetime] = {}
+        """Records read in this pull (yielded, repeated or skipped) with their stamps."""
+        self._tally = _Tally(calls_before=transport.meter.calls)
+        self._reads = self._read_properties()
+        self._names = [p.name for p in self._reads]
+
+    @property
+    def cursor(self) -> Cursor:
+        """The cursor to resume from (final once the pages are exhausted)."""
+        return self._cursor
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Records that could not be read, as ``(id, reason)``."""
+        return self._skipped
+
+    def __iter__(self) -> Iterator[Page]:
+        if self._iterated:
+            raise RuntimeError("a pull is iterated once; start a new pull")
+        self._iterated = True
+        return self._pages()
+
+    def _log(self) -> Any:
+        return structlog.get_logger("okrsync.hubspot").bind(
+            crm=CRM, connector=self._connector, object=self._spec.object_name
+        )
+
+    # -- the whole pull --------------------------------------------------------
+
+    def _pages(self) -> Iterator[Page]:
+        spec = self._spec
+        started = spec.clock().astimezone(UTC)
+        if spec.cursor.stamp is None:
+            mode = "cold"
+            stamp, pages = self._cold(started)
+            yield from pages
+            deleted_since: datetime | None = started
+            deletions: dict[str, datetime] = {}
+        else:
+            mode = "incremental"
+            start = _moment(spec.cursor.stamp)
+            if start is None:
+                raise FatalConnectorError(
+                    f"the cursor stamp {spec.cursor.stamp!r} is not a moment",
+                    crm=CRM,
+                    object_name=spec.object_name,
+                )
+            newest = [start]
+            yield from self._incremental(*self._window(start), newest)
+            stamp = newest[0]
+            deleted_since, deletions = yield from self._deletions(started)
+        self._cursor = self._next_cursor(stamp, started, deleted_since, deletions)
+        tally = self._tally
+        self._log().info(
+            "hubspot.pull.completed",
+            mode=mode,
+            pages=tally.pages,
+            records=tally.records,
+            repeats_skipped=tally.repeats,
+            skipped=len(self._skipped),
+            deleted=tally.deleted,
+            calls=self._http.meter.calls - tally.calls_before,
+            seconds=round(time.monotonic() - tally.started, 3),
+            cursor=self._cursor.stamp,
+        )
+
+    def _window(self, stamp: datetime) -> tuple[datetime, str]:
+        """Where an incremental pull starts, and the operator: ``GT`` or ``GTE``."""
+        lookback = self._spec.lookback
+        before = self._started_before
+        if before is None:
+            return stamp - lookback, "GTE"
+        if before - lookback > stamp:
+            return stamp, "GT"
+        return min(stamp, before - lookback), "GTE"
+
+    def _next_cursor(
+        self,
+        stamp: datetime | None,
+        started: datetime,
+        deleted_since: datetime | None,
+        deletions: dict[str, datetime],
+    ) -> Cursor:
+        lookback = self._spec.lookback
+        entries: list[tuple[datetime, str]] = []
+        if stamp is not None:
+            quiet = started - lookback > stamp
+            horizon = started - lookback
+            merged = {**self._seen, **self._recent}
+            entries += [
+                (t, f"{i}@{now_stamp(t)}")
+                for i, t in merged.items()
+                if (t > stamp if quiet else t >= horizon)
+            ]
+        if deleted_since is not None:
+            horizon = deleted_since - lookback
+            entries += [(t, f"-{i}@{now_stamp(t)}") for i, t in deletions.items() if t >= horizon]
+        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+        if len(entries) > SEEN_LIMIT:
+            self._log().warning(
+                "hubspot.pull.seen_truncated", entries=len(entries), kept=SEEN_LIMIT
+            )
+            entries = entries[:SEEN_LIMIT]
+        marker = f"@{now_stamp(started)}"
+        return Cursor(
+            now_stamp(stamp) if stamp is not None else None,
+            (marker, *(e for _, e in entries)) if stamp is not None else (),
+            now_stamp(deleted_since) if deleted_since is not None else None,
+        )
+
+    # -- reading results -------------------------------------------------------
+
+    def _read_properties(self) -> list[PropertyMeta]:
+        """The properties to request: the fields, the filters' fields, the stamp."""
+        spec = self._spec
+        found = {p.name: p for _, p in spec.fields}
+        for conjunction in spec.filters:
+            for pred in conjunction:
+                prop = spec.props.get(pred.field.lower())
+                if prop is not None:
+                    found.setdefault(prop.name, prop)
+        stamp = spec.props.get(spec.stamp.lower())
+        if stamp is not None:
+            found.setdefault(stamp.name, stamp)
+        return list(found.values())
+
+    def _fetched(self) -> list[str]:
+        """Property names to request."""
+        return list(self._names)
+
+    def _stamp_of(self, result: dict[str, Any]) -> datetime | None:
+        properties = result.get("properties") or {}
+        return _moment(properties.get(self._spec.stamp)) or _moment(result.get("updatedAt"))
+
+    def _convert(self, result: dict[str, Any], *, check: bool) -> tuple[str, dict[str, Any] | None]:
+        """The record (``None`` when skipped or filtered out) of one API result."""
+        spec = self._spec
+        ident = str(result.get("id"))
+        properties = result.get("properties") or {}
+        values: dict[str, Any] = {}
+        for prop in self._reads:
+            try:
+                values[prop.name] = from_wire(properties.get(prop.name), prop.type)
+            except (TypeError, ValueError, OverflowError) as exc:
+                reason = f"{prop.name}: {exc} (expected {prop.type})"
+                self._skipped.append((ident, reason))
+                self._log().warning("hubspot.pull.skipped", record=ident, reason=reason)
+                return ident, None
+        if check and not matches(values, spec.filters, spec.props):
+            return ident, None
+        record: dict[str, Any] = {"Id": ident}
+        for asked, prop in spec.fields:
+            record[asked] = values.get(prop.name)
+        return ident, record
+
+    def _page(self, records: list[dict[str, Any]], kind: str, **extra: Any) -> Page:
+        self._tally.pages += 1
+        self._tally.records += len(records)
+        self._log().debug("hubspot.pull.page", kind=kind, records=len(records), **extra)
+        return Page(records=records)
+
+    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
+        reply = self._http.call(
+            f"search {self._spec.object_name}",
+            _SEARCH,
+            "do_search",
+            self._spec.object_type,
+            body,
+            object_name=self._spec.object_name,
+        )
+        return reply.body if isinstance(reply.body, dict) else {}
+
+    # -- cold ------------------------------------------------------------------
+
+    def _newest_stamp(self) -> datetime | None:
+        """The newest modification stamp of any live record (one search)."""
+        stamp = self._spec.stamp
+        found = self._search(
+            {
+                "sorts": [{"propertyName": stamp, "direction": "DESCENDING"}],
+                "properties": [stamp],
+                "limit": 1,
+            }
+        )
+        results = found.get("results") or []
+        return self._stamp_of(results[0]) if results else None
+
+    def _cold(self, started: datetime) -> tuple[datetime | None, Iterator[Page]]:
+        newest = self._newest_stamp()
+        spec = self._spec
+        pushdown = push_down(spec.filters, spec.props, reserve=1)
+        self._log().info(
+            "hubspot.pull.started",
+            mode="cold",
+            via="list" if pushdown is None else "search",
+            pushed_groups=len(pushdown.groups) if pushdown is not None else 0,
+            exact=pushdown.exact if pushdown is not None else False,
+        )
+        horizon = min(newest, started) - spec.lookback if newest is not None else None
+        pages = self._list_pages(horizon) if pushdown is None else self._keyset(pushdown, horizon)
+        return newest, pages
+
+    def _remember(self, ident: str, stamp: datetime | None, horizon: datetime | None) -> None:
+        if stamp is not None and (horizon is None or stamp >= horizon):
+            self._recent[ident] = stamp
+
+    def _keyset(self, pushdown: Pushdown, horizon: datetime | None) -> Iterator[Page]:
+        fetched = self._fetched()
+        last: str | None = None
+        while True:
+            keyset = [{"propertyName": OBJECT_ID, "operator": "GT", "value": last}] if last else []
+            groups = [list(g) + keyset for g in pushdown.groups] or ([keyset] if keyset else [])
+            body: dict[str, Any] = {
+                "sorts": [{"propertyName": OBJECT_ID, "direction": "ASCENDING"}],
+                "properties": fetched,
+                "limit": SEARCH_LIMIT,
+            }
+            if groups:
+                body["filterGroups"] = [{"filters": g} for g in groups]
+            found = self._search(body)
+            results = found.get("results") or []
+            records = []
+            for result in results:
+                ident, record = self._convert(result, check=not pushdown.exact)
+                self._remember(ident, self._stamp_of(result), horizon)
+                if record is not None:
+                    records.append(record)
+            if records:
+                yield self._page(records, "search", after=last)
+            if not results or len(results) >= int(found.get("total") or 0):
+                return
+            last = str(results[-1].get("id"))
+
+    def _list_pages(self, horizon: datetime | None) -> Iterator[Page]:
+        spec = self._spec
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": self._fetched()}
+            if after:
+                kwargs["after"] = after
+            reply = self._http.call(
+                f"list {spec.object_name}",
+                _BASIC,
+                "get_page",
+                spec.object_type,
+                archived=False,
+                object_name=spec.object_name,
+                **kwargs,
+            )
+            body = reply.body if isinstance(reply.body, dict) else {}
+            records = []
+            for result in body.get("results") or []:
+                ident, record = self._convert(result, check=True)
+                self._remember(ident, self._stamp_of(result), horizon)
+                if record is not None:
+                    records.append(record)
+            if records:
+                yield self._page(records, "list", after=after)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    # -- incremental -------------------------------------------------------------
+
+    def _incremental(
+        self, lower: datetime, operator: str, newest: list[datetime]
+    ) -> Iterator[Page]:
+        spec = self._spec
+        self._log().info(
+            "hubspot.pull.started", mode="incremental", since=now_stamp(lower), operator=operator
+        )
+        while True:
+            found = self._search(
+                {
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                {
+                                    "propertyName": spec.stamp,
+                                    "operator": operator,
+                                    "value": epoch_millis(lower),
+                                }
+                            ]
+                        }
+                    ],
+                    "sorts": [{"propertyName": spec.stamp, "direction": "ASCENDING"}],
+                    "properties": self._fetched(),
+                    "limit": SEARCH_LIMIT,
+                }
+            )
+            results = found.get("results") or []
+            page = self._fresh(results, newest)
+            if page:
+                yield self._page(page, "changes", since=now_stamp(lower))
+            if not results or len(results) >= int(found.get("total") or 0):
+                return
+            first, last = self._stamp_of(results[0]), self._stamp_of(results[-1])
+            if last is None:
+                raise FatalConnectorError(
+                    f"search returned a record without `{spec.stamp}`",
+                    crm=CRM,
+                    object_name=spec.object_name,
+                    record=str(results[-1].get("id")),
+                )
+            if first == last:
+                yield from self._one_stamp(last, newest)
+                lower, operator = last, "GT"
+            else:
+                lower, operator = last, "GTE"
+
+    def _one_stamp(self, stamp: datetime, newest: list[datetime]) -> Iterator[Page]:
+        """Every record modified at exactly ``stamp``, keyset-paged by object id."""
+        spec = self._spec
+        self._log().info("hubspot.pull.one_stamp", stamp=now_stamp(stamp))
+        last = "0"
+        while True:
+            found = self._search(
+                {
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                {
+                                    "propertyName": spec.stamp,
+                                    "operator": "EQ",
+                                    "value": epoch_millis(stamp),
+                                },
+                                {"propertyName": OBJECT_ID, "operator": "GT", "value": last},
+                            ]
+                        }
+                    ],
+                    "sorts": [{"propertyName": OBJECT_ID, "direction": "ASCENDING"}],
+                    "properties": self._fetched(),
+                    "limit": SEARCH_LIMIT,
+                }
+            )
+            results = found.get("results") or []
+            page = self._fresh(results, newest)
+            if page:
+                yield self._page(page, "one_stamp", stamp=now_stamp(stamp), after=last)
+            if not results or len(results) >= int(found.get("total") or 0):
+                return
+            last = str(results[-1].get("id"))
+
+    def _fresh(
+        self, results: Sequence[dict[str, Any]], newest: list[datetime]
+    ) -> list[dict[str, Any]]:
+        """The records of ``results`` not yet read at their current stamp."""
+        records = []
+        for result in results:
+            ident = str(result.get("id"))
+            stamp = self._stamp_of(result)
+            if stamp is None:
+                continue
+            newest[0] = max(newest[0], stamp)
+            if self._recent.get(ident) == stamp or self._seen.get(ident) == stamp:
+                self._recent[ident] = stamp
+                self._tally.repeats += 1
+                continue
+            self._recent[ident] = stamp
+            _, record = self._convert(result, check=False)
+            if record is not None:
+                records.append(record)
+        return records
+
+    # -- deletions ---------------------------------------------------------------
+
+    def _deletions(
+        self, checked: datetime
+    ) -> Generator[Page, None, tuple[datetime | None, dict[str, datetime]]]:
+        """Pages of ids archived since the last check; returns the check time and ids reported."""
+        spec = self._spec
+        since = _moment(spec.cursor.deleted_since)
+        if since is not None and checked - since < spec.deletion_interval:
+            return since, self._seen_deleted
+        threshold = since - spec.lookback if since is not None else None
+        reported: dict[str, datetime] = {
+            i: t for i, t in self._seen_deleted.items() if threshold is None or t >= threshold
+        }
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": [OBJECT_ID]}
+            if after:
+                kwargs["after"] = after
+            reply = self._http.call(
+                f"list archived {spec.object_name}",
+                _BASIC,
+                "get_page",
+                spec.object_type,
+                archived=True,
+                object_name=spec.object_name,
+                **kwargs,
+            )
+            body = reply.body if isinstance(reply.body, dict) else {}
+            deleted = []
+            for result in body.get("results") or []:
+                ident = str(result.get("id"))
+                at = _moment(result.get("archivedAt")) or _moment(result.get("updatedAt"))
+                if at is None:
+                    deleted.append(ident)
+                    continue
+                if threshold is not None and at <= threshold:
+                    continue
+                if self._seen_deleted.get(ident) == at:
+                    continue
+                reported[ident] = at
+                deleted.append(ident)
+            if deleted:
+                self._tally.deleted += len(deleted)
+                self._log().debug("hubspot.pull.deleted", ids=len(deleted))
+                yield Page(deleted=deleted)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        return checked, reported
+
+
+def stamp_property(object_type: str) -> str:
+    """The modification stamp search can filter on (contacts have their own)."""
+    if object_type.lower() in {"contacts", "contact", "0-1"}:
+        return "lastmodifieddate"
+    return "hs_lastmodifieddate"

@@ -1,0 +1,311 @@
+"""The HubSpot connector: okrsync's ``Connector`` protocol over hubspot-api-client.
+
+Build one with :meth:`okrsync_hubspot.HubSpotPlugin.connect` or directly::
+
+    connector = HubSpotConnector("hubspot", HubSpotSettings(access_token=..., host=...))
+    pull = connector.pull("deals", ["amount", "closedate"], (), Cursor())
+    for page in pull:
+        ...
+    cursor = pull.cursor
+
+How pulls window and de-duplicate is told in :mod:`okrsync_hubspot._pull`;
+writes in :mod:`okrsync_hubspot._write`; HTTP (retries, pacing, metering,
+errors) in :mod:`okrsync_hubspot._http`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from okrsync.connector import FieldInfo, LogicalObject, ObjectInfo, Usage
+from okrsync.crm_objects import OKR_OBJECTS
+from okrsync.errors import FatalConnectorError
+from okrsync_hubspot._errors import CRM
+from okrsync_hubspot._http import Transport
+from okrsync_hubspot._okr import PREFIX, field_property, object_name
+from okrsync_hubspot._provision import Provisioner
+from okrsync_hubspot._pull import OBJECT_ID, HubSpotPull, PullSpec, stamp_property
+from okrsync_hubspot._schemas import Schemas
+from okrsync_hubspot._values import PropertyMeta
+from okrsync_hubspot._write import Writer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from okrsync.connector import Change, Cursor, RowFilter, UpsertOutcome
+    from okrsync_hubspot._plugin import HubSpotSettings
+
+__all__ = ["HubSpotConnector"]
+
+_PROPERTIES = "crm.properties.core_api"
+_OWNERS = "crm.owners.owners_api"
+_LOGICAL: dict[str, LogicalObject] = {o.name: o for o in OKR_OBJECTS}
+_STANDARD = frozenset(
+    {
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+        "products",
+        "line_items",
+        "quotes",
+        "calls",
+        "emails",
+        "meetings",
+        "notes",
+        "tasks",
+        "feedback_submissions",
+        "leads",
+        "goal_targets",
+        "communications",
+        "postal_mail",
+        "taxes",
+        "carts",
+        "orders",
+        "invoices",
+        "users",
+    }
+)
+_TYPE_ID = re.compile(r"^\d+-\d+$")
+
+
+class HubSpotConnector:
+    """One HubSpot portal, reached with a private app's access token.
+
+    Args:
+        name: The connector instance's name (``hubspot``, ``hs-emea``).
+        settings: Its validated settings.
+        clock: Where "now" comes from (default: the real UTC clock); used for
+            the deletion check's time.
+
+    Raises:
+        FatalConnectorError: when the settings hold no access token.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: HubSpotSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._http = Transport(settings, instance=name)
+        self._schemas = Schemas(self._http)
+        self._props: dict[str, dict[str, PropertyMeta]] = {}
+        self._owner_ids: dict[str, str | None] = {}
+        self._owner_emails: dict[str, str | None] = {}
+        self._writer = Writer(
+            self._http,
+            self._schemas,
+            batch_size=settings.batch_size,
+            connector=name,
+            owner_id=self.resolve_owner,
+            owner_email=self._owner_email,
+        )
+        self._provisioner = Provisioner(self._http, self._schemas, connector=name)
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector({self.name!r}, host={self._settings.host!r})"
+
+    def _log(self) -> Any:
+        return structlog.get_logger("okrsync.hubspot").bind(crm=CRM, connector=self.name)
+
+    # -- objects and their properties ----------------------------------------------
+
+    def _object_type(self, object_name_: str) -> tuple[str, str, bool]:
+        """How the API addresses an object, its label, and whether it is custom."""
+        if object_name_ in _LOGICAL:
+            object_name_ = object_name(object_name_)
+        if object_name_.lower() in _STANDARD or _TYPE_ID.match(object_name_):
+            return object_name_, object_name_, object_name_.startswith("2-")
+        info = self._schemas.get(object_name_)
+        if info is not None:
+            return info.object_type_id, info.label, True
+        if object_name_.startswith(PREFIX):
+            raise FatalConnectorError(
+                f"the HubSpot custom object `{object_name_}` does not exist: "
+                "run `okrsync provision`",
+                crm=CRM,
+                object_name=object_name_,
+                code="NOT_PROVISIONED",
+            )
+        return object_name_, object_name_, False
+
+    def _properties(self, object_type: str, object_name_: str) -> dict[str, PropertyMeta]:
+        """The object's properties by lower-case name (cached per connector)."""
+        found = self._props.get(object_type)
+        if found is None:
+            reply = self._http.call(
+                f"read the properties of {object_name_}",
+                _PROPERTIES,
+                "get_all",
+                object_type,
+                archived=False,
+                object_name=object_name_,
+            )
+            body = reply.body if isinstance(reply.body, dict) else {}
+            metas = [PropertyMeta.from_json(p) for p in body.get("results") or []]
+            found = {m.name.lower(): m for m in metas}
+            self._props[object_type] = found
+        return found
+
+    def describe(self, object_name: str) -> ObjectInfo:
+        """Fields and normalised types of an object (``GET /crm/v3/properties/{objectType}``)."""
+        object_type, label, custom = self._object_type(object_name)
+        props = self._properties(object_type, object_name)
+        fields = {name: meta.field_info() for name, meta in props.items()}
+        fields.setdefault(
+            "id",
+            FieldInfo("Id", "id", "Record ID", nullable=False, writable=False, unique=True),
+        )
+        return ObjectInfo(object_name, label, fields, custom=custom)
+
+    # -- pull ----------------------------------------------------------------------
+
+    def pull(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        filters: RowFilter,
+        cursor: Cursor,
+    ) -> HubSpotPull:
+        """Records of an object changed since ``cursor`` and ids archived since; lazy pages.
+
+        Raises:
+            FatalConnectorError: when a field or filter names no property of the object.
+        """
+        object_type, _, _ = self._object_type(object_name)
+        props = dict(self._properties(object_type, object_name))
+        if OBJECT_ID in props:
+            props.setdefault("id", props[OBJECT_ID])
+        asked = [f for f in dict.fromkeys(fields) if f.lower() != "id"]
+        unknown = [f for f in asked if f.lower() not in props]
+        unknown += [p.field for group in filters for p in group if p.field.lower() not in props]
+        if unknown:
+            raise FatalConnectorError(
+                f"{object_name} has no propert{'y' if len(unknown) == 1 else 'ies'} "
+                + ", ".join(f"`{u}`" for u in dict.fromkeys(unknown)),
+                crm=CRM,
+                object_name=object_name,
+                code="UNKNOWN_PROPERTY",
+            )
+        stamp = stamp_property(object_type)
+        if stamp.lower() not in props:
+            stamp = "hs_lastmodifieddate"
+        spec = PullSpec(
+            object_name=object_name,
+            object_type=object_type,
+            props=props,
+            fields=tuple((f, props[f.lower()]) for f in asked),
+            filters=filters,
+            cursor=cursor,
+            stamp=stamp,
+            lookback=timedelta(seconds=self._settings.lookback_seconds),
+            deletion_interval=timedelta(seconds=self._settings.deletion_check_seconds),
+            clock=self._clock,
+        )
+        return HubSpotPull(self._http, spec, connector=self.name)
+
+    # -- okrsync's objects ---------------------------------------------------------
+
+    def write(self, obj: LogicalObject, records: Sequence[dict[str, Any]]) -> list[UpsertOutcome]:
+        """Upsert records of one of okrsync's objects by ``okr_key``; one outcome per record."""
+        return self._writer.write(obj, records)
+
+    def read_back(self, obj: LogicalObject, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Records of one of okrsync's objects by key, with logical field names."""
+        return self._writer.read_back(obj, keys)
+
+    def provision(self, objects: Sequence[LogicalObject], *, dry_run: bool = False) -> list[Change]:
+        """Create or complete okrsync's custom objects; the changes (none on a second run)."""
+        return self._provisioner.provision(objects, dry_run=dry_run)
+
+    def physical_name(self, obj: str, logical_field: str | None = None) -> str:
+        """``key_result`` → ``okr_key_result``; its field ``key`` → ``okr_key``.
+
+        A lookup field is an association, named ``<object>_to_<parent>``. Names of
+        other objects and fields are returned as they are.
+        """
+        logical = _LOGICAL.get(obj) or _LOGICAL.get(obj.removeprefix(PREFIX))
+        if logical is None:
+            return logical_field if logical_field is not None else obj
+        name = object_name(logical.name)
+        if logical_field is None:
+            return name
+        field = next((f for f in logical.fields if f.name == logical_field), None)
+        if field is None:
+            return logical_field
+        prop = field_property(field)
+        return prop if prop is not None else f"{name}_to_{object_name(field.lookup or '')}"
+
+    # -- owners ----------------------------------------------------------------------
+
+    def resolve_owner(self, email: str) -> str | None:
+        """The owner id with that e-mail address (cached; ``None`` when there is none)."""
+        key = email.strip().lower()
+        if not key:
+            return None
+        if key not in self._owner_ids:
+            reply = self._http.call(
+                "look up an owner by e-mail",
+                _OWNERS,
+                "get_page",
+                email=email.strip(),
+                limit=100,
+                archived=False,
+                object_name="owners",
+            )
+            body = reply.body if isinstance(reply.body, dict) else {}
+            found = next(
+                (
+                    str(o.get("id"))
+                    for o in body.get("results") or []
+                    if str(o.get("email") or "").strip().lower() == key
+                ),
+                None,
+            )
+            self._owner_ids[key] = found
+            if found is not None:
+                self._owner_emails[found] = email.strip()
+            self._log().debug("hubspot.owner.resolved", found=found is not None)
+        return self._owner_ids[key]
+
+    def _owner_email(self, owner_id: str) -> str | None:
+        """The e-mail address of an owner id (cached; ``None`` when unknown)."""
+        if owner_id not in self._owner_emails:
+            try:
+                reply = self._http.call(
+                    "read an owner",
+                    _OWNERS,
+                    "get_by_id",
+                    owner_id,
+                    archived=False,
+                    object_name="owners",
+                    record=owner_id,
+                )
+            except FatalConnectorError as exc:
+                if exc.code not in {"OBJECT_NOT_FOUND", "HTTP_404"}:
+                    raise
+                self._owner_emails[owner_id] = None
+            else:
+                body = reply.body if isinstance(reply.body, dict) else {}
+                self._owner_emails[owner_id] = str(body.get("email") or "") or None
+        return self._owner_emails[owner_id]
+
+    # -- usage ---------------------------------------------------------------------
+
+    def usage(self) -> Usage:
+        """Calls made (every attempt) and the daily quota HubSpot last reported."""
+        meter = self._http.meter
+        return Usage(meter.calls, meter.remaining, meter.limit)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()

@@ -87,9 +87,9 @@ class Cursor:
     """Where the previous pull of an object stopped.
 
     ``stamp`` is the CRM modification stamp of the newest record seen (ISO
-    UTC); ``seen`` the ids seen at exactly that stamp, so an overlapping
-    window does not report them twice; ``deleted_since`` when deletions were
-    last checked.
+    UTC); ``seen`` belongs to the connector (opaque, bounded): what it needs
+    so an overlapping window does not report a change twice; ``deleted_since``
+    when deletions were last checked.
     """
 
     stamp: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -39,7 +40,6 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     Skipped, saying why, when PostgreSQL is not installed (``.ci/run`` installs it).
     """
-    import glob  # noqa: PLC0415
     import os  # noqa: PLC0415
     import shutil  # noqa: PLC0415
     import subprocess  # noqa: PLC0415
@@ -48,13 +48,14 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     import psycopg  # noqa: PLC0415
 
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb") or ""]
-    initdb = found[-1]
-    if not initdb or not os.path.exists(initdb):  # noqa: PTH110
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    on_path = shutil.which("initdb")
+    initdb = found[-1] if found else Path(on_path) if on_path else None
+    if initdb is None:
         pytest.skip(
             "PostgreSQL is not installed (apt-get install postgresql); needed for scale-out tests"
         )
-    bindir = os.path.dirname(initdb)  # noqa: PTH120
+    bindir = initdb.parent
     del tmp_path_factory  # pytest's folders are private to root; PostgreSQL runs as postgres
     data = tempfile.mkdtemp(prefix="okrsync-pg-")
     as_postgres: list[str] = []
@@ -62,7 +63,17 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.chown(data, "postgres", "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     subprocess.run(  # noqa: S603
-        [*as_postgres, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        [
+            *as_postgres,
+            str(initdb),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
         check=True,
         capture_output=True,
     )
@@ -70,7 +81,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = subprocess.Popen(  # noqa: S603
         [
             *as_postgres,
-            os.path.join(bindir, "postgres"),  # noqa: PTH118
+            str(bindir / "postgres"),
             "-D",
             str(data),
             "-p",

@@ -50,7 +50,7 @@ objectives:
 class SlowConnector(InMemoryConnector):
     """Pulls take a while, so two replicas' ticks overlap."""
 
-    def pull(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def pull(self, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: D102
         time.sleep(0.5)
         return super().pull(*args, **kwargs)
 

@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from okrsync.plugins import packaged_catalog
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions
+    from okrsync_salesforce.connector import SalesforceConnector
     from okrsync_salesforce.sandbox import RunningSalesforceSandbox
 
 
@@ -42,6 +46,32 @@ class SalesforceSettings(BaseModel):
     batch_size: int = Field(200, ge=1, le=200, description="Records per composite upsert.")
     quota_reserve_percent: float = Field(
         10.0, ge=0, le=90, description="Stop a run before the org's daily quota falls below this."
+    )
+    login_url: str | None = Field(
+        None,
+        pattern=r"^https://[^\s/]+(?::\d+)?/?$",
+        description="OAuth server (default `https://{domain}.salesforce.com`).",
+    )
+    lookback_seconds: int = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="Overlap of incremental pulls, for changes committed late.",
+    )
+    max_retries: int = Field(
+        5, ge=0, le=20, description="Retries of a failed call (retriable errors only)."
+    )
+    retry_backoff_seconds: float = Field(
+        1.0, ge=0, le=60, description="First back-off of a retry; doubles each time, jittered."
+    )
+    deletion_check_seconds: int = Field(
+        3600,
+        ge=0,
+        le=86_400,
+        description="Least time between two listings of hard deletes of an object (0: every pull).",
+    )
+    page_size: int = Field(
+        2000, ge=200, le=2000, description="Rows per query page (Sforce-Query-Options)."
     )
 
     @model_validator(mode="after")
@@ -77,3 +107,17 @@ class SalesforcePlugin:
         from okrsync_salesforce.sandbox import start_sandbox  # noqa: PLC0415  (keeps the plugin light)
 
         return start_sandbox(options, accounting)
+
+    def connect(
+        self,
+        instance: str,
+        settings: BaseModel,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> SalesforceConnector:
+        """A connector for the instance ``instance`` with its validated ``settings``."""
+        from okrsync_salesforce.connector import SalesforceConnector  # noqa: PLC0415  (imports the SDK only when connecting)
+
+        if not isinstance(settings, SalesforceSettings):
+            settings = SalesforceSettings.model_validate(settings.model_dump())
+        return SalesforceConnector(instance, settings, clock=clock)

@@ -115,13 +115,15 @@ class SalesforceApp(SandboxApp):
             _rule(f"{_API}/tooling/sobjects/<sobject>/<record_id>", "tooling_get"),
             _rule(f"{_API}/tooling/sobjects/<sobject>/<record_id>", "tooling_update", "PATCH"),
             _rule("/services/oauth2/token", "token", "POST"),
+            _rule("/services/oauth2/userinfo", "userinfo"),
         ],
         strict_slashes=False,
     )
     batch_endpoints = frozenset(
         {"composite_create", "composite_update", "composite_delete", "composite_upsert"}
     )
-    open_endpoints = frozenset({"versions", "token"})
+    open_endpoints = frozenset({"versions", "token", "userinfo"})
+    """Login and identity: no API quota, no faults (``userinfo`` checks its token itself)."""
 
     def __init__(
         self,
@@ -609,3 +611,37 @@ class SalesforceApp(SandboxApp):
             request.form.to_dict(), request.headers.get("Authorization", ""), self.instance_url
         )
         return json_response(answer.body, answer.status)
+
+    def on_userinfo(self, request: Request) -> Response:
+        """``GET /services/oauth2/userinfo``: who the access token acts as (403 for a bad token)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user_id = (
+            self.sessions.user_of(token.strip()) if scheme.lower() in {"bearer", "oauth"} else None
+        )
+        row = self.org.store.get("User", user_id) if user_id else None
+        if row is None:
+            return Response("Bad_OAuth_Token", status=403, mimetype="text/plain")
+        org_id = self.org.org_id
+        return json_response(
+            {
+                "sub": f"{self.instance_url}/id/{org_id}/{user_id}",
+                "user_id": user_id,
+                "organization_id": org_id,
+                "preferred_username": row.get("Username"),
+                "nickname": row.get("FirstName") or row.get("LastName"),
+                "name": row.get("Name"),
+                "email": row.get("Email"),
+                "email_verified": True,
+                "given_name": row.get("FirstName"),
+                "family_name": row.get("LastName"),
+                "active": bool(row.get("IsActive", True)),
+                "user_type": "STANDARD",
+                "language": "en_US",
+                "locale": "en_US",
+                "urls": {
+                    "rest": f"{self.instance_url}/services/data/v{{version}}/",
+                    "query": f"{self.instance_url}/services/data/v{{version}}/query/",
+                    "sobjects": f"{self.instance_url}/services/data/v{{version}}/sobjects/",
+                },
+            }
+        )

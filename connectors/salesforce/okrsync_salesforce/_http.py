@@ -1,0 +1,439 @@
+"""Every call to Salesforce goes through :class:`Transport`: login, budget, retries, errors.
+
+- The HTTP session has timeouts on every request and, with ``ca_file``, an
+  adapter that pins the CA whatever ``REQUESTS_CA_BUNDLE`` says (requests lets
+  that variable override ``session.verify`` for calls that do not pass
+  ``verify``, which is how simple-salesforce calls).
+- Before each call the quota reserve is checked against the last
+  ``Sforce-Limit-Info``: a call that would take the org's remaining daily
+  requests under ``quota_reserve_percent`` raises ``QuotaReserveReached``.
+  ``REQUEST_LIMIT_EXCEEDED`` means the same (the daily quota is gone): never
+  slept on.
+- Retriable failures (5xx, timeouts, dropped connections, ``UNABLE_TO_LOCK_ROW``,
+  ``SERVER_UNAVAILABLE``) are retried with exponential back-off and jitter, at
+  most ``max_retries`` times; everything else fails at once as a typed error.
+- ``INVALID_SESSION_ID`` logs in again once and repeats the call (credential
+  flows); a static session is tried once more, then the call fails fatally.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+import structlog
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceExpiredSession
+from simple_salesforce.util import exception_handler
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from urllib3.util.retry import Retry
+
+from okrsync.connector import Usage
+from okrsync.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    QuotaReserveReached,
+    RetriableConnectorError,
+)
+from okrsync_salesforce._auth import Authenticator, Token
+from okrsync_salesforce._errors import CRM, Redactor, classify, error_text, is_retriable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from okrsync_salesforce._plugin import SalesforceSettings
+
+__all__ = ["PinnedAdapter", "Transport", "backoff_seconds", "make_session"]
+
+T = TypeVar("T")
+_CONNECT_RETRIES = 2
+"""Connection attempts the adapter repeats itself (the request never reached the server)."""
+_MAX_BACKOFF_SECONDS = 30.0
+_CONNECT_TIMEOUT_SECONDS = 10.0
+_FORBIDDEN = 403
+_FIRST_FAILURE = 300
+_USER_ID = re.compile(r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
+
+_JITTER = secrets.SystemRandom()
+
+log = structlog.get_logger()
+
+
+def backoff_seconds(attempt: int, base: float) -> float:
+    """Exponential back-off with full jitter: uniform in ``[0, min(30 s, base·2^attempt)]``."""
+    return _JITTER.uniform(0, min(_MAX_BACKOFF_SECONDS, base * 2**attempt))
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Sends with a default timeout and, when given, verifies with one CA file.
+
+    ``REQUESTS_CA_BUNDLE`` overrides ``session.verify`` for requests that do not
+    pass ``verify`` themselves; an adapter sees the final value and can pin it.
+    """
+
+    def __init__(self, ca_file: str | None, timeout: tuple[float, float]) -> None:
+        super().__init__(
+            max_retries=Retry(
+                total=_CONNECT_RETRIES,
+                connect=_CONNECT_RETRIES,
+                read=0,
+                status=0,
+                other=0,
+                redirect=0,
+                allowed_methods=None,
+                raise_on_status=False,
+            )
+        )
+        self.ca_file = ca_file
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.ca_file is not None:
+            kwargs["verify"] = self.ca_file
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def make_session(settings: SalesforceSettings) -> requests.Session:
+    """A session with timeouts on every request and the CA pinned (when ``ca_file`` is set)."""
+    timeout = (min(_CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds), settings.timeout_seconds)
+    ca_file = str(settings.ca_file) if settings.ca_file is not None else None
+    session = requests.Session()
+    if ca_file is not None:
+        session.verify = ca_file
+    session.mount("https://", PinnedAdapter(ca_file, timeout))
+    return session
+
+
+class Transport:
+    """The connector's way to Salesforce: one client, its budget, its retries.
+
+    Args:
+        name: The connector instance's name (bound to every log line).
+        settings: The instance's settings.
+    """
+
+    def __init__(self, name: str, settings: SalesforceSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self.redact = Redactor()
+        self.timeout = (
+            min(_CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds),
+            settings.timeout_seconds,
+        )
+        self.session = make_session(settings)
+        self.auth = Authenticator(settings, self.session, self.redact, self.timeout)
+        self.calls = 0
+        self.used: int | None = None
+        self.limit: int | None = None
+        self._client: Salesforce | None = None
+        self._token: Token | None = None
+        self._user_id: str | None = None
+        self.log = log.bind(connector=name, crm=CRM)
+
+    # -- the client ------------------------------------------------------------------
+
+    @property
+    def client(self) -> Salesforce:
+        """The simple-salesforce client, logging in first if needed."""
+        if self._client is None:
+            self._login()
+        assert self._client is not None  # noqa: S101  (set by _login)
+        return self._client
+
+    def _login(self) -> None:
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, RetriableConnectorError)),
+            wait=self._wait(),
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            reraise=True,
+        )
+        token = retrying(self.auth.login)
+        self._token = token
+        self._client = Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token,
+            session=self.session,
+            version=self.settings.api_version,
+            object_pairs_hook=dict,
+        )
+
+    @property
+    def instance_url(self) -> str:
+        """``https://…`` of the org (after login)."""
+        _ = self.client
+        assert self._token is not None  # noqa: S101  (logged in above)
+        return self._token.instance_url
+
+    # -- calls ------------------------------------------------------------------------
+
+    def call(
+        self,
+        what: str,
+        fn: Callable[[Salesforce], T],
+        *,
+        object_name: str = "",
+        record: str = "",
+    ) -> T:
+        """Run ``fn(client)``: budgeted, retried when retriable, errors typed.
+
+        Args:
+            what: What the call does, for errors and logs (``query Opportunity``).
+            fn: The call; it must be safe to repeat.
+            object_name: The object concerned, for errors.
+            record: The record concerned, for errors.
+
+        Raises:
+            QuotaReserveReached: The reserve would be crossed, or the quota is spent.
+            RetriableConnectorError: Still failing after the retries.
+            FatalConnectorError: Refused, or the session cannot be renewed.
+        """
+        retrying = Retrying(
+            retry=retry_if_exception(self._retriable),
+            wait=self._wait(),
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            before_sleep=lambda state: self._log_retry(what, object_name, state),
+            reraise=True,
+        )
+        try:
+            result: T = retrying(self._once, what, fn, object_name)
+        except ConnectorError:
+            raise
+        except SalesforceExpiredSession:
+            hint = (
+                "the static session id was rejected (INVALID_SESSION_ID): give a fresh "
+                "`session_id` or use the `jwt` or `client_credentials` flow"
+                if not self.auth.can_login_again
+                else "a freshly issued access token was rejected (INVALID_SESSION_ID)"
+            )
+            raise FatalConnectorError(
+                f"{what}: {hint}",
+                crm=CRM,
+                object_name=object_name,
+                record=record,
+                code="INVALID_SESSION_ID",
+            ) from None
+        except Exception as exc:  # noqa: BLE001  (any failure of the client or of HTTP becomes a typed error)
+            error = classify(exc, self.redact, what=what, object_name=object_name, record=record)
+            if isinstance(error, QuotaReserveReached):
+                self.log.warning("salesforce.quota.exhausted", object=object_name, what=what)
+            raise error from None
+        return result
+
+    def _retriable(self, exc: BaseException) -> bool:
+        """Retriable failures, and a session rejected right after a new login."""
+        if isinstance(exc, SalesforceExpiredSession):
+            return self.auth.can_login_again
+        return is_retriable(exc)
+
+    def _once(self, what: str, fn: Callable[[Salesforce], T], object_name: str) -> T:
+        """One attempt, with at most one renewal of an expired session."""
+        client = self.client
+        self.check_budget(what, object_name)
+        self.calls += 1
+        try:
+            result = fn(client)
+        except SalesforceExpiredSession:
+            self._renew(what, object_name)
+            self.check_budget(what, object_name)
+            self.calls += 1
+            result = fn(self.client)
+        self._note_usage()
+        return result
+
+    def _renew(self, what: str, object_name: str) -> None:
+        """After ``INVALID_SESSION_ID``: a new token, or (static session) one more try."""
+        if self.auth.can_login_again:
+            self.log.info("salesforce.auth.relogin", object=object_name, what=what)
+            self._client = None
+            self._login()
+            return
+        self.log.warning("salesforce.auth.session_rejected", object=object_name, what=what)
+
+    # -- typed shortcuts ---------------------------------------------------------------
+
+    def query(
+        self,
+        what: str,
+        soql: str,
+        *,
+        object_name: str = "",
+        all_rows: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The first page of a SOQL query (``queryAll`` with ``all_rows``)."""
+
+        def send(client: Salesforce) -> dict[str, Any]:
+            answer = client.query(soql, include_deleted=all_rows, headers=headers or {})
+            return answer if isinstance(answer, dict) else {}
+
+        return self.call(what, send, object_name=object_name)
+
+    def query_more(
+        self,
+        what: str,
+        url: str,
+        *,
+        object_name: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The page at a ``nextRecordsUrl``."""
+
+        def send(client: Salesforce) -> dict[str, Any]:
+            answer = client.query_more(url, identifier_is_url=True, headers=headers or {})
+            return answer if isinstance(answer, dict) else {}
+
+        return self.call(what, send, object_name=object_name)
+
+    def query_rows(
+        self,
+        what: str,
+        soql: str,
+        *,
+        object_name: str = "",
+        all_rows: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of records of a query, fetched one at a time."""
+        answer = self.query(what, soql, object_name=object_name, all_rows=all_rows, headers=headers)
+        while True:
+            yield list(answer.get("records") or [])
+            url = answer.get("nextRecordsUrl")
+            if answer.get("done", True) or not url:
+                return
+            answer = self.query_more(
+                f"{what} (next page)", str(url), object_name=object_name, headers=headers
+            )
+
+    def rest(
+        self,
+        what: str,
+        path: str,
+        *,
+        method: str = "GET",
+        object_name: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """A REST call below ``/services/data/vXX.X/`` (JSON answer, ``None`` for 204)."""
+
+        def send(client: Salesforce) -> Any:
+            return client.restful(path, method=method, **kwargs)
+
+        return self.call(what, send, object_name=object_name)
+
+    def tooling(
+        self,
+        what: str,
+        action: str,
+        *,
+        method: str = "GET",
+        data: dict[str, Any] | None = None,
+        object_name: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """A Tooling API call (``query/``, ``sobjects/CustomField/``…)."""
+
+        def send(client: Salesforce) -> Any:
+            return client.toolingexecute(action, method=method, data=data, **kwargs)
+
+        return self.call(what, send, object_name=object_name)
+
+    def raw(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
+        """A call outside the versioned API (``/services/oauth2/userinfo``), as JSON."""
+
+        def send(client: Salesforce) -> Any:
+            response = self.session.request(
+                method,
+                f"https://{client.sf_instance}{path}",
+                headers=client.headers,
+                timeout=self.timeout,
+                **kwargs,
+            )
+            if response.status_code == _FORBIDDEN and "Bad_OAuth_Token" in response.text:
+                raise SalesforceExpiredSession(response.url, 401, path, b"Bad_OAuth_Token")
+            if response.status_code >= _FIRST_FAILURE:
+                exception_handler(response, name=path)
+            return response.json()
+
+        return self.call(what, send)
+
+    def current_user_id(self) -> str:
+        """The id of the user the connector acts as (from the login, else ``userinfo``)."""
+        if self._user_id is None:
+            _ = self.client
+            assert self._token is not None  # noqa: S101  (logged in above)
+            found = self._token.user_id
+            if not found:
+                info = self.raw("read the current user", "GET", "/services/oauth2/userinfo")
+                found = str(info.get("user_id") or "") if isinstance(info, dict) else ""
+            if not _USER_ID.match(found):
+                raise FatalConnectorError("cannot tell which user the connector acts as", crm=CRM)
+            self._user_id = found
+        return self._user_id
+
+    # -- budget --------------------------------------------------------------------
+
+    def check_budget(self, what: str, object_name: str = "") -> None:
+        """Raise ``QuotaReserveReached`` when one more call would cross the reserve."""
+        if self.used is None or not self.limit:
+            return
+        remaining_after = self.limit - self.used - 1
+        reserve = self.limit * self.settings.quota_reserve_percent / 100
+        if remaining_after < reserve:
+            self.log.warning(
+                "salesforce.quota.reserve_reached",
+                object=object_name,
+                what=what,
+                remaining=self.limit - self.used,
+                limit=self.limit,
+                reserve_percent=self.settings.quota_reserve_percent,
+            )
+            raise QuotaReserveReached(
+                f"{what}: stopped with {self.limit - self.used} of {self.limit} daily API "
+                f"requests left (reserve {self.settings.quota_reserve_percent:g}%)",
+                crm=CRM,
+                object_name=object_name,
+            )
+
+    def _note_usage(self) -> None:
+        client = self._client
+        usage = client.api_usage.get("api-usage") if client is not None else None
+        if usage is not None:
+            self.used, self.limit = int(usage.used), int(usage.total)
+
+    def usage(self) -> Usage:
+        """Calls made and the daily quota as last reported."""
+        remaining = None if self.used is None or self.limit is None else self.limit - self.used
+        return Usage(self.calls, remaining, self.limit)
+
+    # -- retries -------------------------------------------------------------------
+
+    def _wait(self) -> wait_random_exponential:
+        return wait_random_exponential(
+            multiplier=self.settings.retry_backoff_seconds, max=_MAX_BACKOFF_SECONDS
+        )
+
+    def _log_retry(self, what: str, object_name: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        self.log.warning(
+            "salesforce.call.retry",
+            object=object_name,
+            what=what,
+            attempt=state.attempt_number,
+            error=self.redact(error_text(exc)) if exc is not None else "",
+            sleep_seconds=round(state.upcoming_sleep, 3),
+        )
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.session.close()

@@ -1,0 +1,434 @@
+"""Pulls: the records of one object changed since a cursor, page by page, with deletions.
+
+**First pull** (``cursor.stamp is None``): ``query`` with the row filter pushed
+down, ``ORDER BY SystemModstamp, Id`` so progress follows the stamp. With a
+filter, the newest stamp of the whole object is read first (one small query),
+so the cursor covers every row the filter passed over, not only those it kept.
+
+**Incremental pull**: the deletions since ``cursor.deleted_since`` first
+(``GET sobjects/{type}/deleted/``, which lists hard and soft deletes of the
+last 30 days; at most every ``deletion_check_seconds``, since soft deletes
+show in the query anyway and a warm pull should cost one call), then
+``queryAll`` ``WHERE SystemModstamp >= stamp − lookback`` in stamp order,
+unfiltered (a record may have stopped matching; the replica re-applies the
+filter). Rows with ``IsDeleted = true`` are reported as
+deleted. The lookback window overlaps the previous pull, for changes
+committed late with an older stamp; the rows of the overlap that the previous
+pull reported are recognised by ``id@stamp`` in ``cursor.seen`` and not reported
+again. Deletions reported are remembered the same way (``-id@date``) for as long
+as the deletion listing (truncated to the minute) may repeat them.
+
+``seen`` is bounded (:data:`SEEN_LIMIT`): when a window holds more changes,
+the oldest whole stamps are forgotten and the next window starts after them
+(a ``~stamp`` entry), so nothing is reported twice; the log says so.
+
+When deletions cannot be listed any more (the cursor is older than the 30 days
+Salesforce keeps them), the pull returns every record of the object and the
+log says that a full re-pull happened (records hard-deleted in between can
+only disappear from the replica by resetting it).
+
+Pages are fetched lazily through ``nextRecordsUrl``; nothing holds more than
+a page of records.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from okrsync.connector import Cursor, Page, now_stamp
+from okrsync.errors import FatalConnectorError
+from okrsync_salesforce._errors import CRM
+from okrsync_salesforce._soql import format_datetime, parse_datetime, select
+from okrsync_salesforce._values import dig, to_python
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from okrsync_salesforce._http import Transport
+    from okrsync_salesforce._schema import Resolved
+
+__all__ = ["REPLICATION_WINDOW", "SEEN_LIMIT", "PullSpec", "SalesforcePull"]
+
+SEEN_LIMIT = 2000
+"""Most ``id@stamp`` entries a cursor keeps for the overlap window."""
+REPLICATION_WINDOW = timedelta(days=30)
+"""How far back Salesforce lists deletions."""
+_DELETION_SLACK = timedelta(minutes=2)
+"""The deletion listing works in whole minutes: remember deletions a little longer."""
+_DELETED_LIMIT = 2000
+_MIN_WINDOW = timedelta(minutes=1)
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class PullSpec:
+    """What one pull reads: the object, its fields (requested name → resolved), the filter."""
+
+    object_name: str
+    fields: tuple[tuple[str, Resolved], ...]
+    where: str | None
+    stamp_field: str
+    soft_deletes: bool
+    """The object has ``IsDeleted`` (so ``queryAll`` shows soft deletes)."""
+    hard_deletes: bool
+    """The object is replicateable (so ``…/deleted/`` lists deletions)."""
+
+    def select(self, *, with_deleted: bool) -> list[str]:
+        """The SELECT list: Id, the stamp, IsDeleted when asked, then the fields."""
+        names = ["Id", self.stamp_field]
+        if with_deleted:
+            names.append("IsDeleted")
+        names.extend(resolved.path for _, resolved in self.fields)
+        unique: dict[str, str] = {}
+        for name in names:
+            unique.setdefault(name.lower(), name)
+        return list(unique.values())
+
+
+def window_start(stamp: datetime, lookback: timedelta) -> datetime:
+    """Where the window after ``stamp`` starts: ``stamp − lookback``, down to the second."""
+    return (stamp - lookback).replace(microsecond=0)
+
+
+@dataclass(slots=True)
+class _Seen:
+    """The overlap bookkeeping read from a cursor."""
+
+    records: dict[str, datetime]
+    deletions: dict[str, datetime]
+    floor: datetime | None
+
+    @classmethod
+    def of(cls, cursor: Cursor) -> _Seen:
+        records: dict[str, datetime] = {}
+        deletions: dict[str, datetime] = {}
+        floor = None
+        for entry in cursor.seen:
+            try:
+                if entry.startswith("~"):
+                    floor = parse_datetime(entry[1:])
+                    continue
+                key, _, stamp = entry.rpartition("@")
+                when = parse_datetime(stamp)
+            except ValueError:
+                continue
+            if key.startswith("-"):
+                deletions[key[1:]] = when
+            elif key:
+                records[entry] = when
+        return cls(records, deletions, floor)
+
+
+class SalesforcePull:
+    """One pull of one object (the protocol's ``Pull``): iterate it once, then read the cursor.
+
+    Args:
+        transport: How calls reach Salesforce.
+        spec: What to read.
+        cursor: Where the previous pull stopped.
+        lookback: The overlap of incremental windows.
+        deletion_check: Least time between two listings of deletions.
+        page_size: Rows per query page.
+        clock: The connector's "now" (for the deletion listing).
+        connector: The connector instance's name, for the logs.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        spec: PullSpec,
+        cursor: Cursor,
+        *,
+        lookback: timedelta,
+        deletion_check: timedelta,
+        page_size: int,
+        clock: Callable[[], datetime],
+        connector: str,
+    ) -> None:
+        self.transport = transport
+        self.spec = spec
+        self.old = cursor
+        self.lookback = lookback
+        self.deletion_check = deletion_check
+        self.page_size = page_size
+        self.clock = clock
+        self._final: Cursor | None = None
+        self._skipped: list[tuple[str, str]] = []
+        self._started = False
+        self._seen = _Seen.of(cursor)
+        self._newest = parse_datetime(cursor.stamp) if cursor.stamp else None
+        self._window: deque[tuple[datetime, str]] = deque()
+        self._truncated: datetime | None = None
+        self._deleted_now: dict[str, datetime] = {}
+        self.counts = {"records": 0, "deleted": 0, "skipped": 0, "duplicates": 0, "pages": 0}
+        self.log = log.bind(connector=connector, crm=CRM, object=spec.object_name)
+
+    @property
+    def cursor(self) -> Cursor:
+        """The cursor to resume from (the old one until the last page was read)."""
+        return self._final or self.old
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Records that could not be read: ``(id, reason)``."""
+        return self._skipped
+
+    def __iter__(self) -> Iterator[Page]:
+        if self._started:
+            raise RuntimeError("a pull is iterated once")
+        self._started = True
+        return self._run()
+
+    # -- the run ----------------------------------------------------------------------
+
+    def _run(self) -> Iterator[Page]:
+        spec = self.spec
+        started = self.clock()
+        first = self.old.stamp is None
+        deleted_since = started - self.lookback
+        mode = "first" if first else "incremental"
+        if not first and spec.hard_deletes:
+            listed = self._check_deletions(started)
+            if listed is None:
+                mode = "full"
+            else:
+                ids, deleted_since = listed
+                if ids:
+                    self.counts["deleted"] += len(ids)
+                    yield Page([], ids)
+        self.log.info("salesforce.pull.started", mode=mode, fields=len(spec.fields))
+        if mode == "first":
+            if spec.where is not None:
+                self._newest = self._top_stamp()
+            yield from self._query(spec.where, all_rows=False)
+        elif mode == "full":
+            yield from self._query(None, all_rows=False)
+        else:
+            where = f"{spec.stamp_field} >= {format_datetime(self._floor())}"
+            yield from self._query(where, all_rows=spec.soft_deletes)
+        self._final = self._cursor(deleted_since)
+        self.log.info(
+            "salesforce.pull.completed", mode=mode, cursor=self._final.stamp, **self.counts
+        )
+
+    def _check_deletions(self, started: datetime) -> tuple[list[str], datetime] | None:
+        """Deletions not reported yet, and the new ``deleted_since``; ``None``: pull everything.
+
+        Deletions are listed at most every ``deletion_check``; in between, the old
+        ``deleted_since`` stays (soft deletes still arrive through ``queryAll``).
+        """
+        since = self._deleted_since()
+        if started - since < self.deletion_check:
+            return [], since
+        listed = None
+        if since > started - REPLICATION_WINDOW + _MIN_WINDOW:
+            listed = self._deletions(since, started)
+        if listed is None:
+            self.log.warning(
+                "salesforce.pull.full_repull",
+                reason="deletions older than 30 days cannot be listed",
+                deleted_since=now_stamp(since),
+                hint="records deleted meanwhile stay in the replica until it is reset",
+            )
+        return listed
+
+    def _deleted_since(self) -> datetime:
+        if self.old.deleted_since:
+            return parse_datetime(self.old.deleted_since)
+        assert self.old.stamp is not None  # noqa: S101  (an incremental pull has a stamp)
+        return parse_datetime(self.old.stamp) - self.lookback
+
+    def _floor(self) -> datetime:
+        assert self._newest is not None  # noqa: S101  (an incremental pull has a stamp)
+        floor = window_start(self._newest, self.lookback)
+        if self._seen.floor is not None and self._seen.floor > floor:
+            return self._seen.floor
+        return floor
+
+    # -- queries ----------------------------------------------------------------------
+
+    def _query(self, where: str | None, *, all_rows: bool) -> Iterator[Page]:
+        spec = self.spec
+        soql = select(
+            spec.select(with_deleted=all_rows),
+            spec.object_name,
+            where=where,
+            order_by=f"{spec.stamp_field}, Id",
+        )
+        pages = self.transport.query_rows(
+            f"query {spec.object_name}",
+            soql,
+            object_name=spec.object_name,
+            all_rows=all_rows,
+            headers={"Sforce-Query-Options": f"batchSize={self.page_size}"},
+        )
+        for records in pages:
+            page = self._page(records)
+            self.counts["pages"] += 1
+            self.log.debug(
+                "salesforce.pull.page",
+                page=self.counts["pages"],
+                rows=len(records),
+                records=len(page.records),
+                deleted=len(page.deleted),
+            )
+            yield page
+
+    def _top_stamp(self) -> datetime | None:
+        """The newest stamp of the whole object (what a filtered first pull passes over)."""
+        name, stamp = self.spec.object_name, self.spec.stamp_field
+        soql = select([stamp], name, order_by=f"{stamp} DESC", limit=1)
+        answer = self.transport.query(f"query newest {stamp} of {name}", soql, object_name=name)
+        rows = answer.get("records") or []
+        try:
+            return parse_datetime(rows[0][stamp]) if rows else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _deletions(self, since: datetime, now: datetime) -> tuple[list[str], datetime] | None:
+        """New deleted ids since ``since`` and the moment covered (``None``: too long ago)."""
+        name = self.spec.object_name
+        start = since.replace(microsecond=0)
+        end = max((now + timedelta(seconds=1)).replace(microsecond=0), start + _MIN_WINDOW)
+        params = {"start": _wire(start), "end": _wire(end)}
+        try:
+            answer = self.transport.rest(
+                f"list deletions of {name}",
+                f"sobjects/{name}/deleted/",
+                params=params,
+                object_name=name,
+            )
+        except FatalConnectorError as exc:
+            if exc.code == "INVALID_REPLICATION_DATE":
+                return None
+            raise
+        answer = answer or {}
+        ids: list[str] = []
+        for item in answer.get("deletedRecords") or []:
+            record_id = str(item.get("id") or "")
+            try:
+                when = parse_datetime(str(item.get("deletedDate")))
+            except ValueError:
+                when = end
+            if not record_id or record_id in self._seen.deletions or record_id in self._deleted_now:
+                continue
+            self._deleted_now[record_id] = when
+            ids.append(record_id)
+        try:
+            covered = parse_datetime(str(answer.get("latestDateCovered")))
+        except ValueError:
+            covered = end
+        return ids, max(covered, start)
+
+    # -- rows -------------------------------------------------------------------------
+
+    def _page(self, rows: list[dict[str, Any]]) -> Page:
+        spec = self.spec
+        records: list[dict[str, Any]] = []
+        deleted: list[str] = []
+        for raw in rows:
+            record_id = str(raw.get("Id") or "")
+            try:
+                stamp = parse_datetime(str(raw.get(spec.stamp_field)))
+            except ValueError:
+                self._skip(
+                    record_id, f"{spec.stamp_field}: unreadable {raw.get(spec.stamp_field)!r}"
+                )
+                continue
+            key = f"{record_id}@{now_stamp(stamp)}"
+            self._remember(stamp, key)
+            if key in self._seen.records:
+                self.counts["duplicates"] += 1
+                continue
+            if raw.get("IsDeleted") is True:
+                if record_id not in self._deleted_now and record_id not in self._seen.deletions:
+                    self._deleted_now[record_id] = stamp
+                    deleted.append(record_id)
+                continue
+            try:
+                records.append(self._convert(record_id, raw))
+            except ValueError as exc:
+                self._skip(record_id, str(exc))
+        self.counts["records"] += len(records)
+        self.counts["deleted"] += len(deleted)
+        return Page(records, deleted)
+
+    def _convert(self, record_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"Id": record_id}
+        for name, resolved in self.spec.fields:
+            value = dig(raw, resolved.parts)
+            try:
+                out[name] = to_python(resolved.type, value)
+            except (TypeError, ValueError) as exc:
+                shown = repr(value)[:80]
+                raise ValueError(f"{resolved.path}: {exc} (value {shown})") from None
+        return out
+
+    def _skip(self, record_id: str, reason: str) -> None:
+        self._skipped.append((record_id, reason))
+        self.counts["skipped"] += 1
+        self.log.warning("salesforce.pull.skipped", record=record_id, reason=reason)
+
+    def _remember(self, stamp: datetime, key: str) -> None:
+        """Keep ``key`` while it is inside the window after the newest stamp (bounded)."""
+        if self._newest is None or stamp > self._newest:
+            self._newest = stamp
+        self._window.append((stamp, key))
+        floor = window_start(self._newest, self.lookback)
+        while self._window and self._window[0][0] < floor:
+            self._window.popleft()
+        while len(self._window) > SEEN_LIMIT:
+            oldest = self._window[0][0]
+            while self._window and self._window[0][0] == oldest:
+                self._window.popleft()
+            self._truncated = oldest
+
+    # -- the new cursor -----------------------------------------------------------------
+
+    def _cursor(self, deleted_since: datetime) -> Cursor:
+        if self._newest is None:
+            return Cursor(None, (), now_stamp(deleted_since))
+        floor = window_start(self._newest, self.lookback)
+        kept: dict[str, datetime] = {k: s for k, s in self._seen.records.items() if s >= floor}
+        kept.update((k, s) for s, k in self._window)
+        entries = sorted(kept.items(), key=lambda item: (item[1], item[0]))
+        marker = (
+            self._seen.floor if self._seen.floor is not None and self._seen.floor > floor else None
+        )
+        cutoff = self._truncated
+        if len(entries) > SEEN_LIMIT:
+            oldest_kept = entries[len(entries) - SEEN_LIMIT][1]
+            cutoff = max(cutoff, oldest_kept) if cutoff else oldest_kept
+        if cutoff is not None:
+            # Forget whole stamps up to the cutoff; the next window starts after them.
+            entries = [e for e in entries if e[1] > cutoff]
+            after = cutoff + timedelta(milliseconds=1)
+            marker = max(marker, after) if marker else after
+            self.log.warning(
+                "salesforce.pull.window_truncated",
+                kept=len(entries),
+                window_starts=now_stamp(marker),
+                hint="more changes in the lookback window than the cursor remembers",
+            )
+        deletions = {
+            i: w
+            for i, w in {**self._seen.deletions, **self._deleted_now}.items()
+            if w >= deleted_since - _DELETION_SLACK
+        }
+        newest_deletions = sorted(deletions.items(), key=lambda item: item[1])[-_DELETED_LIMIT:]
+        seen = [key for key, _ in entries]
+        seen.extend(f"-{i}@{now_stamp(w)}" for i, w in newest_deletions)
+        if marker is not None:
+            seen.append(f"~{now_stamp(marker)}")
+        return Cursor(now_stamp(self._newest), tuple(seen), now_stamp(deleted_since))
+
+
+def _wire(moment: datetime) -> str:
+    """A datetime for the deletion listing's query string."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

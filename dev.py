@@ -57,8 +57,7 @@ def main(argv: list[str]) -> None:
     run(uv, "sync", "--frozen", "--all-packages", "--python", sys.executable, "--quiet")
     command, rest = argv[0], argv[1:]
     if command == "demo":
-        run(uv, "run", "--frozen", "okrsync", "validate", *rest)
-        run(uv, "run", "--frozen", "okrsync", "metrics")
+        run(uv, "run", "--frozen", "okrsync", "demo", *rest)
     elif command == "okrsync":
         run(uv, "run", "--frozen", "okrsync", *rest)
     else:

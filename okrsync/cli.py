@@ -383,6 +383,24 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def demo(
+    mappings: Annotated[
+        Path, typer.Option("--mappings", "-m", help="Mappings to run.", file_okay=False)
+    ] = Path("mappings"),
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox data.")] = 7,
+    size: Annotated[int, typer.Option(help="Rows per sandbox CRM.", min=200)] = 6000,
+) -> None:
+    """The whole loop against the embedded sandbox CRMs: provision, sync, weekly check-ins."""
+    from okrsync.demo import run_demo  # noqa: PLC0415
+
+    configure_logging("warning", "console")
+    try:
+        run_demo(mappings, seed=seed, size=size)
+    except OkrsyncError as error:
+        raise _fail(error) from None
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)

@@ -62,7 +62,7 @@ class HubSpotSettings(BaseModel):
         "most 10 s); the daily limit's 429 is never waited out.",
     )
     deletion_check_seconds: float = Field(
-        0.0,
+        3600.0,
         ge=0,
         le=86_400,
         description="Least seconds between two scans for archived records (each scan lists "

@@ -40,6 +40,7 @@ def connect_to(
         "backoff_factor": 0.01,
         "backoff_jitter": 0.01,
         "retry_after_max_seconds": 0.05,
+        "deletion_check_seconds": 0,
     }
     values.update(overrides)
     connector = plugin.connect("hubspot", HubSpotSettings(**values), clock=box.app.clock)

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from okrsync_salesforce._plugin import SalesforcePlugin, SalesforceSettings
 
-__all__ = ["SalesforcePlugin", "SalesforceSettings", "plugin"]
+__all__ = ["SalesforceConnector", "SalesforcePlugin", "SalesforceSettings", "plugin"]
+
+
+def __getattr__(name: str) -> object:
+    """The connector class, imported only when asked for (it loads the CRM client)."""
+    if name == "SalesforceConnector":
+        from okrsync_salesforce.connector import SalesforceConnector  # noqa: PLC0415
+
+        return SalesforceConnector
+    raise AttributeError(name)
+
 
 plugin = SalesforcePlugin()
 """The plugin object the core discovers."""

@@ -61,7 +61,12 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     as_postgres: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         shutil.chown(data, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if Path(p).exists()), None
+        )
+        if runuser is None:
+            pytest.skip("runuser is missing: PostgreSQL cannot be started as root without it")
+        as_postgres = [runuser, "-u", "postgres", "--"]
     subprocess.run(  # noqa: S603
         [
             *as_postgres,

@@ -41,7 +41,7 @@ from hubspot.crm.schemas.exceptions import (  # type: ignore[import-untyped]
 from urllib3.exceptions import HTTPError, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from okrsync.errors import FatalConnectorError, RetriableConnectorError
+from okrsync.errors import FatalConnectorError, QuotaReserveReached, RetriableConnectorError
 from okrsync_hubspot._errors import CRM, ApiFailure, Redactor, failure_of, translate
 
 if TYPE_CHECKING:
@@ -72,6 +72,10 @@ BACKOFF_MAX = 30.0
 
 def _log() -> Any:
     return structlog.get_logger("okrsync.hubspot").bind(crm=CRM)
+
+
+class DailyLimitSpent(ResponseError):  # noqa: N818  (a state, like urllib3's ResponseError)
+    """HubSpot answered 429 for its daily limit: waiting is pointless today."""
 
 
 class Meter:
@@ -168,7 +172,7 @@ class _HubSpotRetry(Retry):
             raise MaxRetryError(
                 _pool,  # type: ignore[arg-type]  # urllib3 passes its own, possibly None, too
                 url or "",
-                ResponseError("HubSpot's daily API limit is spent; it resets at midnight"),
+                DailyLimitSpent("HubSpot's daily API limit is spent; it resets at midnight"),
             )
         fresh = super().increment(method, url, response, error, _pool, _stacktrace)
         if self.meter is not None:
@@ -253,6 +257,7 @@ class Transport:
             )
         self.redactor = Redactor(secret)
         self.meter = Meter()
+        self.reserve_percent = settings.quota_reserve_percent
         retry = _HubSpotRetry(
             total=settings.max_retries,
             connect=settings.max_retries,
@@ -332,6 +337,7 @@ class Transport:
         """
         bound = getattr(self.api(api), method)
         where = {"object_name": object_name, "record": record}
+        self._check_reserve(action, where)
         for attempt in (1, 2):
             try:
                 response = bound(*args, _preload_content=False, **kwargs)
@@ -343,6 +349,14 @@ class Transport:
                         continue
                 raise self._error(failure, action, where) from None
             except MaxRetryError as exc:
+                if isinstance(exc.reason, DailyLimitSpent):
+                    raise QuotaReserveReached(
+                        f"HubSpot could not {action}: the portal's daily API limit is spent; "
+                        "the run stops with its progress saved and resumes when it resets",
+                        crm=CRM,
+                        code="DAILY_LIMIT",
+                        **where,
+                    ) from None
                 reason = self.redactor.text(exc.reason or "retries exhausted")
                 raise RetriableConnectorError(
                     f"HubSpot could not {action}: retries exhausted ({reason}); retry later",
@@ -362,6 +376,22 @@ class Transport:
             body = json.loads(data) if data else None
             return Reply(int(response.status), body)
         raise AssertionError  # pragma: no cover  (the loop returns or raises)
+
+    def _check_reserve(self, action: str, where: dict[str, str]) -> None:
+        """Stop before the daily quota falls under the reserve (as last reported by HubSpot)."""
+        remaining, limit = self.meter.remaining, self.meter.limit
+        if remaining is None or not limit:
+            return
+        reserve = limit * self.reserve_percent / 100
+        if remaining <= reserve:
+            raise QuotaReserveReached(
+                f"HubSpot could not {action}: {remaining} of {limit} daily API calls left, "
+                f"at or under the reserve of {self.reserve_percent:g} %; the run stops with its "
+                "progress saved",
+                crm=CRM,
+                code="QUOTA_RESERVE",
+                **where,
+            )
 
     def _error(
         self, failure: ApiFailure, action: str, where: dict[str, str]

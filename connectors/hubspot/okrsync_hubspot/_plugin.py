@@ -61,6 +61,12 @@ class HubSpotSettings(BaseModel):
         description="Longest Retry-After waited for (HubSpot's ten-second window asks for at "
         "most 10 s); the daily limit's 429 is never waited out.",
     )
+    quota_reserve_percent: float = Field(
+        10.0,
+        ge=0,
+        le=90,
+        description="Stop a run before the portal's daily API quota falls below this.",
+    )
     deletion_check_seconds: float = Field(
         3600.0,
         ge=0,

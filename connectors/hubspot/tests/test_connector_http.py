@@ -14,7 +14,12 @@ from structlog.testing import capture_logs
 
 from okrsync.connector import Cursor, Predicate
 from okrsync.crm_objects import KEY_RESULT, OBJECTIVE, OKR_OBJECTS
-from okrsync.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
+from okrsync.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    QuotaReserveReached,
+    RetriableConnectorError,
+)
 from okrsync.sandbox.faults import FaultKind, FaultSpec
 from okrsync_hubspot import HubSpotSettings, plugin
 from okrsync_hubspot.connector import HubSpotConnector
@@ -177,15 +182,15 @@ def test_a_batch_write_keeps_per_record_outcomes_when_retries_run_out(
 def test_the_daily_limit_is_not_waited_out(
     start_box: Callable[..., RunningHubSpotSandbox], tmp_path: Path, connect: Any
 ) -> None:
-    """A DAILY 429 fails at once as retriable (sleeping until midnight is pointless), in one attempt."""
+    """A spent daily quota stops the run at once (sleeping until midnight is pointless)."""
     box = start_box(data_dir=write_companies(tmp_path, 5), extra={"daily_limit": 1})
-    connector = connect(box, retry_after_max_seconds=30, max_retries=5)
+    connector = connect(box, retry_after_max_seconds=30, max_retries=5, quota_reserve_percent=0)
     connector.describe("companies")
     began = time.monotonic()
-    with pytest.raises(RetriableConnectorError, match="daily API limit"):
+    with pytest.raises(QuotaReserveReached, match="0 of 1 daily API calls left"):
         all_ids(connector)
     assert time.monotonic() - began < 1
-    assert connector.usage().calls == 2
+    assert connector.usage().calls == 1  # nothing sent once HubSpot reported 0 left
     assert connector.usage().remaining == 0
 
 

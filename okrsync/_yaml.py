@@ -184,6 +184,8 @@ class _Builder:
 
     def scalar(self, node: ScalarNode, path: YamlPath) -> Any:
         text = str(node.value)
+        if node.style == ">":  # ruamel marks where a folded scalar was folded with \a
+            text = text.replace("\a", "")
         tag = str(node.tag)
         if tag == _TAG + "str":
             return text

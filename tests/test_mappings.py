@@ -346,3 +346,34 @@ def test_missing_folder_and_empty_folder(catalogs: dict[str, Catalog], tmp_path:
 def test_window_bounds(window: str, as_of: date, expected: tuple[date | None, date | None]) -> None:
     """Windows are inclusive day ranges relative to the cycle and the as-of date."""
     assert window_bounds(window, date(2026, 7, 1), date(2026, 9, 30), as_of) == expected
+
+
+def test_folded_and_literal_scalars_read_as_yaml_defines_them(
+    catalogs: dict[str, Catalog], tmp_path: Path
+) -> None:
+    """A folded description joins its lines with spaces and keeps no parser marks."""
+    loaded = load(
+        tmp_path,
+        catalogs,
+        m="""\
+        version: 1
+        cycle: {name: Q, start: 2026-07-01, end: 2026-09-30}
+        objectives:
+          - key: o
+            title: O
+            description: >-
+              In the second
+              half we win more.
+            key_results:
+              - key: k
+                title: K
+                description: |
+                  line one
+                  line two
+                source: hubspot
+                metric: won_revenue
+                target: 100
+        """,
+    )
+    assert loaded.objectives[0].description == "In the second half we win more."
+    assert next(loaded.key_results()).description == "line one\nline two\n"

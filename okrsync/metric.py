@@ -120,6 +120,8 @@ def parse_number(value: Any) -> float:
     if isinstance(value, bool):
         _fail("number", _NUMBER_EXPECTED, value)
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and abs(value) > 10**15:  # float() of a huge int overflows
+            _fail("number", "a number of at most 1e15 in size", value)
         number = float(value)
         if not math.isfinite(number):
             _fail("number", "a finite number", value)

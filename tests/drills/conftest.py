@@ -1,0 +1,83 @@
+"""Drill fixtures: sandbox CRMs with their own seed and size, apps with fast retries.
+
+The short form of every drill runs in the normal suite; ``OKRSYNC_DRILLS_LONG=1``
+selects the long form (more cycles, more kills, more fuzz examples).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from okrsync.app import App, connect, load_config, load_mappings_for
+from okrsync.sandbox.runner import start_sandboxes
+from okrsync.sandbox.server import SandboxOptions
+from okrsync.state.db import open_store
+from tests.e2e.conftest import MAPPINGS, Sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from okrsync.plugins import PluginRegistry
+
+LONG = os.environ.get("OKRSYNC_DRILLS_LONG") == "1"
+"""The long form of the drills."""
+AS_OF = date(2026, 8, 17)
+MOMENT = datetime(2026, 8, 17, 12, tzinfo=UTC)
+SIZE = 400
+"""Rows per CRM: small, so a cycle takes well under a second."""
+FAST_RETRIES = {
+    "OKRSYNC_CONNECTORS__SALESFORCE__MAX_RETRIES": "8",
+    "OKRSYNC_CONNECTORS__SALESFORCE__RETRY_BACKOFF_SECONDS": "0.01",
+    "OKRSYNC_CONNECTORS__HUBSPOT__MAX_RETRIES": "8",
+    "OKRSYNC_CONNECTORS__HUBSPOT__BACKOFF_FACTOR": "0.01",
+    "OKRSYNC_CONNECTORS__HUBSPOT__BACKOFF_JITTER": "0.01",
+    "OKRSYNC_CONNECTORS__HUBSPOT__RETRY_AFTER_MAX_SECONDS": "0.05",
+}
+"""Connector retry settings that keep a drill fast (as environment variables)."""
+
+
+def make_app(
+    sandbox: Sandbox,
+    config: Path,
+    mappings: Path = MAPPINGS,
+    env: dict[str, str] | None = None,
+) -> App:
+    """An in-process App on ``config`` wired as the demo wires it, with ``env`` applied."""
+    settings = load_config(config, mappings, registry=sandbox.registry, env=env or {}, log=False)
+    loaded = load_mappings_for(settings, sandbox.registry)
+    app = App(
+        settings,
+        sandbox.registry,
+        loaded,
+        open_store(settings.store_url.get_secret_value()),
+        connect(settings, sandbox.registry, set(settings.connectors), sandbox.clock),
+        sandbox.clock,
+    )
+    sandbox.apps.append(app)
+    return app
+
+
+@pytest.fixture
+def sandboxes(
+    tmp_path_factory: pytest.TempPathFactory, registry: PluginRegistry
+) -> Iterator[Callable[..., Sandbox]]:
+    """Start sandbox CRMs (seed, size and options as given); all stopped at teardown."""
+    started: list[Sandbox] = []
+
+    def start(name: str, *, seed: int = 11, size: int = SIZE, **options: object) -> Sandbox:
+        opts = SandboxOptions(seed=seed, size=size, as_of=MOMENT, **options)  # type: ignore[arg-type]
+        group = start_sandboxes(registry, opts)
+        sandbox = Sandbox(group, tmp_path_factory.mktemp(name), registry)
+        started.append(sandbox)
+        return sandbox
+
+    try:
+        yield start
+    finally:
+        for sandbox in started:
+            sandbox.stop()

@@ -1,0 +1,460 @@
+"""okrsync against its floors and a naive per-KR script, on the sandbox CRMs.
+
+For each CRM size (rows per CRM), round-trip time and number of key results:
+the sandbox CRMs run in their own process (so the cycle's memory is okrsync's
+alone); each cycle runs in a fresh process: cold, warm with no change, warm
+after the CRMs moved forward (about 1 % of rows changed); then a naive
+per-KR script runs against the same CRMs. Calls come from the sandbox's own
+accounting (admin ``/stats``), not from okrsync.
+
+Run: ``uv run python bench/run.py [--sizes 10000,100000] [--krs 20,500] [--rtt 0,50]
+[--out docs/benchmarks.md]``
+"""
+
+# A script, not a package module: it prints its report.
+# ruff: noqa: INP001, T201
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import queue as queue_module
+import resource
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mappings import write_mappings
+
+AS_OF = datetime(2026, 9, 14, 12, tzinfo=UTC)
+"""The sandbox's "now" for the cold cycle (a Monday in the third quarter)."""
+CHANGE_DAYS = 1
+"""How far the CRMs move forward before the change cycle."""
+SEED = 7
+SEARCH_RPS = 10.0
+"""okrsync's HubSpot search pacing in the benchmark (the connector's maximum)."""
+SF_PAGE, HS_PAGE = 2000, 200
+SF_BATCH, HS_BATCH = 200, 100
+PAGE = {"salesforce": SF_PAGE, "hubspot": HS_PAGE}
+BATCH = {"salesforce": SF_BATCH, "hubspot": HS_BATCH}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the sandbox process -------------------------------------------------------------
+
+
+def _sandbox_main(size: int, rtt: float, folder: str, out: Any, stop: Any) -> None:
+    from okrsync.plugins import PluginRegistry  # noqa: PLC0415
+    from okrsync.sandbox.faults import FaultSpec  # noqa: PLC0415
+    from okrsync.sandbox.runner import start_sandboxes, write_config  # noqa: PLC0415
+    from okrsync.sandbox.server import SandboxOptions  # noqa: PLC0415
+
+    began = time.perf_counter()
+    options = SandboxOptions(
+        seed=SEED,
+        size=size,
+        as_of=AS_OF,
+        faults=FaultSpec(latency_ms=rtt),
+        extra={
+            "search_per_second": 1000,
+            "ten_second_limit": 1_000_000,
+            "daily_limit": 100_000_000,
+            "daily_api_requests": 100_000_000,
+        },
+    )
+    group = start_sandboxes(PluginRegistry.from_entry_points(), options)
+    config = Path(folder) / "okrsync.yaml"
+    write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(
+            "  hubspot:\n", f"  hubspot:\n    search_requests_per_second: {SEARCH_RPS}\n", 1
+        ),
+        encoding="utf-8",
+    )
+    info = group.info()
+    out.put({"info": info, "config": str(config), "seconds": time.perf_counter() - began})
+    stop.wait()
+    group.stop()
+
+
+class Sandbox:
+    """The sandbox CRMs in a child process, reached through the admin API."""
+
+    def __init__(self, size: int, rtt: float, folder: Path) -> None:
+        ctx = mp.get_context("spawn")
+        self.queue = ctx.Queue()
+        self.stop_event = ctx.Event()
+        self.proc = ctx.Process(
+            target=_sandbox_main, args=(size, rtt, str(folder), self.queue, self.stop_event)
+        )
+        self.proc.start()
+        ready = self.queue.get(timeout=3600)
+        self.info = ready["info"]
+        self.config = Path(ready["config"])
+        self.start_seconds = ready["seconds"]
+        self.admin = self.info["admin_url"]
+        self.moment = AS_OF
+        self.mono = time.monotonic()  # the sandbox clock started about now (it runs in real time)
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        method = "GET" if body is None else "POST"
+        req = urllib.request.Request(f"{self.admin}{path}", data=data, method=method)  # noqa: S310
+        with urllib.request.urlopen(req, timeout=3600) as reply:  # noqa: S310
+            return json.loads(reply.read())
+
+    def stats(self) -> dict[str, Any]:
+        """Calls, records written and faults counted since the last reset."""
+        return self._call("/stats")
+
+    def reset(self) -> None:
+        """Forget what was counted."""
+        self._call("/reset", {})
+
+    def advance(self, moment: datetime) -> Any:
+        """Move the CRMs' clocks and data to ``moment``."""
+        self.mono = time.monotonic()
+        self.moment = moment
+        return self._call("/advance", {"as_of": moment.isoformat()})
+
+    def rss_kib(self) -> int:
+        """Peak resident size of the sandbox process (KiB)."""
+        try:
+            text = Path(f"/proc/{self.proc.pid}/status").read_text(encoding="utf-8")
+        except OSError:
+            return 0
+        return next(
+            (int(line.split()[1]) for line in text.splitlines() if line.startswith("VmHWM")), 0
+        )
+
+    def close(self) -> None:
+        """Stop the sandbox process."""
+        self.stop_event.set()
+        self.proc.join(timeout=60)
+        if self.proc.is_alive():
+            self.proc.terminate()
+
+
+# -- a cycle in a fresh process ------------------------------------------------------------
+
+
+def _cycle_main(job: dict[str, Any], out: Any) -> None:
+    import logging  # noqa: PLC0415
+
+    import structlog  # noqa: PLC0415
+
+    from okrsync.app import App, connect, load_config, load_mappings_for  # noqa: PLC0415
+    from okrsync.compute import evaluate  # noqa: PLC0415
+    from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
+    from okrsync.logging import configure_logging  # noqa: PLC0415, F401
+    from okrsync.plan import build_plan  # noqa: PLC0415
+    from okrsync.plugins import PluginRegistry  # noqa: PLC0415
+    from okrsync.state.db import open_store  # noqa: PLC0415
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    origin = datetime.fromisoformat(job["moment"])
+    mono = job["mono"]
+
+    def clock() -> datetime:
+        return origin + timedelta(seconds=time.monotonic() - mono)
+
+    registry = PluginRegistry.from_entry_points()
+    settings = load_config(
+        Path(job["config"]), Path(job["mappings"]), registry=registry, env={}, log=False
+    )
+    loaded = load_mappings_for(settings, registry)
+    db_url = f"sqlite:///{job['db']}"
+    app = App(
+        settings,
+        registry,
+        loaded,
+        open_store(db_url),
+        connect(settings, registry, set(settings.connectors), clock),
+        clock,
+    )
+    day = date.fromisoformat(job["as_of"])
+    result: dict[str, Any] = {}
+    if job["kind"] == "provision":
+        for connector in app.connectors.values():
+            connector.provision(OKR_OBJECTS)
+    elif job["kind"] == "naive":
+        from naive import run_naive  # noqa: PLC0415
+
+        from okrsync.crm_objects import KEY_RESULT  # noqa: PLC0415
+
+        names = {
+            name: {
+                "object": c.physical_name(KEY_RESULT.name),
+                "key": c.physical_name(KEY_RESULT.name, "key"),
+                "value": c.physical_name(KEY_RESULT.name, "current_value"),
+            }
+            for name, c in app.connectors.items()
+        }
+        result = run_naive(list(loaded.key_results()), day, job["info"], names, SEARCH_RPS)
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        began = time.perf_counter()
+        engine = app.engine()
+        report = engine.run("sync", day)
+        wall = time.perf_counter() - began
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        krs = list(loaded.key_results())
+        t = time.perf_counter()
+        values = evaluate(app.db, engine.replica, krs, day)
+        evaluation = time.perf_counter() - t
+        rows: dict[str, int] = {}
+        with app.db.connect() as conn:
+            for connector, obj in build_plan(loaded).objects:
+                table = engine.replica.get(connector, obj)
+                rows[f"{connector}:{obj}"] = table.count(conn) if table else 0
+        result = {
+            "outcome": report.outcome,
+            "error": report.error,
+            "wall": wall,
+            "pulled": report.pulled,
+            "api_calls": report.api_calls,
+            "writes": report.writes.as_dict(),
+            "rows": rows,
+            "eval": evaluation,
+            "values_with_error": sum(1 for v in values.values() if v.error),
+            "rss_before_kib": base,
+            "rss_peak_kib": peak,
+            "db_bytes": Path(job["db"]).stat().st_size,
+        }
+    app.close()
+    out.put(result)
+
+
+def run_child(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in a fresh (spawned) process and return its result."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_cycle_main, args=(job, queue))
+    proc.start()
+    try:
+        while True:
+            try:
+                return queue.get(timeout=1)
+            except queue_module.Empty:
+                if not proc.is_alive():
+                    msg = f"{job['kind']} process failed (exit {proc.exitcode})"
+                    raise RuntimeError(msg) from None
+    finally:
+        proc.join(timeout=60)
+
+
+# -- floors ------------------------------------------------------------------------------------
+
+
+def _written(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {crm: dict(entry.get("records_written", {})) for crm, entry in stats.items()}
+
+
+def _calls(stats: dict[str, Any]) -> int:
+    return sum(int(entry.get("calls", 0)) for entry in stats.values())
+
+
+def floor_of(
+    kind: str, rows: dict[str, int], changed: dict[str, int], written: dict[str, dict[str, int]]
+) -> dict[str, int]:
+    """The design's floor: pull pages (cold) or one query per object (warm), plus write batches.
+
+    ``changed``: rows pulled per object in this cycle (for the change cycle);
+    returns calls and the longest chain of sequential pages (for the latency floor).
+    """
+    pulls = 0
+    longest = 0
+    for key, n in rows.items():
+        crm = key.split(":", 1)[0]
+        if kind == "cold":
+            pages = max(1, math.ceil(n / PAGE[crm]))
+        elif kind == "change":
+            pages = max(1, math.ceil(changed.get(key, 0) / PAGE[crm]))
+        else:
+            pages = 1
+        pulls += pages
+        longest = max(longest, pages)
+    writes = sum(
+        math.ceil(n / BATCH[crm]) for crm, per in written.items() for n in per.values() if n
+    )
+    return {"calls": pulls + writes, "pulls": pulls, "writes": writes, "chain": longest}
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[str, Any]]) -> None:
+    """Every KR count at one size and RTT (a fresh sandbox per KR count)."""
+    for krs in kr_counts:
+        with tempfile.TemporaryDirectory(prefix="okrsync-bench-") as tmp:
+            folder = Path(tmp)
+            mappings = folder / "mappings"
+            write_mappings(mappings, krs)
+            t = time.perf_counter()
+            box = Sandbox(size, rtt, folder)
+            print(
+                f"\n== size {size:,} rows/CRM, {krs} KRs, RTT {rtt:g} ms "
+                f"(sandbox up in {time.perf_counter() - t:.1f} s, load {_load()})",
+                flush=True,
+            )
+            try:
+                base = {
+                    "config": str(box.config),
+                    "mappings": str(mappings),
+                    "db": str(folder / "state.db"),
+                    "info": box.info,
+                }
+
+                def job(
+                    kind: str, box: Sandbox = box, base: dict[str, Any] = base
+                ) -> dict[str, Any]:
+                    return base | {
+                        "kind": kind,
+                        "moment": box.moment.isoformat(),
+                        "mono": box.mono,
+                        "as_of": box.moment.date().isoformat(),
+                    }
+
+                run_child(job("provision"))
+                previous_rows: dict[str, int] = {}
+                for kind in ("cold", "warm", "change"):
+                    if kind == "change":
+                        moved = box.advance(box.moment + timedelta(days=CHANGE_DAYS))
+                        del moved
+                    box.reset()
+                    result = run_child(job(kind))
+                    stats = box.stats()
+                    calls = _calls(stats)
+                    written = _written(stats)
+                    changed = {
+                        k: abs(result["rows"].get(k, 0) - previous_rows.get(k, 0))
+                        for k in result["rows"]
+                    }
+                    # rows pulled in the change cycle, per object, are not reported apart:
+                    # spread report.pulled over objects in proportion to their size.
+                    if kind == "change":
+                        total = sum(result["rows"].values()) or 1
+                        changed = {
+                            k: math.ceil(result["pulled"] * n / total)
+                            for k, n in result["rows"].items()
+                        }
+                    floor = floor_of(kind, result["rows"], changed, written)
+                    latency_floor = floor["calls"] * rtt / 1000
+                    replica_rows = sum(result["rows"].values())
+                    row = {
+                        "size": size,
+                        "krs": krs,
+                        "rtt": rtt,
+                        "cycle": kind,
+                        "calls": calls,
+                        "floor": floor["calls"],
+                        "floor_pulls": floor["pulls"],
+                        "floor_writes": floor["writes"],
+                        "by_endpoint": {c: e.get("by_endpoint", {}) for c, e in stats.items()},
+                        "written": written,
+                        "wall": result["wall"],
+                        "latency_floor": latency_floor,
+                        "pulled": result["pulled"],
+                        "replica_rows": replica_rows,
+                        "rows": result["rows"],
+                        "eval": result["eval"],
+                        "rss_mib": result["rss_peak_kib"] / 1024,
+                        "db_mib": result["db_bytes"] / 2**20,
+                        "outcome": result["outcome"],
+                        "error": result["error"],
+                        "load": _load(),
+                    }
+                    previous_rows = result["rows"]
+                    rows_out.append(row)
+                    ratio = calls / floor["calls"] if floor["calls"] else float("nan")
+                    print(
+                        f"{kind:6s} calls {calls:6d} floor {floor['calls']:6d} ({ratio:5.2f}x) "
+                        f"wall {row['wall']:7.2f} s latency floor {latency_floor:6.2f} s "
+                        f"pulled {row['pulled']:7d} replica {replica_rows:7d} "
+                        f"eval {row['eval'] * 1000:6.0f} ms peak RSS {row['rss_mib']:6.0f} MiB "
+                        f"{row['outcome']}",
+                        flush=True,
+                    )
+                    print(f"       by endpoint {row['by_endpoint']} written {written}", flush=True)
+                box.reset()
+                naive = run_child(job("naive"))
+                stats = box.stats()
+                row = {
+                    "size": size,
+                    "krs": krs,
+                    "rtt": rtt,
+                    "cycle": "naive",
+                    "calls": _calls(stats),
+                    "wall": naive["wall"],
+                    "errors": naive["errors"],
+                    "load": _load(),
+                }
+                rows_out.append(row)
+                print(
+                    f"naive  calls {row['calls']:6d} wall {row['wall']:7.2f} s "
+                    f"errors {naive['errors'] or 'none'}",
+                    flush=True,
+                )
+                print(f"sandbox process peak RSS {box.rss_kib() / 1024:.0f} MiB")
+            finally:
+                box.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="rows per CRM, comma-separated")
+    parser.add_argument("--krs", default="20,500", help="key-result counts, comma-separated")
+    parser.add_argument("--rtt", default="0,50", help="simulated round trips in ms")
+    parser.add_argument("--out", default="docs/benchmarks.md", help="Markdown report to write")
+    parser.add_argument("--json", default="bench/results.json", help="raw results (JSON)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    kr_counts = [int(s) for s in args.krs.split(",")]
+    rtts = [float(s) for s in args.rtt.split(",")]
+    rows: list[dict[str, Any]] = []
+    began = time.perf_counter()
+    started_at = datetime.now(UTC)
+    load_before = _load()
+    for size in sizes:
+        for rtt in rtts:
+            scenario(size, rtt, kr_counts, rows)
+            Path(args.json).write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
+    from report import write_report  # noqa: PLC0415
+
+    command = "uv run python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    write_report(
+        rows,
+        Path(args.out),
+        command=command.strip(),
+        started_at=started_at,
+        seconds=time.perf_counter() - began,
+        load=(load_before, _load()),
+        machine={
+            "nproc": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    )
+    print(f"\nwrote {args.out} in {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

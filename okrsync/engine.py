@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlmodel import Session, col, select
 
 from okrsync.compute import MetricValue, evaluate
-from okrsync.connector import Cursor, FieldInfo
+from okrsync.connector import Cursor
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE
 from okrsync.errors import ConnectorError, MappingError, QuotaReserveReached
 from okrsync.model import KeyResultKind, OwnerKind
@@ -35,7 +35,6 @@ from okrsync.scoring import (
 from okrsync.state.models import (
     CheckInRow,
     CursorRow,
-    DescribedRow,
     EvaluationRow,
     RunRow,
     SkippedRow,
@@ -48,15 +47,13 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from okrsync.connector import Connector
+    from okrsync.connector import Connector, FieldInfo
     from okrsync.model import KeyResult, MappingSet, Objective
     from okrsync.plan import ObjectPlan
 
 __all__ = ["CycleReport", "KeyResultResult", "RunKind", "SyncEngine"]
 
 RunKind = Literal["plan", "sync", "check_in"]
-DESCRIBE_MAX_AGE = timedelta(days=1)
-"""How long described field types are trusted before the CRM is asked again."""
 log = structlog.get_logger("okrsync.engine")
 
 
@@ -214,11 +211,9 @@ class SyncEngine:
     def _pull_all(self, report: CycleReport, failed_sources: dict[str, str]) -> bool:
         """Pull every planned object; ``False`` when asked to stop half-way."""
         plan = build_plan(self.mappings)
-        known = self._described()
-        types, problems = check_fields(plan, self.connectors, failed_sources, known)
+        types, problems = check_fields(plan, self.connectors, failed_sources)
         if problems:
             raise MappingError(problems)
-        self._remember_described(types, known)
         for obj_plan in sorted(plan.objects.values(), key=lambda p: (p.connector, p.obj)):
             if obj_plan.connector in failed_sources:
                 continue
@@ -228,7 +223,6 @@ class SyncEngine:
                 raise
             except ConnectorError as exc:
                 failed_sources[obj_plan.connector] = str(exc)
-                self._forget_described(obj_plan.connector, obj_plan.obj)
                 log.warning(
                     "sync.pull.failed",
                     run_id=report.run_id,
@@ -238,54 +232,6 @@ class SyncEngine:
             if self.stop.is_set():
                 return False
         return True
-
-    def _described(self) -> dict[tuple[str, str], dict[str, FieldInfo]]:
-        """Field types described within the last day (older ones are described again)."""
-        oldest = self.clock() - DESCRIBE_MAX_AGE
-        out: dict[tuple[str, str], dict[str, FieldInfo]] = {}
-        with Session(self.db) as session:
-            for row in session.exec(select(DescribedRow)):
-                stamp = row.described_at
-                if stamp.tzinfo is None:
-                    stamp = stamp.replace(tzinfo=UTC)
-                if stamp >= oldest:
-                    out[row.connector, row.object] = {
-                        name: FieldInfo(**{**info, "picklist": tuple(info.get("picklist") or ())})
-                        for name, info in row.fields.items()
-                    }
-        return out
-
-    def _remember_described(
-        self,
-        types: dict[tuple[str, str], dict[str, FieldInfo]],
-        known: dict[tuple[str, str], dict[str, FieldInfo]],
-    ) -> None:
-        now = self.clock()
-        with Session(self.db) as session:
-            for (connector, obj), fields in types.items():
-                before = known.get((connector, obj), {})
-                if before.keys() >= fields.keys():
-                    continue  # came from the store
-                merged = {**before, **fields}
-                session.merge(
-                    DescribedRow(
-                        connector=connector,
-                        object=obj,
-                        fields={
-                            n: {**asdict(f), "picklist": list(f.picklist)}
-                            for n, f in merged.items()
-                        },
-                        described_at=now,
-                    )
-                )
-            session.commit()
-
-    def _forget_described(self, connector: str, obj: str) -> None:
-        with Session(self.db) as session:
-            row = session.get(DescribedRow, (connector, obj))
-            if row is not None:
-                session.delete(row)
-                session.commit()
 
     def _pull(
         self, report: CycleReport, obj_plan: ObjectPlan, fields: dict[str, FieldInfo]

@@ -164,19 +164,15 @@ def check_fields(
     plan: PullPlan,
     connectors: Mapping[str, Connector],
     failed: dict[str, str] | None = None,
-    known: Mapping[tuple[str, str], Mapping[str, FieldInfo]] | None = None,
 ) -> tuple[dict[tuple[str, str], dict[str, FieldInfo]], list[Problem]]:
     """Describe every planned object; return field types and problems for what the CRM lacks.
 
     A problem points at the key result's ``metric`` (``file:line:col``) and, for
     a catalog metric, names where the metric is defined. A connector that is
     missing or fails to describe is recorded in ``failed`` (name → reason) and
-    its objects are left out. ``known`` holds field types described before
-    (kept in the state store): an object whose needed fields are all known is
-    not described again.
+    its objects are left out.
     """
     failed = {} if failed is None else failed
-    known = known or {}
     types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
     problems: list[Problem] = []
     for key, obj_plan in sorted(plan.objects.items()):
@@ -185,10 +181,6 @@ def check_fields(
             continue
         if connector is None:
             failed[obj_plan.connector] = f"connector {obj_plan.connector} is not configured"
-            continue
-        cached = known.get(key, {})
-        if all(name in cached for name in obj_plan.fields):
-            types[key] = {name: cached[name] for name in obj_plan.fields}
             continue
         try:
             info = connector.describe(obj_plan.obj)

@@ -150,8 +150,8 @@ def test_second_sync_without_change_writes_nothing(engine_for, crm) -> None:
     assert len(crm.writes) == writes_before
     assert report.writes.as_dict()["crm"] == {"upserted": 0, "unchanged": 3, "failed": 0}
     assert report.pulled == 0
-    # one (empty) incremental pull of deals; the field types are kept in the store
-    assert crm.calls - calls_before == 1
+    # describe + one (empty) incremental pull of deals
+    assert crm.calls - calls_before == 2
 
 
 def test_changed_rows_write_only_affected_records(engine_for, crm) -> None:
@@ -307,38 +307,3 @@ def test_changed_filters_mean_a_fresh_full_pull(engine_for, crm, tmp_path) -> No
     # of the cycle): d0, d1, d2; an incremental pull would have brought only d0, the changed one
     assert report.pulled == 3
     assert by_key(report)["won"]["value"] == 100.0
-
-
-def test_described_fields_are_kept_a_day_and_forgotten_after_a_failed_pull(engine_for, crm) -> None:
-    """Field types are reused by later cycles for a day; a failed pull makes the next one describe."""
-    engine_for().run("sync", AS_OF)
-    described = []
-    original = crm.describe
-
-    def counting(name):
-        described.append(name)
-        return original(name)
-
-    crm.describe = counting  # type: ignore[method-assign]
-    engine_for().run("sync", AS_OF)
-    assert described == []
-    engine = engine_for()
-    original_pull = crm.pull
-
-    def failing_pull(*_args, **_kwargs):
-        crm.pull = original_pull  # type: ignore[method-assign]  # only this pull fails
-        raise RetriableConnectorError("flaky", crm="crm")
-
-    crm.pull = failing_pull  # type: ignore[method-assign]
-    assert engine.run("sync", AS_OF).outcome == "partial"
-    engine_for().run("sync", AS_OF)
-    assert described == ["deals"]
-    later = SyncEngine(
-        workspace="test",
-        mappings=engine.mappings,
-        connectors={"crm": crm, "other": engine.connectors["other"]},
-        db=engine_for.db,
-        clock=lambda: datetime(2026, 8, 17, 8, tzinfo=UTC),
-    )
-    later.run("sync", AS_OF)
-    assert described == ["deals", "deals"]  # more than a day old: described again

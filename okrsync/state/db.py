@@ -17,7 +17,6 @@ from okrsync.errors import ConfigurationError
 from okrsync.state.models import (
     CheckInRow,
     CursorRow,
-    DescribedRow,
     EvaluationRow,
     OutboxRow,
     RunRow,
@@ -49,12 +48,7 @@ def _v2(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE okrsync_run ADD COLUMN quota JSON"))
 
 
-def _v3(conn: Connection) -> None:
-    """Described field types are kept, so cycles in separate processes need not describe."""
-    SQLModel.metadata.create_all(conn, tables=[DescribedRow.__table__])  # type: ignore[attr-defined]
-
-
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 """Step n (1-based) brings the schema from version n-1 to n. Only ever append.
 
 ``_v1`` creates the tables as the models are now, so every later step must be

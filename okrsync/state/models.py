@@ -14,7 +14,6 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "CheckInRow",
     "CursorRow",
-    "DescribedRow",
     "EvaluationRow",
     "OutboxRow",
     "RunRow",
@@ -138,18 +137,6 @@ class CheckInRow(SQLModel, table=True):
     confidence: float | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text))
     recorded_at: datetime
-
-
-class DescribedRow(SQLModel, table=True):
-    """Field types a connector described, so a cycle need not describe again (schema v3)."""
-
-    __tablename__ = "okrsync_described"
-
-    connector: str = Field(primary_key=True, max_length=64)
-    object: str = Field(primary_key=True, max_length=128)
-    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    """Field name → the connector's ``FieldInfo`` as a mapping."""
-    described_at: datetime
 
 
 class SkippedRow(SQLModel, table=True):

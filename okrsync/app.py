@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from okrsync.connector import Connector
     from okrsync.model import MappingSet
 
-__all__ = ["App", "build_app", "load_config", "load_mappings_for"]
+__all__ = ["App", "build_app", "load_config", "load_mappings_for", "plugin_catalogs"]
 
 
 def load_config(
@@ -51,13 +51,19 @@ def load_config(
     return settings
 
 
+def plugin_catalogs(settings: Settings, registry: PluginRegistry) -> dict[str, Catalog]:
+    """The built-in catalog of each connector type the configuration uses."""
+    kinds = sorted(set(settings.sources(registry).values()))
+    return {kind: load_plugin_catalog(registry.get(kind)) for kind in kinds}
+
+
 def load_mappings_for(settings: Settings, registry: PluginRegistry) -> MappingSet:
     """The validated mappings, with each connector instance's catalog."""
-    sources = settings.sources(registry)
-    catalogs: dict[str, Catalog] = {
-        kind: load_plugin_catalog(registry.get(kind)) for kind in sorted(set(sources.values()))
-    }
-    return load_mappings(settings.mappings, sources=sources, catalogs=catalogs)
+    return load_mappings(
+        settings.mappings,
+        sources=settings.sources(registry),
+        catalogs=plugin_catalogs(settings, registry),
+    )
 
 
 def connect(

@@ -10,21 +10,16 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from okrsync import __version__
-from okrsync.catalog import Catalog, load_plugin_catalog
-from okrsync.config import Settings, load_settings
+from okrsync.app import load_config, load_mappings_for, plugin_catalogs
 from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
-from okrsync.mapping.loader import load_mappings
 from okrsync.mapping.schema import json_schema
 from okrsync.plugins import PluginRegistry
-
-if TYPE_CHECKING:
-    from okrsync.model import MappingSet
 
 __all__ = ["app", "main"]
 
@@ -69,33 +64,13 @@ def _fail(error: OkrsyncError) -> typer.Exit:
     return typer.Exit(EXIT_INVALID if isinstance(error, ConfigurationError) else EXIT_FAILED)
 
 
-def _settings(config: Path | None, mappings: Path | None, registry: PluginRegistry) -> Settings:
-    overrides: dict[str, Any] = {}
-    if mappings is not None:
-        overrides["mappings"] = mappings
-    settings = load_settings(config, overrides=overrides, registry=registry)
-    configure_logging(settings.log.level, settings.log.format, redact=settings.secret_values())
-    return settings
-
-
-def _catalogs(registry: PluginRegistry, types: set[str]) -> dict[str, Catalog]:
-    return {name: load_plugin_catalog(registry.get(name)) for name in sorted(types)}
-
-
-def load_all(config: Path | None, mappings: Path | None) -> tuple[Settings, MappingSet]:
-    """Settings and validated mappings, as every command that needs them loads them."""
-    registry = PluginRegistry.from_entry_points()
-    settings = _settings(config, mappings, registry)
-    sources = settings.sources(registry)
-    catalogs = _catalogs(registry, set(sources.values()))
-    return settings, load_mappings(settings.mappings, sources=sources, catalogs=catalogs)
-
-
 @app.command()
 def validate(config: ConfigOption = None, mappings: MappingsOption = None) -> None:
     """Check the configuration and every mapping file; print each problem as file:line:col."""
     try:
-        settings, loaded = load_all(config, mappings)
+        registry = PluginRegistry.from_entry_points()
+        settings = load_config(config, mappings, registry=registry)
+        loaded = load_mappings_for(settings, registry)
     except OkrsyncError as error:
         raise _fail(error) from None
     krs = sum(1 for _ in loaded.key_results())
@@ -134,10 +109,11 @@ def metrics(
 
     try:
         registry = PluginRegistry.from_entry_points()
-        settings = _settings(config, mappings, registry)
-        sources = settings.sources(registry)
+        settings = load_config(config, mappings, registry=registry)
         per_instance = catalogs_for(
-            settings.mappings, sources=sources, catalogs=_catalogs(registry, set(sources.values()))
+            settings.mappings,
+            sources=settings.sources(registry),
+            catalogs=plugin_catalogs(settings, registry),
         )
     except OkrsyncError as error:
         raise _fail(error) from None
@@ -345,7 +321,7 @@ def provision(
     ] = False,
 ) -> None:
     """Create or update okrsync's objects and fields in every configured CRM (idempotent)."""
-    from okrsync.app import connect, load_config  # noqa: PLC0415
+    from okrsync.app import connect  # noqa: PLC0415
     from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
 
     try:
@@ -370,8 +346,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     try:
         registry = PluginRegistry.from_entry_points()
-        settings = _settings(config, None, registry)
-        data = read_status(settings)
+        data = read_status(load_config(config, registry=registry))
     except OkrsyncError as error:
         raise _fail(error) from None
     if as_json:

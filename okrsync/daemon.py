@@ -31,8 +31,8 @@ from werkzeug.wrappers import Request, Response
 
 from okrsync.app import App, connect, load_mappings_for
 from okrsync.errors import OkrsyncError
+from okrsync.http import Served, json_response, serve
 from okrsync.mapping.loader import mapping_files
-from okrsync.sandbox.server import Served, json_response, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -54,6 +54,7 @@ __all__ = [
     "Where",
     "WindowRange",
     "describe_value",
+    "matching",
     "natural_unit",
     "parse_number",
     "window_bounds",
@@ -162,10 +163,18 @@ _FIELD_REF = re.compile(
 _METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
-def _matching(pattern: re.Pattern[str], kind: str, expected: str) -> PlainValidator:
-    """A validator accepting strings that match ``pattern``."""
+def matching(
+    pattern: re.Pattern[str], kind: str, expected: str, *, numbers: bool = False
+) -> PlainValidator:
+    """A validator accepting strings that match ``pattern``.
+
+    With ``numbers``, a non-negative integer is read as its text (YAML reads
+    ``name: 2026`` as a number).
+    """
 
     def check(value: Any) -> str:
+        if numbers and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            value = str(value)
         if not isinstance(value, str) or not pattern.match(value):
             _fail(kind, expected, value)
         return value
@@ -173,10 +182,10 @@ def _matching(pattern: re.Pattern[str], kind: str, expected: str) -> PlainValida
     return PlainValidator(check)
 
 
-_object_name = _matching(_OBJECT, "object_name", "a CRM object name like `Opportunity` or `deals`")
-_field_name = _matching(_FIELD, "field_name", "a field name like `CloseDate` or `Owner.Email`")
-_field_ref = _matching(_FIELD_REF, "field_ref", "`Object.Field` like `Opportunity.Amount`")
-_metric_name = _matching(
+_object_name = matching(_OBJECT, "object_name", "a CRM object name like `Opportunity` or `deals`")
+_field_name = matching(_FIELD, "field_name", "a field name like `CloseDate` or `Owner.Email`")
+_field_ref = matching(_FIELD_REF, "field_ref", "`Object.Field` like `Opportunity.Amount`")
+_metric_name = matching(
     _METRIC_NAME, "metric_name", "a metric name like `win_rate` (lowercase letters, digits, `_`)"
 )
 

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from okrsync.metric import MetricName, MetricRef, Number, Unit, describe_value
+from okrsync.metric import MetricName, MetricRef, Number, Unit, describe_value, matching
 
 __all__ = [
     "SCHEMA_ID",
@@ -46,17 +46,6 @@ _SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _checked(pattern: re.Pattern[str], kind: str, expected: str, *, numbers: bool = False) -> Any:
-    def check(value: Any) -> str:
-        if numbers and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            value = str(value)  # `name: 2026` is read as a number by YAML
-        if not isinstance(value, str) or not pattern.match(value):
-            raise PydanticCustomError(kind, f"expected {expected}, got {describe_value(value)}")
-        return value
-
-    return PlainValidator(check)
-
-
 def _text(max_length: int) -> Any:
     def check(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
@@ -74,26 +63,26 @@ def _text(max_length: int) -> Any:
 
 Key = Annotated[
     str,
-    _checked(
+    matching(
         _KEY, "key", "a key of lowercase letters, digits, `-` and `_` (at most 80)", numbers=True
     ),
     WithJsonSchema({"type": "string", "pattern": _KEY.pattern}),
 ]
 CycleName = Annotated[
     str,
-    _checked(
+    matching(
         _CYCLE, "cycle_name", "a cycle name like `2026-Q3` (letters, digits, `.-_`)", numbers=True
     ),
     WithJsonSchema({"type": "string", "pattern": _CYCLE.pattern}),
 ]
 SourceName = Annotated[
     str,
-    _checked(_SOURCE, "source", "a connector name like `salesforce` or `hubspot`"),
+    matching(_SOURCE, "source", "a connector name like `salesforce` or `hubspot`"),
     WithJsonSchema({"type": "string", "pattern": _SOURCE.pattern, "examples": ["salesforce"]}),
 ]
 Email = Annotated[
     str,
-    _checked(_EMAIL, "email", "an e-mail address like `jane@acme.example`"),
+    matching(_EMAIL, "email", "an e-mail address like `jane@acme.example`"),
     WithJsonSchema({"type": "string", "format": "email"}),
 ]
 Title = Annotated[str, _text(255), WithJsonSchema({"type": "string", "maxLength": 255})]

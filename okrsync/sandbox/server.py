@@ -1,8 +1,9 @@
-"""Serving the sandbox CRMs: a WSGI app base with faults and accounting, and a server thread.
+"""The sandbox CRMs' WSGI app base (faults, accounting), options and admin API.
 
 An emulator subclasses :class:`SandboxApp`: it declares its routes, how to
 check credentials and how its CRM renders each fault; the base adds latency,
 counts every call, draws faults, and hands partial-batch faults to the handler.
+The server thread and JSON responses come from :mod:`okrsync.http` (re-exported).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import json
 import logging
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from okrsync.http import Served, json_response, serve
 from okrsync.sandbox.faults import Fault, FaultInjector, FaultKind, FaultSpec
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
@@ -45,12 +44,6 @@ __all__ = [
 
 FAULT_KEY = "okrsync.fault"
 """Where a partial-batch fault for the handler is kept in the WSGI environ."""
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response."""
-    body = json.dumps(data, separators=(",", ":"), default=str)
-    return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
 @dataclass(slots=True)
@@ -94,58 +87,6 @@ class RunningSandbox(Protocol):
     def advance(self, as_of: datetime) -> dict[str, int]:
         """Move the sandbox's clock and seeded data to ``as_of`` (records keep their ids)."""
         ...
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not log every request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        del code, size
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002  (werkzeug's name)
-        logging.getLogger("okrsync.sandbox").debug(message, *args, extra={"kind": type})
-
-
-@dataclass(slots=True)
-class Served:
-    """A WSGI app served on a thread."""
-
-    server: BaseWSGIServer
-    thread: threading.Thread
-    scheme: str
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return int(self.server.server_port)
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``https://127.0.0.1:8443``."""
-        host = self.server.server_address[0]
-        text = host.decode() if isinstance(host, bytes) else str(host)
-        return f"{self.scheme}://{text}:{self.port}"
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
-def serve(
-    app: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]],
-    host: str = "127.0.0.1",
-    port: int = 0,
-    ssl_context: ssl.SSLContext | None = None,
-) -> Served:
-    """Serve ``app`` on ``host:port`` (0: any free port) in a daemon thread."""
-    server = make_server(
-        host, port, app, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
-    )
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{port}", daemon=True)
-    thread.start()
-    return Served(server, thread, "https" if ssl_context else "http")
 
 
 class SandboxApp:

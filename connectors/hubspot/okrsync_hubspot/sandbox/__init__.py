@@ -9,7 +9,7 @@ seeded from the neutral dataset or loaded from JSON Lines files.
 from __future__ import annotations
 
 from okrsync_hubspot.sandbox.app import HubSpotSandboxApp
-from okrsync_hubspot.sandbox.running import RunningHubSpotSandbox, sandbox_clock, start_sandbox
+from okrsync_hubspot.sandbox.running import RunningHubSpotSandbox, start_sandbox
 from okrsync_hubspot.sandbox.seed import load_folder, seed_from_dataset
 from okrsync_hubspot.sandbox.settings import PortalSettings
 
@@ -18,7 +18,6 @@ __all__ = [
     "PortalSettings",
     "RunningHubSpotSandbox",
     "load_folder",
-    "sandbox_clock",
     "seed_from_dataset",
     "start_sandbox",
 ]

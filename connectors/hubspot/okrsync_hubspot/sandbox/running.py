@@ -23,12 +23,7 @@ if TYPE_CHECKING:
 
 from okrsync_hubspot.sandbox.associations import TABLE as ASSOCIATIONS
 
-__all__ = ["RunningHubSpotSandbox", "sandbox_clock", "start_sandbox"]
-
-
-def sandbox_clock(as_of: datetime | None) -> SandboxClock:
-    """The sandbox's clock: the real now, or ``as_of`` advancing in real time from the start."""
-    return SandboxClock(as_of)
+__all__ = ["RunningHubSpotSandbox", "start_sandbox"]
 
 
 @dataclass(slots=True)
@@ -107,7 +102,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHub
     """
     settings = PortalSettings.from_extra(options.extra, options.seed)
     faults = FaultInjector(options.faults, "hubspot")
-    clock = sandbox_clock(options.as_of)
+    clock = SandboxClock(options.as_of)
     store = Store()
     app = HubSpotSandboxApp(store, settings, faults=faults, accounting=accounting, clock=clock)
     try:

@@ -48,11 +48,6 @@ DEFAULT_DAILY_API_REQUESTS = 100_000
 DEFAULT_CONSUMER_KEY = "okrsync-sandbox-consumer-key"
 
 
-def sandbox_clock(as_of: datetime | None) -> SandboxClock:
-    """A clock that starts at ``as_of`` (default: now, UTC) and runs at real speed."""
-    return SandboxClock(as_of)
-
-
 @dataclass(slots=True)
 class RunningSalesforceSandbox:
     """A serving Salesforce sandbox (the core's ``RunningSandbox``)."""
@@ -162,7 +157,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     ``daily_api_requests`` (default 100 000), ``consumer_key``,
     ``consumer_secret`` and ``max_query_cursors`` (default 10).
     """
-    clock = sandbox_clock(options.as_of)
+    clock = SandboxClock(options.as_of)
     workdir = tempfile.TemporaryDirectory(prefix="okrsync-salesforce-")
     try:
         tls = make_certificates(Path(workdir.name), options.host)

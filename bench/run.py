@@ -179,8 +179,8 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
         settings,
         registry,
         loaded,
-        open_store(db_url),
-        connect(settings, registry, set(settings.connectors), clock),
+        db := open_store(db_url),
+        connect(settings, registry, set(settings.connectors), clock, db),
         clock,
     )
     day = date.fromisoformat(job["as_of"])
@@ -223,6 +223,7 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
             "error": report.error,
             "wall": wall,
             "pulled": report.pulled,
+            "pulled_by_object": report.pulled_by_object,
             "api_calls": report.api_calls,
             "writes": report.writes.as_dict(),
             "rows": rows,
@@ -267,14 +268,16 @@ def _calls(stats: dict[str, Any]) -> int:
 
 def floor_of(
     kind: str, rows: dict[str, int], changed: dict[str, int], written: dict[str, dict[str, int]]
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """The design's floor: pull pages (cold) or one query per object (warm), plus write batches.
 
     ``changed``: rows pulled per object in this cycle (for the change cycle);
-    returns calls and the longest chain of sequential pages (for the latency floor).
+    returns calls, per CRM too (for the latency floor: the CRMs run at once, each
+    CRM's calls in sequence), and the longest chain of pages of one object.
     """
     pulls = 0
     longest = 0
+    by_crm: dict[str, int] = {}
     for key, n in rows.items():
         crm = key.split(":", 1)[0]
         if kind == "cold":
@@ -284,11 +287,20 @@ def floor_of(
         else:
             pages = 1
         pulls += pages
+        by_crm[crm] = by_crm.get(crm, 0) + pages
         longest = max(longest, pages)
-    writes = sum(
-        math.ceil(n / BATCH[crm]) for crm, per in written.items() for n in per.values() if n
-    )
-    return {"calls": pulls + writes, "pulls": pulls, "writes": writes, "chain": longest}
+    writes = 0
+    for crm, per in written.items():
+        batches = sum(math.ceil(n / BATCH[crm]) for n in per.values() if n)
+        writes += batches
+        by_crm[crm] = by_crm.get(crm, 0) + batches
+    return {
+        "calls": pulls + writes,
+        "pulls": pulls,
+        "writes": writes,
+        "chain": longest,
+        "by_crm": by_crm,
+    }
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -346,16 +358,12 @@ def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[st
                         k: abs(result["rows"].get(k, 0) - previous_rows.get(k, 0))
                         for k in result["rows"]
                     }
-                    # rows pulled in the change cycle, per object, are not reported apart:
-                    # spread report.pulled over objects in proportion to their size.
-                    if kind == "change":
-                        total = sum(result["rows"].values()) or 1
-                        changed = {
-                            k: math.ceil(result["pulled"] * n / total)
-                            for k, n in result["rows"].items()
-                        }
+                    if kind == "change":  # records and deletions pulled, per object
+                        changed = dict(result["pulled_by_object"])
                     floor = floor_of(kind, result["rows"], changed, written)
-                    latency_floor = floor["calls"] * rtt / 1000
+                    # the CRMs are independent: the critical path is the longer CRM's
+                    # chain of round trips (each CRM's calls in sequence)
+                    latency_floor = max(floor["by_crm"].values(), default=0) * rtt / 1000
                     replica_rows = sum(result["rows"].values())
                     row = {
                         "size": size,
@@ -370,6 +378,8 @@ def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[st
                         "written": written,
                         "wall": result["wall"],
                         "latency_floor": latency_floor,
+                        "latency_floor_sequential": floor["calls"] * rtt / 1000,
+                        "floor_by_crm": floor["by_crm"],
                         "pulled": result["pulled"],
                         "replica_rows": replica_rows,
                         "rows": result["rows"],

@@ -18,6 +18,7 @@ from okrsync.logging import configure_logging
 from okrsync.mapping.loader import load_mappings
 from okrsync.plugins import PluginRegistry
 from okrsync.state.db import open_store
+from okrsync.state.schema_cache import StoreSchemaCache
 
 if TYPE_CHECKING:
     import threading
@@ -71,8 +72,13 @@ def connect(
     registry: PluginRegistry,
     names: set[str],
     clock: Callable[[], datetime] | None = None,
+    db: Engine | None = None,
 ) -> dict[str, Connector]:
-    """Connectors for the instances ``names``, from their configured settings."""
+    """Connectors for the instances ``names``, from their configured settings.
+
+    With the state store ``db``, each connector keeps its describes there
+    (:class:`~okrsync.state.schema_cache.StoreSchemaCache`).
+    """
     connectors: dict[str, Connector] = {}
     for name in sorted(names):
         instance = settings.connectors.get(name)
@@ -85,7 +91,8 @@ def connect(
         make = getattr(plugin, "connect", None)
         if make is None:
             raise ConfigurationError(f"connector type `{instance.type}` cannot connect to a CRM")
-        connectors[name] = make(name, instance.settings, clock=clock)
+        cache = StoreSchemaCache(db, settings.workspace, name) if db is not None else None
+        connectors[name] = make(name, instance.settings, clock=clock, schema_cache=cache)
     return connectors
 
 
@@ -131,5 +138,5 @@ def build_app(
     settings = load_config(config, mappings, registry=registry, env=env)
     loaded = load_mappings_for(settings, registry)
     db = open_store(settings.store_url.get_secret_value())
-    connectors = connect(settings, registry, loaded.sources(), clock) if with_connectors else {}
+    connectors = connect(settings, registry, loaded.sources(), clock, db) if with_connectors else {}
     return App(settings, registry, loaded, db, connectors, clock)

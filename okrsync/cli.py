@@ -323,11 +323,14 @@ def provision(
     """Create or update okrsync's objects and fields in every configured CRM (idempotent)."""
     from okrsync.app import connect  # noqa: PLC0415
     from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
+    from okrsync.state.db import open_store  # noqa: PLC0415
 
     try:
         registry = PluginRegistry.from_entry_points()
         settings = load_config(config, registry=registry)
-        connectors = connect(settings, registry, set(settings.connectors))
+        # with the store, provisioning also drops the describes the cycles keep
+        db = open_store(settings.store_url.get_secret_value())
+        connectors = connect(settings, registry, set(settings.connectors), db=db)
         for name, connector in sorted(connectors.items()):
             changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
             verb = "would change" if dry_run else "changed"
@@ -335,6 +338,7 @@ def provision(
             for change in changes:
                 typer.echo(f"  {change}")
             connector.close()
+        db.dispose()
     except OkrsyncError as error:
         raise _fail(error) from None
 

@@ -24,11 +24,13 @@ __all__ = [
     "FieldInfo",
     "LogicalField",
     "LogicalObject",
+    "NoSchemaCache",
     "ObjectInfo",
     "Page",
     "Predicate",
     "Pull",
     "RowFilter",
+    "SchemaCache",
     "UpsertOutcome",
     "UpsertStatus",
     "Usage",
@@ -215,14 +217,53 @@ class LogicalObject:
     fields: tuple[LogicalField, ...]
 
 
+class SchemaCache(Protocol):
+    """Where a connector keeps what the CRM said about its schema, across processes.
+
+    Values are JSON-ready (dicts, lists, strings, numbers). An entry older than
+    the cache's age limit reads as missing. The cache is best effort: a
+    failure to read or write it reads as a miss, never as an error.
+    """
+
+    def get(self, key: str) -> Any | None:
+        """The value stored under ``key`` if it is fresh, else ``None``."""
+        ...
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` (replacing what was there)."""
+        ...
+
+    def forget(self, prefix: str = "") -> None:
+        """Drop the entries whose key starts with ``prefix`` (every entry for ``""``)."""
+        ...
+
+
+class NoSchemaCache:
+    """A :class:`SchemaCache` that keeps nothing (each connector process describes anew)."""
+
+    def get(self, key: str) -> Any | None:  # noqa: ARG002  (the protocol's signature)
+        """Always a miss."""
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep nothing."""
+
+    def forget(self, prefix: str = "") -> None:
+        """Nothing to drop."""
+
+
 class Connector(Protocol):
     """One connector instance talking to one CRM org or portal."""
 
     name: str
     """The instance name (``salesforce``, ``sf-emea``)."""
 
-    def describe(self, object_name: str) -> ObjectInfo:
-        """Fields and types of an object (to check mappings against the CRM)."""
+    def describe(self, object_name: str, *, refresh: bool = False) -> ObjectInfo:
+        """Fields and types of an object (to check mappings against the CRM).
+
+        A connector may answer from its :class:`SchemaCache`; ``refresh`` asks
+        the CRM again (and replaces what the cache holds for the object).
+        """
         ...
 
     def pull(

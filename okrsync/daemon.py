@@ -226,7 +226,9 @@ class Daemon:
             missing = loaded.sources() - set(self.app.connectors)
             if missing:
                 self.app.connectors.update(
-                    connect(self.app.settings, self.app.registry, missing, self.app.clock)
+                    connect(
+                        self.app.settings, self.app.registry, missing, self.app.clock, self.app.db
+                    )
                 )
         except OkrsyncError as exc:
             self.metrics.reload_failures.inc()

@@ -79,8 +79,8 @@ def run_demo(
                 settings,
                 registry,
                 loaded,
-                open_store(settings.store_url.get_secret_value()),
-                connect(settings, registry, set(settings.connectors), clock),
+                db := open_store(settings.store_url.get_secret_value()),
+                connect(settings, registry, set(settings.connectors), clock, db),
                 clock,
             )
             out.rule("[bold]okrsync demo")

@@ -8,19 +8,28 @@ records; ``run("check_in")`` also records a check-in of every key result.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlmodel import Session, col, select
 
+from okrsync._parallel import run_each
 from okrsync.compute import MetricValue, evaluate
 from okrsync.connector import Cursor
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE
-from okrsync.errors import ConnectorError, MappingError, QuotaReserveReached
+from okrsync.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    MappingError,
+    QuotaReserveReached,
+)
 from okrsync.model import KeyResultKind, OwnerKind
 from okrsync.plan import build_plan, check_fields
 from okrsync.scoring import (
@@ -102,6 +111,8 @@ class CycleReport:
     api_calls: dict[str, int] = field(default_factory=dict)
     quota: dict[str, dict[str, int | None]] = field(default_factory=dict)
     pulled: int = 0
+    pulled_by_object: dict[str, int] = field(default_factory=dict)
+    """Records and deletions pulled, by ``connector:object``."""
     skipped: int = 0
     outcome: str = "running"
     error: str | None = None
@@ -156,6 +167,7 @@ class SyncEngine:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.stop = stop or threading.Event()
         self.replica = Replica(db)
+        self._lock = threading.Lock()
 
     # -- the cycle ---------------------------------------------------------------
 
@@ -209,14 +221,35 @@ class SyncEngine:
     # -- pull --------------------------------------------------------------------
 
     def _pull_all(self, report: CycleReport, failed_sources: dict[str, str]) -> bool:
-        """Pull every planned object; ``False`` when asked to stop half-way."""
+        """Pull every planned object, the CRMs at once; ``False`` when asked to stop half-way."""
         plan = build_plan(self.mappings)
         types, problems = check_fields(plan, self.connectors, failed_sources)
         if problems:
             raise MappingError(problems)
+        queues: dict[str, list[ObjectPlan]] = {}
         for obj_plan in sorted(plan.objects.values(), key=lambda p: (p.connector, p.obj)):
-            if obj_plan.connector in failed_sources:
-                continue
+            if obj_plan.connector not in failed_sources:
+                queues.setdefault(obj_plan.connector, []).append(obj_plan)
+        run_each(
+            [
+                partial(self._pull_from, report, plans, types, failed_sources)
+                for plans in queues.values()
+            ],
+            name="okrsync-pull",
+        )
+        return not self.stop.is_set()
+
+    def _pull_from(
+        self,
+        report: CycleReport,
+        plans: list[ObjectPlan],
+        types: dict[tuple[str, str], dict[str, FieldInfo]],
+        failed_sources: dict[str, str],
+    ) -> None:
+        """Pull one connector's objects in turn; a failure ends that connector's pulls."""
+        for obj_plan in plans:
+            if self.stop.is_set():
+                return
             try:
                 self._pull(report, obj_plan, types[obj_plan.connector, obj_plan.obj])
             except QuotaReserveReached:
@@ -229,30 +262,48 @@ class SyncEngine:
                     connector=obj_plan.connector,
                     error=str(exc),
                 )
-            if self.stop.is_set():
-                return False
-        return True
+                if isinstance(exc, FatalConnectorError):
+                    self._describe_again(obj_plan)
+                return
+
+    def _describe_again(self, obj_plan: ObjectPlan) -> None:
+        """After a fatal pull error, replace the cached describe (a field may have gone)."""
+        try:
+            self.connectors[obj_plan.connector].describe(obj_plan.obj, refresh=True)
+        except (LookupError, ConnectorError) as exc:
+            log.info("sync.describe.failed", connector=obj_plan.connector, error=str(exc))
 
     def _pull(
         self, report: CycleReport, obj_plan: ObjectPlan, fields: dict[str, FieldInfo]
     ) -> None:
         connector = self.connectors[obj_plan.connector]
         table = self.replica.ensure(obj_plan.connector, obj_plan.obj, fields)
+        key = (obj_plan.connector, obj_plan.obj)
         with Session(self.db) as session:
-            row = session.get(CursorRow, (obj_plan.connector, obj_plan.obj))
+            row = session.get(CursorRow, key)
         cursor = Cursor.from_dict(row.cursor) if row else Cursor()
+        changed_run = row.changed_run if row else None
         if row is None or row.signature != obj_plan.signature:
+            self._mark_changed(obj_plan, row, report.run_id)
+            changed_run = report.run_id
             self.replica.clear(obj_plan.connector, obj_plan.obj)
             cursor = Cursor()
         pull = connector.pull(obj_plan.obj, sorted(fields), obj_plan.filters, cursor)
-        pulled = 0
+        pulled = deleted = 0
         for page in pull:
+            if (page.records or page.deleted) and changed_run != report.run_id:
+                self._mark_changed(obj_plan, row, report.run_id)
+                changed_run = report.run_id
             with self.db.begin() as conn:
                 pulled += table.upsert(conn, page.records)
                 table.delete(conn, page.deleted)
+            deleted += len(page.deleted)
             if self.stop.is_set():
                 return  # the cursor is not advanced: the next run pulls these again
-        report.pulled += pulled
+        with self._lock:
+            report.pulled += pulled
+            report.pulled_by_object[f"{obj_plan.connector}:{obj_plan.obj}"] = pulled + deleted
+            report.skipped += len(pull.skipped)
         with Session(self.db) as session:
             for record_id, reason in pull.skipped:
                 session.add(
@@ -264,7 +315,6 @@ class SyncEngine:
                         reason=reason,
                     )
                 )
-            report.skipped += len(pull.skipped)
             session.merge(
                 CursorRow(
                     connector=obj_plan.connector,
@@ -272,6 +322,7 @@ class SyncEngine:
                     signature=obj_plan.signature,
                     cursor=pull.cursor.to_dict(),
                     updated_at=self.clock(),
+                    changed_run=changed_run,
                 )
             )
             session.commit()
@@ -283,11 +334,36 @@ class SyncEngine:
             skipped=len(pull.skipped),
         )
 
+    def _mark_changed(self, obj_plan: ObjectPlan, row: CursorRow | None, run_id: str) -> None:
+        """Record, before the replica rows change, that this run changes them.
+
+        Evaluations depending on the object are not reused after this, even if
+        the run dies before it saves the new cursor. Without a cursor yet, the
+        row carries no signature, so the next run starts the object afresh.
+        """
+        with Session(self.db) as session:
+            session.merge(
+                CursorRow(
+                    connector=obj_plan.connector,
+                    object=obj_plan.obj,
+                    signature=row.signature if row else "",
+                    cursor=row.cursor if row else {},
+                    updated_at=self.clock(),
+                    changed_run=run_id,
+                )
+            )
+            session.commit()
+
     # -- compute and score ------------------------------------------------------
 
     def _compute(self, report: CycleReport, day: date, failed_sources: dict[str, str]) -> None:
         krs = list(self.mappings.key_results())
-        values = evaluate(self.db, self.replica, krs, day)
+        bases = self._bases(krs, day)
+        values = self._reusable(bases)
+        fresh = [kr for kr in krs if kr.full_key not in values]
+        if fresh:
+            values.update(evaluate(self.db, self.replica, fresh, day))
+        log.info("sync.evaluated", computed=len(fresh), reused=len(krs) - len(fresh))
         history = self._check_ins(krs)
         by_objective: dict[str, list[WeightedScore]] = {}
         for kr in krs:
@@ -328,9 +404,52 @@ class SyncEngine:
                         forecast_score=result.score.forecast_score,
                         status=result.status,
                         error=result.value.error,
+                        # an error may be passing (a failed query, a failed pull): not reused
+                        basis=None if result.value.error else bases[result.kr.full_key],
                     )
                 )
             session.commit()
+
+    def _bases(self, krs: list[KeyResult], day: date) -> dict[str, str]:
+        """Per key result, a digest of everything its value depends on.
+
+        The metric, the cycle, the as-of date, and which run last changed the
+        replica of each object of the key result's connector (set before rows
+        change, see :meth:`_mark_changed`).
+        """
+        changes: dict[str, list[tuple[str, str | None]]] = {}
+        with Session(self.db) as session:
+            for row in session.exec(select(CursorRow)):
+                changes.setdefault(row.connector, []).append((row.object, row.changed_run))
+        out: dict[str, str] = {}
+        for kr in krs:
+            parts = [
+                day.isoformat(),
+                kr.source,
+                repr(kr.metric.expr),
+                kr.cycle.name,
+                kr.cycle.start.isoformat(),
+                kr.cycle.end.isoformat(),
+                sorted(changes.get(kr.source, []), key=lambda c: c[0]),
+            ]
+            text = json.dumps(parts, default=str, sort_keys=True)
+            out[kr.full_key] = hashlib.sha256(text.encode()).hexdigest()
+        return out
+
+    def _reusable(self, bases: dict[str, str]) -> dict[str, MetricValue]:
+        """Values computed before on the same basis (nothing they depend on changed since)."""
+        wanted = sorted(set(bases.values()))
+        found: dict[str, MetricValue] = {}
+        with Session(self.db) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                statement = select(EvaluationRow.basis, EvaluationRow.value).where(
+                    col(EvaluationRow.basis).in_(chunk)
+                )
+                for basis, value in session.exec(statement):
+                    if basis is not None:
+                        found[basis] = MetricValue(value)
+        return {key: found[basis] for key, basis in bases.items() if basis in found}
 
     def _check_ins(self, krs: list[KeyResult]) -> dict[str, list[CheckInPoint]]:
         keys = [kr.full_key for kr in krs]

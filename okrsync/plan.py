@@ -43,11 +43,15 @@ class ObjectPlan:
 
     @property
     def filters(self) -> RowFilter:
-        """The pushed-down row filter (``()``: every row)."""
+        """The pushed-down row filter (``()``: every row).
+
+        Groups that another group already covers are left out (a won deal
+        closed in Q3 is also a won deal closed this year), so the filter says
+        the same with fewer groups.
+        """
         if not self.groups:
             return ()
-        unique = list(dict.fromkeys(self.groups))
-        return tuple(unique)
+        return without_covered(list(dict.fromkeys(self.groups)))
 
     @property
     def signature(self) -> str:
@@ -57,6 +61,70 @@ class ObjectPlan:
             "filters": [[[p.field, p.op, _json(p.value)] for p in g] for g in self.filters],
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def without_covered(groups: list[tuple[Predicate, ...]]) -> RowFilter:
+    """The any-of ``groups`` less those whose rows another group already matches.
+
+    A group is covered by another when each of the other's predicates follows
+    from one of its own on the same field (``gte 2026-07-01`` follows from
+    ``gte 2026-08-01``; ``in (a, b)`` from ``eq a``). Of two equal groups the
+    first stays. What cannot be shown to follow (mixed types, text order)
+    is kept: the result matches exactly the rows ``groups`` matches.
+    """
+    kept: list[tuple[Predicate, ...]] = []
+    for i, group in enumerate(groups):
+        covered = any(
+            _covers(other, group) and (not _covers(group, other) or j < i)
+            for j, other in enumerate(groups)
+            if j != i
+        )
+        if not covered:
+            kept.append(group)
+    return tuple(kept)
+
+
+def _covers(wide: tuple[Predicate, ...], narrow: tuple[Predicate, ...]) -> bool:
+    """Whether every row matching ``narrow`` matches ``wide``."""
+    return all(any(_implies(q, p) for q in narrow if q.field == p.field) for p in wide)
+
+
+_LOWER = {"gt", "gte"}
+_UPPER = {"lt", "lte"}
+
+
+def _implies(q: Predicate, p: Predicate) -> bool:
+    """Whether ``q`` holding on a value means ``p`` holds (``False`` when not sure)."""
+    if q == p:
+        return True
+    try:
+        if q.op == "eq" and q.value is not None:
+            if p.op == "in":
+                return q.value in p.value
+            if p.op in _LOWER | _UPPER:
+                return _holds(q.value, p.op, p.value)
+            return False
+        if q.op == "in" and p.op == "in":
+            return set(q.value) <= set(p.value)
+        if isinstance(q.value, str) or isinstance(p.value, str):
+            return False  # text order is the CRM's collation, not Python's
+        if q.op in _LOWER and p.op in _LOWER:
+            strict = q.op == "gt" or p.op == "gte"
+            return bool(q.value >= p.value) if strict else bool(q.value > p.value)
+        if q.op in _UPPER and p.op in _UPPER:
+            strict = q.op == "lt" or p.op == "lte"
+            return bool(q.value <= p.value) if strict else bool(q.value < p.value)
+    except TypeError:  # values of different types: not comparable here
+        return False
+    return False
+
+
+def _holds(value: Any, op: str, bound: Any) -> bool:
+    if isinstance(value, str) or isinstance(bound, str):
+        return False  # text order is the CRM's collation, not Python's
+    return bool(
+        {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
+    )
 
 
 def _json(value: Any) -> Any:
@@ -144,8 +212,13 @@ def build_plan(mappings: MappingSet) -> PullPlan:
     return plan
 
 
-def resolve_field(connector: Connector, info: ObjectInfo, path: str) -> FieldInfo | None:
-    """The description of a field or a parent path (``Owner.Email``), if the CRM has it."""
+def resolve_field(
+    connector: Connector, info: ObjectInfo, path: str, *, refresh: bool = False
+) -> FieldInfo | None:
+    """The description of a field or a parent path (``Owner.Email``), if the CRM has it.
+
+    ``refresh`` describes the parent objects anew instead of from the cache.
+    """
     if "." not in path:
         return info.field(path)
     head, rest = path.split(".", 1)
@@ -153,8 +226,8 @@ def resolve_field(connector: Connector, info: ObjectInfo, path: str) -> FieldInf
     for name in candidates:
         ref = info.field(name)
         if ref is not None and ref.reference_to:
-            parent = connector.describe(ref.reference_to)
-            found = resolve_field(connector, parent, rest)
+            parent = connector.describe(ref.reference_to, refresh=refresh)
+            found = resolve_field(connector, parent, rest, refresh=refresh)
             if found is not None:
                 return FieldInfo(path, found.type, found.label, nullable=True, writable=False)
     return None
@@ -170,7 +243,9 @@ def check_fields(
     A problem points at the key result's ``metric`` (``file:line:col``) and, for
     a catalog metric, names where the metric is defined. A connector that is
     missing or fails to describe is recorded in ``failed`` (name → reason) and
-    its objects are left out.
+    its objects are left out. Connectors may answer from their schema cache;
+    when a field is missing there, the object is described anew before the
+    field is reported (so a field just added in the CRM is found at once).
     """
     failed = {} if failed is None else failed
     types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
@@ -183,21 +258,37 @@ def check_fields(
             failed[obj_plan.connector] = f"connector {obj_plan.connector} is not configured"
             continue
         try:
-            info = connector.describe(obj_plan.obj)
-        except LookupError:
-            info = None
+            found, missing = _described(connector, obj_plan, refresh=False)
+            if missing:
+                found, missing = _described(connector, obj_plan, refresh=True)
         except ConnectorError as exc:
             failed[obj_plan.connector] = str(exc)
             continue
-        found: dict[str, FieldInfo] = {}
-        for name in sorted(obj_plan.fields, key=str.lower):
-            described = resolve_field(connector, info, name) if info is not None else None
-            if described is None:
-                problems.extend(_missing(obj_plan, name, info is None))
-                continue
-            found[name] = described
+        for name, no_object in missing:
+            problems.extend(_missing(obj_plan, name, no_object))
         types[key] = found
     return types, problems
+
+
+def _described(
+    connector: Connector, obj_plan: ObjectPlan, *, refresh: bool
+) -> tuple[dict[str, FieldInfo], list[tuple[str, bool]]]:
+    """The planned fields described, and those missing (``(name, whole object missing)``)."""
+    try:
+        info: ObjectInfo | None = connector.describe(obj_plan.obj, refresh=refresh)
+    except LookupError:
+        info = None
+    found: dict[str, FieldInfo] = {}
+    missing: list[tuple[str, bool]] = []
+    for name in sorted(obj_plan.fields, key=str.lower):
+        described = (
+            resolve_field(connector, info, name, refresh=refresh) if info is not None else None
+        )
+        if described is None:
+            missing.append((name, info is None))
+        else:
+            found[name] = described
+    return found, missing
 
 
 def _missing(obj_plan: ObjectPlan, name: str, no_object: bool) -> Iterator[Problem]:

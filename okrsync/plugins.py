@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-    from okrsync.connector import Connector
+    from okrsync.connector import Connector, SchemaCache
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import RunningSandbox, SandboxOptions
 
@@ -54,9 +54,17 @@ class ConnectablePlugin(Protocol):
     """A plugin that can connect to its CRM."""
 
     def connect(
-        self, instance: str, settings: BaseModel, *, clock: Callable[[], datetime] | None = None
+        self,
+        instance: str,
+        settings: BaseModel,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> Connector:
-        """A connector for the instance ``instance`` with its validated ``settings``."""
+        """A connector for the instance ``instance`` with its validated ``settings``.
+
+        ``schema_cache`` keeps describes across processes (none: describe anew).
+        """
         ...
 
 

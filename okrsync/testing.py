@@ -101,8 +101,8 @@ class InMemoryConnector:
         self.calls = 0
         self.writes: list[tuple[str, int]] = []
         """(logical object, batch size) of every write call."""
-        self.fail_next: list[Exception] = []
-        """Exceptions to raise on the next calls, one each."""
+        self.fail_next: list[Exception | None] = []
+        """Exceptions to raise on the next calls, one each (``None``: that call succeeds)."""
         self.fail_keys: dict[str, str] = {}
         """Keys whose writes fail, with the error code."""
         self._base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -131,11 +131,13 @@ class InMemoryConnector:
     def _call(self) -> None:
         self.calls += 1
         if self.fail_next:
-            raise self.fail_next.pop(0)
+            error = self.fail_next.pop(0)
+            if error is not None:  # None lets one call through
+                raise error
 
     # -- the protocol ----------------------------------------------------------------
 
-    def describe(self, object_name: str) -> ObjectInfo:
+    def describe(self, object_name: str, *, refresh: bool = False) -> ObjectInfo:  # noqa: ARG002  (nothing is cached in memory)
         """Fields of an object (``LookupError`` when there is no such object)."""
         self._call()
         if object_name not in self.schemas:

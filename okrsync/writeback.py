@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from okrsync._parallel import run_each
 from okrsync.connector import UpsertStatus
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import ConnectorError
@@ -60,10 +63,12 @@ class WriteReport:
     unchanged: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, bucket: dict[str, int], connector: str, n: int = 1) -> None:
-        """Count ``n`` records of ``connector`` in ``bucket``."""
-        bucket[connector] = bucket.get(connector, 0) + n
+        """Count ``n`` records of ``connector`` in ``bucket`` (connectors write at once)."""
+        with self._lock:
+            bucket[connector] = bucket.get(connector, 0) + n
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         """Per connector: upserted, unchanged, failed."""
@@ -186,17 +191,39 @@ def flush_outbox(
     next run sends again, harmlessly).
     """
     order: dict[str, int] = {obj.name: i for i, obj in enumerate(OKR_OBJECTS)}
-    objects: dict[str, LogicalObject] = {obj.name: obj for obj in OKR_OBJECTS}
     with Session(engine) as session:
         groups = session.exec(
             select(OutboxRow.connector, OutboxRow.object)
             .where(OutboxRow.state == "pending")
             .distinct()
         ).all()
+    queues: dict[str, list[str]] = {}
     for connector_name, obj_name in sorted(groups, key=lambda g: (g[0], order.get(g[1], 9))):
-        connector = connectors.get(connector_name)
-        if connector is None:
-            continue  # a connector no longer configured: leave its writes pending
+        if connector_name in connectors:  # else no longer configured: leave its writes pending
+            queues.setdefault(connector_name, []).append(obj_name)
+    run_each(
+        [
+            partial(
+                _flush_connector, engine, connectors[name], name, objs, run_id, clock, report, batch
+            )
+            for name, objs in queues.items()
+        ],
+        name="okrsync-write",
+    )
+
+
+def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
+    engine: Engine,
+    connector: Connector,
+    connector_name: str,
+    obj_names: list[str],
+    run_id: str,
+    clock: Callable[[], datetime],
+    report: WriteReport,
+    batch: int,
+) -> None:
+    objects: dict[str, LogicalObject] = {obj.name: obj for obj in OKR_OBJECTS}
+    for obj_name in obj_names:
         while True:
             with Session(engine) as session:
                 rows = session.exec(

@@ -307,3 +307,157 @@ def test_changed_filters_mean_a_fresh_full_pull(engine_for, crm, tmp_path) -> No
     # of the cycle): d0, d1, d2; an incremental pull would have brought only d0, the changed one
     assert report.pulled == 3
     assert by_key(report)["won"]["value"] == 100.0
+
+
+# -- evaluations reused while nothing they depend on changed ---------------------------
+
+
+@pytest.fixture
+def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The key results each run computed (``okrsync.compute.evaluate`` still does the work)."""
+    import okrsync.engine  # noqa: PLC0415
+
+    calls: list[list[str]] = []
+    real = okrsync.engine.evaluate
+
+    def counting(db, replica, krs, day):
+        calls.append(sorted(kr.full_key.rsplit("/", 1)[1] for kr in krs))
+        return real(db, replica, krs, day)
+
+    monkeypatch.setattr(okrsync.engine, "evaluate", counting)
+    return calls
+
+
+def test_unchanged_replica_reuses_values_and_a_change_recomputes_its_crm(
+    engine_for, crm, evaluated
+) -> None:
+    """No pulled change: no evaluation; a changed deal recomputes the deals KRs only."""
+    first = by_key(engine_for().run("sync", AS_OF))
+    second = by_key(engine_for().run("sync", AS_OF))
+    assert evaluated == [["calls", "win-rate", "won"]]  # the second run computed nothing
+    assert {k: v["value"] for k, v in second.items()} == {k: v["value"] for k, v in first.items()}
+    crm.put(
+        "deals",
+        {"Id": "d9", "amount": 50.0, "won": True, "closed": True, "close_day": date(2026, 8, 2)},
+    )
+    third = by_key(engine_for().run("sync", AS_OF))
+    assert evaluated[-1] == ["win-rate", "won"]  # the other CRM's KR was reused
+    assert third["won"]["value"] == 450.0
+    assert third["win-rate"]["value"] == pytest.approx(3 / 4)
+
+
+def test_another_day_recomputes(engine_for, evaluated) -> None:
+    """Windows move with the as-of date, so a new day computes every KR again."""
+    engine_for().run("sync", AS_OF)
+    engine_for().run("sync", date(2026, 8, 16))
+    assert evaluated == [["calls", "win-rate", "won"]] * 2
+
+
+def test_run_dying_after_its_pull_leaves_no_stale_value(
+    engine_for, crm, evaluated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that pulled a change and died before computing: the next run computes, not reuses."""
+    import okrsync.engine  # noqa: PLC0415
+
+    engine_for().run("sync", AS_OF)
+    crm.put(
+        "deals",
+        {"Id": "d9", "amount": 50.0, "won": True, "closed": True, "close_day": date(2026, 8, 2)},
+    )
+    counting = okrsync.engine.evaluate
+
+    def dying(*_args: object) -> None:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(okrsync.engine, "evaluate", dying)
+    with pytest.raises(RuntimeError, match="killed"):
+        engine_for().run("sync", AS_OF)
+    monkeypatch.setattr(okrsync.engine, "evaluate", counting)
+    report = engine_for().run("sync", AS_OF)
+    assert report.pulled == 0  # the change is already in the replica
+    assert by_key(report)["won"]["value"] == 450.0
+    assert evaluated[-1] == ["win-rate", "won"]
+
+
+def test_changed_metric_recomputes_only_that_key_result(tmp_path, crm, other, evaluated) -> None:
+    """Editing one KR's metric computes that KR; a new target alone reuses the value."""
+    db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    versions = iter(range(10))
+
+    def run(text: str) -> dict[str, dict]:
+        folder = tmp_path / f"maps{next(versions)}"
+        folder.mkdir()
+        (folder / "q3.yaml").write_text(text)
+        mappings = load_mappings(folder, sources={"crm": "memory", "other": "memory"}, catalogs={})
+        engine = SyncEngine(
+            workspace="test",
+            mappings=mappings,
+            connectors={"crm": crm, "other": other},
+            db=db,
+            clock=lambda: datetime(2026, 8, 15, 8, tzinfo=UTC),
+        )
+        return by_key(engine.run("sync", AS_OF))
+
+    run(MAPPING)
+    retargeted = run(MAPPING.replace("target: 1000", "target: 800"))
+    assert evaluated == [["calls", "win-rate", "won"]]
+    assert retargeted["won"]["progress"] == 0.5  # 400 of 800: scores follow the new target
+    edited = run(MAPPING.replace("where: {kind: Interview}", "where: {kind: Demo}"))
+    assert evaluated[-1] == ["calls"]
+    assert edited["calls"]["value"] == 1.0
+
+
+# -- pulls from several CRMs at once ---------------------------------------------------
+
+
+class _Meeting(InMemoryConnector):
+    """An in-memory CRM whose pull waits until the other CRM's pull has started too."""
+
+    def __init__(self, name: str, barrier, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.barrier = barrier
+
+    def pull(self, *args, **kwargs):
+        self.barrier.wait()  # BrokenBarrierError after the timeout when pulls run one by one
+        return super().pull(*args, **kwargs)
+
+
+def test_crms_are_pulled_at_the_same_time(engine_for) -> None:
+    """Two CRMs' pulls overlap (one thread each), so a cycle waits for the slower, not both."""
+    import threading  # noqa: PLC0415
+
+    barrier = threading.Barrier(2, timeout=10)
+    deals = _Meeting("crm", barrier, objects={"deals": DEALS})
+    deals.put("deals", {"Id": "d1", "amount": 5.0, "won": True, "close_day": date(2026, 8, 1)})
+    calls = _Meeting("other", barrier, objects={"calls": CALLS})
+    calls.put("calls", {"kind": "Interview", "day": date(2026, 7, 10)})
+    report = engine_for(crm=deals, other=calls).run("sync", AS_OF)
+    assert report.outcome == "succeeded"
+    assert (by_key(report)["won"]["value"], by_key(report)["calls"]["value"]) == (5.0, 1.0)
+
+
+class _Describing(InMemoryConnector):
+    """An in-memory CRM that records which describes asked for a fresh answer."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refreshed: list[str] = []
+
+    def describe(self, object_name: str, *, refresh: bool = False):
+        if refresh:
+            self.refreshed.append(object_name)
+        return super().describe(object_name, refresh=refresh)
+
+
+def test_fatal_pull_error_describes_the_object_again(engine_for, other) -> None:
+    """A pull refused for good (a field gone) replaces the cached describe for the next run."""
+    from okrsync.errors import FatalConnectorError  # noqa: PLC0415
+
+    crm = _Describing("crm", objects={"deals": DEALS})
+    crm.fail_next = [
+        None,  # the describe
+        FatalConnectorError("No such column 'amount' on entity 'deals'", crm="crm"),
+    ]
+    report = engine_for(crm=crm, other=other).run("sync", AS_OF)
+    assert report.outcome == "partial"
+    assert crm.refreshed == ["deals"]

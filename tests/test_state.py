@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from okrsync.errors import ConfigurationError
 from okrsync.state.db import SCHEMA_VERSION, open_store, table_names
-from okrsync.state.models import RunRow
+from okrsync.state.models import CursorRow, RunRow
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,7 +56,39 @@ def test_upgrade_from_v1_keeps_runs(tmp_path: Path) -> None:
                 " 'succeeded', 5, 0, 2, 0, 0, '{}', NULL)"
             )
         )
+        conn.execute(  # the v1 layouts that v3 extends
+            sa.text(
+                "CREATE TABLE okrsync_cursor (connector VARCHAR(64), object VARCHAR(128),"
+                " signature VARCHAR(64), cursor JSON, updated_at DATETIME,"
+                " PRIMARY KEY (connector, object))"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "CREATE TABLE okrsync_evaluation (run_id VARCHAR(32), kr_key VARCHAR(255),"
+                " as_of DATE, value FLOAT, progress FLOAT, score FLOAT, expected FLOAT,"
+                " forecast_score FLOAT, status VARCHAR(16), error TEXT,"
+                " PRIMARY KEY (run_id, kr_key))"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO okrsync_cursor VALUES ('sf', 'Opportunity', 'sig', '{}',"
+                " '2026-08-01 00:00:00')"
+            )
+        )
     upgraded = open_store(url)
+    inspector = sa.inspect(upgraded)
+    assert "changed_run" in {c["name"] for c in inspector.get_columns("okrsync_cursor")}
+    assert "basis" in {c["name"] for c in inspector.get_columns("okrsync_evaluation")}
+    assert "ix_okrsync_evaluation_basis" in {
+        i["name"] for i in inspector.get_indexes("okrsync_evaluation")
+    }
+    assert "okrsync_schema_cache" in inspector.get_table_names()
+    with Session(upgraded) as session:
+        cursor = session.get(CursorRow, ("sf", "Opportunity"))
+        assert cursor is not None
+        assert (cursor.signature, cursor.changed_run) == ("sig", None)
     with Session(upgraded) as session:
         run = session.get(RunRow, "r1")
         assert run is not None

@@ -20,6 +20,7 @@ from okrsync.state.models import (
     EvaluationRow,
     OutboxRow,
     RunRow,
+    SchemaCacheRow,
     SchemaVersionRow,
     SkippedRow,
     WrittenRow,
@@ -48,7 +49,20 @@ def _v2(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE okrsync_run ADD COLUMN quota JSON"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(conn: Connection) -> None:
+    """Describes kept across processes; evaluations reused while nothing they depend on changed."""
+    SQLModel.metadata.create_all(conn, tables=[SchemaCacheRow.__table__])  # type: ignore[attr-defined]
+    columns = {c["name"] for c in inspect(conn).get_columns("okrsync_cursor")}
+    if "changed_run" not in columns:
+        conn.execute(text("ALTER TABLE okrsync_cursor ADD COLUMN changed_run VARCHAR(32)"))
+    if "basis" not in {c["name"] for c in inspect(conn).get_columns("okrsync_evaluation")}:
+        conn.execute(text("ALTER TABLE okrsync_evaluation ADD COLUMN basis VARCHAR(64)"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_okrsync_evaluation_basis ON okrsync_evaluation (basis)")
+    )
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 """Step n (1-based) brings the schema from version n-1 to n. Only ever append.
 
 ``_v1`` creates the tables as the models are now, so every later step must be

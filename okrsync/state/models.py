@@ -17,6 +17,7 @@ __all__ = [
     "EvaluationRow",
     "OutboxRow",
     "RunRow",
+    "SchemaCacheRow",
     "SchemaVersionRow",
     "SkippedRow",
     "WrittenRow",
@@ -69,6 +70,9 @@ class CursorRow(SQLModel, table=True):
     """Digest of the fields and filters pulled; a change means a fresh full pull."""
     cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     updated_at: datetime
+    changed_run: str | None = Field(default=None, max_length=32)
+    """The run that last changed the object's replica rows (schema v3); set before
+    the rows change, so a run that dies half-way still counts as a change."""
 
 
 class EvaluationRow(SQLModel, table=True):
@@ -86,6 +90,9 @@ class EvaluationRow(SQLModel, table=True):
     forecast_score: float | None = None
     status: str = Field(max_length=16)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    basis: str | None = Field(default=None, index=True, max_length=64)
+    """Digest of what the value depends on: the metric, the cycle, the as-of date
+    and the replica's changes (schema v3). A run with the same basis reuses the value."""
 
 
 class WrittenRow(SQLModel, table=True):
@@ -137,6 +144,18 @@ class CheckInRow(SQLModel, table=True):
     confidence: float | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text))
     recorded_at: datetime
+
+
+class SchemaCacheRow(SQLModel, table=True):
+    """What a connector learnt about the CRM's schema (describes), kept across processes (v3)."""
+
+    __tablename__ = "okrsync_schema_cache"
+
+    workspace: str = Field(primary_key=True, max_length=64)
+    connector: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=255)
+    value: Any = Field(default=None, sa_column=Column(JSON))
+    stored_at: datetime
 
 
 class SkippedRow(SQLModel, table=True):

@@ -38,6 +38,8 @@ from okrsync.errors import QuotaReserveReached
 from okrsync.sandbox.accounting import Accounting
 from okrsync.sandbox.faults import FaultKind, FaultSpec
 from okrsync.sandbox.server import SandboxOptions, json_response
+from okrsync.state.db import open_store
+from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_hubspot import HubSpotSettings
 from okrsync_hubspot import plugin as hubspot_plugin
 from okrsync_hubspot.sandbox import RunningHubSpotSandbox
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 
     from werkzeug.wrappers import Request, Response
 
-    from okrsync.connector import Connector, Pull
+    from okrsync.connector import Connector, Pull, SchemaCache
     from okrsync.sandbox.faults import Fault
 
 AS_OF = datetime(2026, 8, 15, 12, 0, tzinfo=UTC)
@@ -153,6 +155,10 @@ class Driver:
     """Most records one write call carries."""
     write_endpoint: ClassVar[str]
     """The sandbox endpoint (accounting name) of a batch upsert."""
+    describe_endpoint: ClassVar[str]
+    """The sandbox endpoint of an object's field list."""
+    stale_okr_schema: ClassVar[tuple[str, Any]]
+    """A schema cache entry saying okrsync's key-result object has no fields (or does not exist)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -180,6 +186,7 @@ class Driver:
         reserve_percent: float | None = None,
         max_retries: int | None = None,
         backoff_seconds: float | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> Connector:
         """A connector built through the plugin, on the sandbox's clock (closed at the end)."""
         connector = self._connect(
@@ -187,6 +194,7 @@ class Driver:
             reserve_percent=reserve_percent,
             max_retries=max_retries,
             backoff_seconds=backoff_seconds,
+            schema_cache=schema_cache,
         )
         self.connectors.append(connector)
         return connector
@@ -209,6 +217,7 @@ class Driver:
         reserve_percent: float | None,
         max_retries: int | None,
         backoff_seconds: float | None,
+        schema_cache: SchemaCache | None,
     ) -> Connector:
         raise NotImplementedError
 
@@ -298,6 +307,8 @@ class SalesforceDriver(Driver):
     fields = ("Amount", "CloseDate", "IsWon", "StageName")
     batch_limit = 200
     write_endpoint = "composite_upsert"
+    describe_endpoint = "describe"
+    stale_okr_schema = ("describe/okr_key_result__c", {"name": "OKR_Key_Result__c", "fields": []})
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -356,6 +367,7 @@ class SalesforceDriver(Driver):
         reserve_percent: float | None,
         max_retries: int | None,
         backoff_seconds: float | None,
+        schema_cache: SchemaCache | None,
     ) -> Connector:
         box = self.sandbox
         values: dict[str, Any] = {
@@ -382,7 +394,7 @@ class SalesforceDriver(Driver):
         if max_retries is not None:
             values["max_retries"] = max_retries
         return salesforce_plugin.connect(
-            "salesforce", SalesforceSettings(**values), clock=box.clock
+            "salesforce", SalesforceSettings(**values), clock=box.clock, schema_cache=schema_cache
         )
 
     def client(self) -> Salesforce:
@@ -535,6 +547,8 @@ class HubSpotDriver(Driver):
     fields = ("amount", "closedate", "hs_is_closed_won", "dealstage")
     batch_limit = 100
     write_endpoint = "batch_upsert"
+    describe_endpoint = "properties"
+    stale_okr_schema = ("schemas", [])
 
     UNLIMITED: ClassVar[dict[str, int]] = {
         "ten_second_limit": 10_000_000,
@@ -607,6 +621,7 @@ class HubSpotDriver(Driver):
         reserve_percent: float | None,
         max_retries: int | None,
         backoff_seconds: float | None,
+        schema_cache: SchemaCache | None,
     ) -> Connector:
         del renewable  # see the class docstring
         box = self.sandbox
@@ -624,7 +639,9 @@ class HubSpotDriver(Driver):
             values["max_retries"] = max_retries
         if reserve_percent is not None:
             values["quota_reserve_percent"] = reserve_percent
-        return hubspot_plugin.connect("hubspot", HubSpotSettings(**values), clock=box.clock)
+        return hubspot_plugin.connect(
+            "hubspot", HubSpotSettings(**values), clock=box.clock, schema_cache=schema_cache
+        )
 
     def client(self) -> Any:
         """hubspot-api-client with the private app's token."""
@@ -1004,3 +1021,38 @@ def test_provisioning_is_idempotent_and_a_dry_run_changes_nothing(driver: Driver
     assert driver.has_okr_objects()
     assert connector.provision(OKR_OBJECTS) == []
     assert driver.connect().provision(OKR_OBJECTS, dry_run=True) == []
+
+
+# -- 10. describes kept across processes ---------------------------------------------------------
+
+
+def test_a_new_connector_starts_from_the_kept_describes(driver: Driver, tmp_path: Path) -> None:
+    """With a store-backed schema cache, a connector in a new process pulls without describing.
+
+    ``refresh`` asks the CRM again; provisioning drops what was kept, so the
+    next connector sees the objects it created.
+    """
+    driver.start()
+    db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    first = driver.connect(schema_cache=StoreSchemaCache(db, "w", driver.name))
+    cold = driver.pull(first, Cursor())
+    drain(cold)
+    described = driver.served(driver.describe_endpoint)
+    assert described >= 1
+    second = driver.connect(schema_cache=StoreSchemaCache(db, "w", driver.name))
+    info = second.describe(driver.object_name)
+    assert info.field(driver.amount) is not None
+    records, _, _ = drain(driver.pull(second, cold.cursor))
+    assert records == []
+    assert driver.served(driver.describe_endpoint) == described  # no describe in the new process
+    other = driver.connect(schema_cache=StoreSchemaCache(db, "other-workspace", driver.name))
+    other.describe(driver.object_name)
+    assert driver.served(driver.describe_endpoint) == described + 1  # caches do not leak
+    second.describe(driver.object_name, refresh=True)
+    assert driver.served(driver.describe_endpoint) == described + 2
+    key, stale = driver.stale_okr_schema  # kept before okrsync's objects existed
+    StoreSchemaCache(db, "w", driver.name).put(key, stale)
+    second.provision(OKR_OBJECTS)
+    third = driver.connect(schema_cache=StoreSchemaCache(db, "w", driver.name))
+    outcomes = third.write(KEY_RESULT, key_results(2, "kept"))
+    assert {o.status for o in outcomes} == {UpsertStatus.CREATED}, outcomes

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from okrsync.connector import Predicate
 from okrsync_hubspot._values import (
     BOOL,
     DATE,
@@ -38,10 +39,10 @@ from okrsync_hubspot._values import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from okrsync.connector import Predicate, RowFilter
+    from okrsync.connector import RowFilter
     from okrsync_hubspot._values import PropertyMeta
 
-__all__ = ["MAX_FILTERS", "MAX_GROUPS", "Pushdown", "matches", "push_down"]
+__all__ = ["MAX_FILTERS", "MAX_GROUPS", "Pushdown", "matches", "push_down", "widen"]
 
 MAX_GROUPS = 5
 MAX_FILTERS = 6
@@ -132,18 +133,19 @@ def _alternatives(pred: Predicate, prop: PropertyMeta) -> list[list[Filter]] | N
 
 def push_down(
     filters: RowFilter, props: Mapping[str, PropertyMeta], *, reserve: int = 0
-) -> Pushdown | None:
+) -> Pushdown:
     """``filters`` as search filter groups, widened where search cannot say it the same way.
 
-    ``reserve`` filters per group are kept free (for keyset paging). ``None``
-    when the filter needs more than 5 groups (the list endpoint must be used).
+    ``reserve`` filters per group are kept free (for keyset paging). A filter
+    of more than 5 groups is widened to 5 first (:func:`widen`).
     """
     if not filters:
         return Pushdown((), exact=True)
-    if len(filters) > MAX_GROUPS:
-        return None
-    groups: list[list[Filter]] = []
     exact = True
+    if len(filters) > MAX_GROUPS:
+        filters = widen(filters, MAX_GROUPS)
+        exact = False
+    groups: list[list[Filter]] = []
     for conjunction in filters:
         variants: list[list[Filter]] = [[]]
         for pred in conjunction:
@@ -163,6 +165,93 @@ def push_down(
             return Pushdown((), exact=False)  # a group that matches everything
         groups.extend(variants)
     return Pushdown(tuple(tuple(g) for g in groups), exact=exact)
+
+
+def widen(filters: RowFilter, limit: int) -> RowFilter:
+    """At most ``limit`` groups matching every row ``filters`` matches (and maybe more).
+
+    The two groups whose merge keeps the most conditions are merged until
+    ``limit`` remain. A merge keeps, for each field both groups constrain,
+    the same conditions when they are equal, the range spanning both
+    (``closedate`` in Q1 and in Q3 → from Q1's start to Q3's end), or the
+    values of both (``dealstage`` = a, = b → in (a, b)); other conditions
+    are dropped, which only widens the group.
+    """
+    groups = [tuple(g) for g in filters]
+    while len(groups) > limit:
+        best: tuple[int, int, tuple[Predicate, ...]] | None = None
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                merged = _hull(groups[i], groups[j])
+                if best is None or len(merged) > len(best[2]):
+                    best = (i, j, merged)
+        assert best is not None  # noqa: S101  (more than one group remains)
+        i, j, merged = best
+        if not merged:
+            return ()  # some two groups share nothing: every row
+        groups = [g for k, g in enumerate(groups) if k not in {i, j}] + [merged]
+    return tuple(groups)
+
+
+def _hull(a: tuple[Predicate, ...], b: tuple[Predicate, ...]) -> tuple[Predicate, ...]:
+    """The conditions a row meeting ``a`` or ``b`` surely meets (both widened)."""
+    out: list[Predicate] = []
+    for name in dict.fromkeys(p.field for p in a):
+        mine = [p for p in a if p.field == name]
+        theirs = [p for p in b if p.field == name]
+        if not theirs:
+            continue
+        if set(mine) == set(theirs):
+            out.extend(mine)
+            continue
+        out.extend(_span(name, mine, theirs))
+    return tuple(out)
+
+
+def _span(name: str, mine: list[Predicate], theirs: list[Predicate]) -> list[Predicate]:
+    """One field's conditions of two groups as a range or a value list covering both."""
+    sides = [mine, theirs]
+    if all(p.op in {"eq", "in"} and p.value is not None for side in sides for p in side) and all(
+        len(side) == 1 for side in sides
+    ):
+        values: list[Any] = []
+        for side in sides:
+            pred = side[0]
+            values.extend(pred.value if pred.op == "in" else [pred.value])
+        if not all(isinstance(v, str | bool | int | float) for v in values):
+            return []
+        return [Predicate(name, "in", tuple(dict.fromkeys(values)))]
+    try:
+        ranges = [_range(side) for side in sides]
+    except TypeError:  # bounds of different types
+        return []
+    if any(r is None for r in ranges):
+        return []
+    (low_a, high_a), (low_b, high_b) = ranges  # type: ignore[misc]
+    out: list[Predicate] = []
+    try:
+        if low_a is not None and low_b is not None:
+            out.append(Predicate(name, "gte", min(low_a, low_b)))
+        if high_a is not None and high_b is not None:
+            out.append(Predicate(name, "lte", max(high_a, high_b)))
+    except TypeError:  # bounds of different types
+        return []
+    return out
+
+
+def _range(side: list[Predicate]) -> tuple[Any, Any] | None:
+    """``(lowest, highest)`` a field's conditions allow (``None`` ends: open), or ``None``."""
+    low: Any = None
+    high: Any = None
+    for pred in side:
+        value = pred.value
+        if value is None or isinstance(value, str | bool) or pred.op not in {"eq", *_ORDER}:
+            return None  # text order is the CRM's collation; other operators are not ranges
+        if pred.op in {"eq", "gt", "gte"}:
+            low = value if low is None else max(low, value)
+        if pred.op in {"eq", "lt", "lte"}:
+            high = value if high is None else min(high, value)
+    return low, high
 
 
 def _comparable(value: Any, kind: str) -> Any:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from okrsync.connector import SchemaCache
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions
     from okrsync_hubspot.connector import HubSpotConnector
@@ -93,6 +94,7 @@ class HubSpotPlugin:
         settings: BaseModel,
         *,
         clock: Callable[[], datetime] | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> HubSpotConnector:
         """A connector for the instance ``instance`` with its validated ``settings``.
 
@@ -103,7 +105,7 @@ class HubSpotPlugin:
 
         if not isinstance(settings, HubSpotSettings):
             raise TypeError(f"expected HubSpotSettings, got {type(settings).__name__}")
-        return HubSpotConnector(instance, settings, clock=clock)
+        return HubSpotConnector(instance, settings, clock=clock, schema_cache=schema_cache)
 
     def start_sandbox(
         self, options: SandboxOptions, accounting: Accounting

@@ -6,8 +6,8 @@ after the pull is picked up next time. The records then come from search,
 sorted by ``hs_object_id`` and keyset-paged (each page is a fresh query
 ``hs_object_id > last``, so a query never nears the 10 000-result cap and
 archiving during the pull cannot shift an offset), with the row filter pushed
-down; a filter needing more than 5 groups falls back to the list endpoint and
-is checked client-side.
+down; a filter of more than 5 groups is widened to 5 (``_filters.widen``) and
+checked exactly client-side.
 
 Incremental pull: everything modified at ``stamp >= start`` sorted by stamp
 ascending, one page per query, the next query starting at the last page's
@@ -362,13 +362,12 @@ class HubSpotPull:
         self._log().info(
             "hubspot.pull.started",
             mode="cold",
-            via="list" if pushdown is None else "search",
-            pushed_groups=len(pushdown.groups) if pushdown is not None else 0,
-            exact=pushdown.exact if pushdown is not None else False,
+            groups=len(spec.filters),
+            pushed_groups=len(pushdown.groups),
+            exact=pushdown.exact,
         )
         horizon = min(newest, started) - spec.lookback if newest is not None else None
-        pages = self._list_pages(horizon) if pushdown is None else self._keyset(pushdown, horizon)
-        return newest, pages
+        return newest, self._keyset(pushdown, horizon)
 
     def _remember(self, ident: str, stamp: datetime | None, horizon: datetime | None) -> None:
         if stamp is not None and (horizon is None or stamp >= horizon):
@@ -400,35 +399,6 @@ class HubSpotPull:
             if not results or len(results) >= int(found.get("total") or 0):
                 return
             last = str(results[-1].get("id"))
-
-    def _list_pages(self, horizon: datetime | None) -> Iterator[Page]:
-        spec = self._spec
-        after: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": self._fetched()}
-            if after:
-                kwargs["after"] = after
-            reply = self._http.call(
-                f"list {spec.object_name}",
-                _BASIC,
-                "get_page",
-                spec.object_type,
-                archived=False,
-                object_name=spec.object_name,
-                **kwargs,
-            )
-            body = reply.body if isinstance(reply.body, dict) else {}
-            records = []
-            for result in body.get("results") or []:
-                ident, record = self._convert(result, check=True)
-                self._remember(ident, self._stamp_of(result), horizon)
-                if record is not None:
-                    records.append(record)
-            if records:
-                yield self._page(records, "list", after=after)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return
 
     # -- incremental -------------------------------------------------------------
 

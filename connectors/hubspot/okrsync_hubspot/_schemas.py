@@ -1,18 +1,25 @@
-"""The portal's custom object schemas, read once and cached: ids, properties, associations."""
+"""The portal's custom object schemas, read once and cached: ids, properties, associations.
+
+The list is also kept in the connector's :class:`~okrsync.connector.SchemaCache`
+(the parts okrsync reads), so a connector in another process starts from it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from okrsync.connector import NoSchemaCache
 from okrsync_hubspot._values import PropertyMeta
 
 if TYPE_CHECKING:
+    from okrsync.connector import SchemaCache
     from okrsync_hubspot._http import Transport
 
 __all__ = ["SchemaInfo", "Schemas"]
 
 _SCHEMAS = "crm.schemas.core_api"
+_CACHE_KEY = "schemas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +60,36 @@ class SchemaInfo:
             associations=associations,
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``ObjectSchema`` :meth:`from_json` reads back as this (for the schema cache)."""
+        return {
+            "name": self.name,
+            "objectTypeId": self.object_type_id,
+            "fullyQualifiedName": self.fully_qualified_name,
+            "labels": {"singular": self.label},
+            "properties": [p.to_json() for p in self.properties.values()],
+            "associations": [
+                {"fromObjectTypeId": self.object_type_id, "toObjectTypeId": to, "id": number}
+                for to, number in self.associations.items()
+            ],
+        }
+
 
 class Schemas:
     """The custom object schemas of the portal, listed on first use (one call)."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, cache: SchemaCache | None = None) -> None:
         self._http = transport
+        self._cache = cache or NoSchemaCache()
         self._by_name: dict[str, SchemaInfo] | None = None
 
     def all(self, *, refresh: bool = False) -> dict[str, SchemaInfo]:
-        """Every custom object schema, by name."""
+        """Every custom object schema, by name (``refresh``: ask the portal, not the cache)."""
+        if self._by_name is None and not refresh:
+            cached = self._cache.get(_CACHE_KEY)
+            if isinstance(cached, list):
+                found = [SchemaInfo.from_json(s) for s in cached if isinstance(s, dict)]
+                self._by_name = {s.name: s for s in found}
         if self._by_name is None or refresh:
             reply = self._http.call(
                 "list custom object schemas", _SCHEMAS, "get_all", object_name="schemas"
@@ -70,6 +97,7 @@ class Schemas:
             body = reply.body if isinstance(reply.body, dict) else {}
             found = [SchemaInfo.from_json(s) for s in body.get("results") or []]
             self._by_name = {s.name: s for s in found}
+            self._cache.put(_CACHE_KEY, [s.to_json() for s in found])
         return self._by_name
 
     def get(self, name: str) -> SchemaInfo | None:
@@ -84,9 +112,12 @@ class Schemas:
     def put(self, data: dict[str, Any]) -> SchemaInfo:
         """Remember a schema the API just returned (after creating it)."""
         info = SchemaInfo.from_json(data)
-        self.all()[info.name] = info
+        known = self.all()
+        known[info.name] = info
+        self._cache.put(_CACHE_KEY, [s.to_json() for s in known.values()])
         return info
 
     def forget(self) -> None:
-        """Drop the cache (after provisioning changed the schemas)."""
+        """Drop what is known, here and in the schema cache (after provisioning changed it)."""
         self._by_name = None
+        self._cache.forget(_CACHE_KEY)

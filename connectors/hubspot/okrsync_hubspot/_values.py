@@ -78,6 +78,19 @@ class PropertyMeta:
             group=str(data.get("groupName") or ""),
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry :meth:`from_json` reads back as this (for the schema cache)."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "label": self.label,
+            "fieldType": self.field_type,
+            "options": [{"value": o} for o in self.options],
+            "hasUniqueValue": self.unique,
+            "modificationMetadata": {"readOnlyValue": self.read_only},
+            "groupName": self.group,
+        }
+
     def field_info(self) -> FieldInfo:
         """As okrsync's ``FieldInfo`` (normalised type)."""
         return FieldInfo(

@@ -7,7 +7,10 @@ is split in halves until the invalid records are alone, and a batch that
 still fails after the retries makes each of its records FAILED and retriable
 — so one batch failing never loses the outcomes of the others. Lookups become
 associations (v4 batch create) once the upserts are done, the parents found
-by ``okr_key``.
+by ``okr_key``. The links made are remembered in the connector's schema cache
+(child id → parent key), so a record written again under the same parent is
+not linked again: a warm write-back costs its upserts only. What the cache
+forgets (after a day) is linked again, harmlessly.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from okrsync.connector import UpsertOutcome, UpsertStatus
+from okrsync.connector import NoSchemaCache, UpsertOutcome, UpsertStatus
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
 from okrsync_hubspot._errors import CRM, retriable_category
 from okrsync_hubspot._okr import (
@@ -32,7 +35,7 @@ from okrsync_hubspot._okr import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-    from okrsync.connector import LogicalField, LogicalObject
+    from okrsync.connector import LogicalField, LogicalObject, SchemaCache
     from okrsync_hubspot._http import Transport
     from okrsync_hubspot._schemas import SchemaInfo, Schemas
 
@@ -42,6 +45,8 @@ _BATCH = "crm.objects.batch_api"
 _ASSOCIATIONS = "crm.associations.v4.batch_api"
 _LABELS = "crm.associations.v4.schema.definitions_api"
 READ_LIMIT = 100
+LINKS_KEPT = 5000
+"""Most links (child id → parent key) remembered per object and lookup field."""
 _PER_RECORD_CODES = frozenset({"VALIDATION_ERROR", "CONFLICT", "HTTP_400", "HTTP_409"})
 """Whole-batch refusals caused by some of its records (found by splitting the batch)."""
 
@@ -106,9 +111,11 @@ class Writer:
         connector: str,
         owner_id: Callable[[str], str | None],
         owner_email: Callable[[str], str | None],
+        cache: SchemaCache | None = None,
     ) -> None:
         self._http = transport
         self._schemas = schemas
+        self._cache = cache or NoSchemaCache()
         self._batch_size = batch_size
         self._connector = connector
         self._owner_id = owner_id
@@ -358,6 +365,13 @@ class Writer:
                 object_name=parent_name,
                 code="NOT_PROVISIONED",
             )
+        linked_key = f"links/{info.name}/{field.name}"
+        cached = self._cache.get(linked_key)
+        linked: dict[str, str] = dict(cached) if isinstance(cached, dict) else {}
+        wanted = [(i, k) for i, k in wanted if linked.get(str(outcomes[i].id)) != k]
+        if not wanted:
+            return  # every record is linked to that parent already
+        parent_of = dict(wanted)
         category, type_id = self._association_type(info, parent)
         parents = self.ids_by_key(parent, (k for _, k in wanted))
         pairs: list[tuple[int, str, str]] = []
@@ -375,7 +389,10 @@ class Writer:
         for chunk in _chunks(pairs, self._batch_size):
             failed = self._create_links(info, parent, (category, type_id), chunk)
             for index, child, _ in chunk:
-                if child in failed:
+                linked.pop(child, None)
+                if child not in failed:
+                    linked[child] = parent_of[index]
+                else:
                     code, message, retriable = failed[child]
                     outcomes[index] = _failed(
                         outcomes[index].key,
@@ -385,6 +402,9 @@ class Writer:
                         ident=child,
                     )
             log.debug("hubspot.write.associations", pairs=len(chunk), failed=len(failed))
+        if len(linked) > LINKS_KEPT:  # check-ins add links every day: keep the newest
+            linked = dict(list(linked.items())[-LINKS_KEPT:])
+        self._cache.put(linked_key, linked)
 
     def _create_links(
         self,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from okrsync.connector import FieldInfo, LogicalObject, ObjectInfo, Usage
+from okrsync.connector import FieldInfo, LogicalObject, NoSchemaCache, ObjectInfo, Usage
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync_hubspot._errors import CRM
@@ -36,7 +36,7 @@ from okrsync_hubspot._write import Writer
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from okrsync.connector import Change, Cursor, RowFilter, UpsertOutcome
+    from okrsync.connector import Change, Cursor, RowFilter, SchemaCache, UpsertOutcome
     from okrsync_hubspot._plugin import HubSpotSettings
 
 __all__ = ["HubSpotConnector"]
@@ -73,6 +73,10 @@ _STANDARD = frozenset(
 _TYPE_ID = re.compile(r"^\d+-\d+$")
 
 
+def _props_key(object_type: str) -> str:
+    return f"properties/{object_type}"
+
+
 class HubSpotConnector:
     """One HubSpot portal, reached with a private app's access token.
 
@@ -81,6 +85,8 @@ class HubSpotConnector:
         settings: Its validated settings.
         clock: Where "now" comes from (default: the real UTC clock); used for
             the deletion check's time.
+        schema_cache: Where properties and schemas are kept across processes
+            (default: nowhere).
 
     Raises:
         FatalConnectorError: when the settings hold no access token.
@@ -92,12 +98,14 @@ class HubSpotConnector:
         settings: HubSpotSettings,
         *,
         clock: Callable[[], datetime] | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> None:
         self.name = name
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
         self._http = Transport(settings, instance=name)
-        self._schemas = Schemas(self._http)
+        self._cache = schema_cache or NoSchemaCache()
+        self._schemas = Schemas(self._http, self._cache)
         self._props: dict[str, dict[str, PropertyMeta]] = {}
         self._owner_ids: dict[str, str | None] = {}
         self._owner_emails: dict[str, str | None] = {}
@@ -108,6 +116,7 @@ class HubSpotConnector:
             connector=name,
             owner_id=self.resolve_owner,
             owner_email=self._owner_email,
+            cache=self._cache,
         )
         self._provisioner = Provisioner(self._http, self._schemas, connector=name)
 
@@ -141,6 +150,11 @@ class HubSpotConnector:
     def _properties(self, object_type: str, object_name_: str) -> dict[str, PropertyMeta]:
         """The object's properties by lower-case name (cached per connector)."""
         found = self._props.get(object_type)
+        cached = self._cache.get(_props_key(object_type)) if found is None else None
+        if isinstance(cached, list):
+            metas = [PropertyMeta.from_json(p) for p in cached if isinstance(p, dict)]
+            found = {m.name.lower(): m for m in metas}
+            self._props[object_type] = found
         if found is None:
             reply = self._http.call(
                 f"read the properties of {object_name_}",
@@ -154,11 +168,20 @@ class HubSpotConnector:
             metas = [PropertyMeta.from_json(p) for p in body.get("results") or []]
             found = {m.name.lower(): m for m in metas}
             self._props[object_type] = found
+            self._cache.put(_props_key(object_type), [m.to_json() for m in metas])
         return found
 
-    def describe(self, object_name: str) -> ObjectInfo:
-        """Fields and normalised types of an object (``GET /crm/v3/properties/{objectType}``)."""
+    def describe(self, object_name: str, *, refresh: bool = False) -> ObjectInfo:
+        """Fields and normalised types of an object (``GET /crm/v3/properties/{objectType}``).
+
+        Answered from the schema cache unless ``refresh``.
+        """
+        if refresh:
+            self._schemas.forget()
         object_type, label, custom = self._object_type(object_name)
+        if refresh:
+            self._props.pop(object_type, None)
+            self._cache.forget(_props_key(object_type))
         props = self._properties(object_type, object_name)
         fields = {name: meta.field_info() for name, meta in props.items()}
         fields.setdefault(
@@ -225,7 +248,11 @@ class HubSpotConnector:
 
     def provision(self, objects: Sequence[LogicalObject], *, dry_run: bool = False) -> list[Change]:
         """Create or complete okrsync's custom objects; the changes (none on a second run)."""
-        return self._provisioner.provision(objects, dry_run=dry_run)
+        changes = self._provisioner.provision(objects, dry_run=dry_run)
+        if changes and not dry_run:  # what was kept of the portal's schema may be stale now
+            self._props.clear()
+            self._cache.forget()
+        return changes
 
     def physical_name(self, obj: str, logical_field: str | None = None) -> str:
         """``key_result`` → ``okr_key_result``; its field ``key`` → ``okr_key``.

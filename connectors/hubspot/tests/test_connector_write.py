@@ -13,10 +13,12 @@ from hubspot.crm.objects import (  # type: ignore[import-untyped]
 from hubspot.crm.schemas import ObjectSchemaEgg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
-from okrsync.connector import Change, UpsertStatus
+from okrsync.connector import Change, SchemaCache, UpsertStatus
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE, OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync.sandbox.faults import FaultKind, FaultSpec
+from okrsync.state.db import open_store
+from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_hubspot import HubSpotSettings, plugin
 from okrsync_hubspot.connector import HubSpotConnector
 
@@ -34,7 +36,9 @@ CREATES = [
 SYNCED = datetime(2026, 9, 15, 6, 30, tzinfo=UTC)
 
 
-def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector:
+def connect_to(
+    box: RunningHubSpotSandbox, schema_cache: SchemaCache | None = None, **overrides: Any
+) -> HubSpotConnector:
     """A connector to ``box`` through the plugin, with fast retries."""
     values: dict[str, Any] = {
         "access_token": SecretStr(box.access_token),
@@ -47,7 +51,9 @@ def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector
         "deletion_check_seconds": 0,
     }
     values.update(overrides)
-    connector = plugin.connect("hubspot", HubSpotSettings(**values), clock=box.app.clock)
+    connector = plugin.connect(
+        "hubspot", HubSpotSettings(**values), clock=box.app.clock, schema_cache=schema_cache
+    )
     assert isinstance(connector, HubSpotConnector)
     return connector
 
@@ -358,6 +364,42 @@ def test_lookups_become_associations_with_the_parents(portal: Any, okr: Any) -> 
         "okr_key_result", "2026-Q3/obj-000/kr-1", id_property="okr_key", properties=["progress"]
     )
     assert stored.properties["progress"] == "25"  # percent fields are 0–100 in HubSpot
+
+
+def served(box: RunningHubSpotSandbox, endpoint: str) -> int:
+    """Calls of one sandbox endpoint."""
+    stats = box.app.accounting.snapshot().get("hubspot", {"by_endpoint": {}})
+    return int(stats["by_endpoint"].get(endpoint, 0))
+
+
+def test_links_made_are_remembered_so_a_rewrite_costs_its_upserts_only(
+    portal: Any, connect: Any, tmp_path: Path
+) -> None:
+    """Key results written again under the same objectives (in a new process): no lookups, no links.
+
+    A key result moved to another objective is linked again.
+    """
+    db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    first = connect(portal, schema_cache=StoreSchemaCache(db, "w", "hubspot"))
+    first.provision(OKR_OBJECTS)
+    first.write(OBJECTIVE, objectives(2))
+    krs = [
+        {"key": f"2026-Q3/obj-000/kr-{i}", "title": f"KR {i}", "objective": "2026-Q3/obj-000"}
+        for i in range(3)
+    ]
+    assert {o.status for o in first.write(KEY_RESULT, krs)} == {UpsertStatus.CREATED}
+    links, reads = served(portal, "assoc_create"), served(portal, "batch_read")
+    assert links == 1
+    second = connect(portal, schema_cache=StoreSchemaCache(db, "w", "hubspot"))
+    again = [{**kr, "progress": 0.5} for kr in krs]
+    assert {o.status for o in second.write(KEY_RESULT, again)} == {UpsertStatus.UPDATED}
+    assert (served(portal, "assoc_create"), served(portal, "batch_read")) == (links, reads)
+    moved = [{**again[0], "objective": "2026-Q3/obj-001"}]
+    assert second.write(KEY_RESULT, moved)[0].status is UpsertStatus.UPDATED
+    assert served(portal, "assoc_create") == links + 1
+    back = second.read_back(KEY_RESULT, [krs[0]["key"], krs[1]["key"]])
+    assert back[krs[1]["key"]]["objective"] == "2026-Q3/obj-000"
+    assert back[krs[0]["key"]]["objective"] in {"2026-Q3/obj-000", "2026-Q3/obj-001"}
 
 
 def test_read_back_returns_rep_owned_fields_set_in_the_crm_and_never_overwrites_them(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from okrsync.connector import SchemaCache
     from okrsync.sandbox.accounting import Accounting
     from okrsync.sandbox.server import SandboxOptions
     from okrsync_salesforce.connector import SalesforceConnector
@@ -114,10 +115,11 @@ class SalesforcePlugin:
         settings: BaseModel,
         *,
         clock: Callable[[], datetime] | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> SalesforceConnector:
         """A connector for the instance ``instance`` with its validated ``settings``."""
         from okrsync_salesforce.connector import SalesforceConnector  # noqa: PLC0415  (imports the SDK only when connecting)
 
         if not isinstance(settings, SalesforceSettings):
             settings = SalesforceSettings.model_validate(settings.model_dump())
-        return SalesforceConnector(instance, settings, clock=clock)
+        return SalesforceConnector(instance, settings, clock=clock, schema_cache=schema_cache)

@@ -1,7 +1,9 @@
 """What the org says about its objects: describe results, normalised types, field paths.
 
 :class:`Schemas` describes an object once per connector (``GET
-sobjects/{type}/describe``) and keeps the answer. Types are normalised to the
+sobjects/{type}/describe``) and keeps the answer, also in the connector's
+:class:`~okrsync.connector.SchemaCache` (the parts of it okrsync reads), so a
+connector in another process starts from it instead of describing. Types are normalised to the
 protocol's vocabulary (``textarea`` → ``text``, ``long`` → ``int``, phone and
 URL fields → ``string``); compound fields (address, location) and binary ones
 are left out, since no record value of theirs can be replicated as one column.
@@ -18,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
-from okrsync.connector import FieldInfo, ObjectInfo
+from okrsync.connector import FieldInfo, NoSchemaCache, ObjectInfo
 
 if TYPE_CHECKING:
+    from okrsync.connector import SchemaCache
     from okrsync_salesforce._http import Transport
 
 __all__ = ["NAME", "Resolved", "Schemas", "normalise_type"]
@@ -51,6 +54,22 @@ _TYPES = {
 }
 _MAX_DEPTH = 5
 """SOQL follows at most five parent relationships."""
+_KEPT = ("name", "label", "custom", "replicateable")
+"""What okrsync reads of an object's describe (the cache keeps only that)."""
+_KEPT_FIELD = (
+    "name",
+    "type",
+    "label",
+    "nillable",
+    "createable",
+    "updateable",
+    "externalId",
+    "unique",
+    "referenceTo",
+    "relationshipName",
+    "picklistValues",
+)
+"""What okrsync reads of a field's describe."""
 
 
 def normalise_type(sf_type: str) -> str | None:
@@ -82,8 +101,9 @@ class Schemas:
         transport: How calls reach Salesforce.
     """
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, cache: SchemaCache | None = None) -> None:
         self.transport = transport
+        self.cache = cache or NoSchemaCache()
         self._raw: dict[str, dict[str, Any] | None] = {}
         self._info: dict[str, ObjectInfo] = {}
 
@@ -93,6 +113,10 @@ class Schemas:
         if key not in self._raw:
             if not NAME.match(object_name):
                 raise LookupError(object_name)
+            cached = self.cache.get(_cache_key(key))
+            if isinstance(cached, dict):
+                self._raw[key] = cached
+                return cached
 
             def describe(sf: Any) -> Any:
                 try:
@@ -103,7 +127,12 @@ class Schemas:
             answer = self.transport.call(
                 f"describe {object_name}", describe, object_name=object_name
             )
-            self._raw[key] = answer if isinstance(answer, dict) else None
+            if isinstance(answer, dict):
+                answer = _compact(answer)
+                self.cache.put(_cache_key(key), answer)
+                self._raw[key] = answer
+            else:
+                self._raw[key] = None
         found = self._raw[key]
         if found is None:
             raise LookupError(object_name)
@@ -128,10 +157,15 @@ class Schemas:
         return self._info[key]
 
     def forget(self, *object_names: str) -> None:
-        """Drop cached describes (after provisioning changed the objects)."""
+        """Drop cached describes, here and in the schema cache (every one when none is named)."""
+        if not object_names:
+            self._raw.clear()
+            self._info.clear()
+            self.cache.forget(_cache_key(""))
         for name in object_names:
             self._raw.pop(name.lower(), None)
             self._info.pop(name.lower(), None)
+            self.cache.forget(_cache_key(name.lower()))
 
     def resolve(self, object_name: str, path: str) -> Resolved:
         """A field or parent path of ``object_name`` in canonical spelling.
@@ -176,6 +210,21 @@ class Schemas:
             if relation.lower() == low or str(item.get("name", "")).lower() in candidates:
                 return str(relation), str(targets[0])
         raise KeyError(name)
+
+
+def _cache_key(lower_name: str) -> str:
+    return f"describe/{lower_name}"
+
+
+def _compact(raw: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a describe that okrsync reads (a describe may be a megabyte)."""
+    out = {k: raw[k] for k in _KEPT if k in raw}
+    out["fields"] = [
+        {k: item[k] for k in _KEPT_FIELD if k in item}
+        for item in raw.get("fields") or []
+        if isinstance(item, dict)
+    ]
+    return out
 
 
 def _field_info(item: dict[str, Any]) -> FieldInfo | None:

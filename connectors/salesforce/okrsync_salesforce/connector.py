@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         LogicalObject,
         ObjectInfo,
         RowFilter,
+        SchemaCache,
         UpsertOutcome,
         Usage,
     )
@@ -61,6 +62,7 @@ class SalesforceConnector:
         name: The connector instance's name (``salesforce``, ``sf-emea``).
         settings: The instance's validated settings.
         clock: "Now" (UTC), for the deletion listing's window; default the system clock.
+        schema_cache: Where describes are kept across processes (default: nowhere).
     """
 
     def __init__(
@@ -69,20 +71,26 @@ class SalesforceConnector:
         settings: SalesforceSettings,
         *,
         clock: Callable[[], datetime] | None = None,
+        schema_cache: SchemaCache | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.transport = Transport(name, settings)
-        self.schemas = Schemas(self.transport)
+        self.schemas = Schemas(self.transport, schema_cache)
         self.owners = Owners(self.transport)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)
         self.log = log.bind(connector=name, crm=CRM)
 
     # -- reading ----------------------------------------------------------------------
 
-    def describe(self, object_name: str) -> ObjectInfo:
-        """Fields and normalised types of an object (``LookupError`` when the org has none)."""
+    def describe(self, object_name: str, *, refresh: bool = False) -> ObjectInfo:
+        """Fields and normalised types of an object (``LookupError`` when the org has none).
+
+        Answered from the schema cache unless ``refresh``.
+        """
+        if refresh:
+            self.schemas.forget(object_name)
         return self.schemas.info(object_name)
 
     def pull(

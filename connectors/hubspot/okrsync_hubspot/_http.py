@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Self
@@ -111,7 +112,17 @@ def _integer(text: Any) -> int | None:
 
 
 class Pacer:
-    """Spaces calls at least ``1 / per_second`` seconds apart (thread-safe)."""
+    """At most ``per_second`` calls in any one-second window (thread-safe).
+
+    A sliding log of the last calls: a burst up to the limit goes at once (a
+    warm cycle's few searches do not wait), and a longer run of calls settles
+    at the rate. The window is a little longer than a second, so calls that
+    travel at different speeds still reach HubSpot within its limit. Below
+    one call a second, calls are spaced ``1 / per_second`` apart.
+    """
+
+    MARGIN = 1.1
+    """How much longer than the limit's window the log's window is."""
 
     def __init__(
         self,
@@ -120,20 +131,25 @@ class Pacer:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.interval = 1.0 / per_second
+        self.capacity = max(1, int(per_second))
+        self.window = self.capacity / per_second * self.MARGIN
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._sent: deque[float] = deque()
 
     def wait(self) -> None:
         """Block until the next call may go."""
         with self._lock:
             now = self._monotonic()
-            if self._next > now:
-                self._sleep(self._next - now)
-                now = self._next
-            self._next = now + self.interval
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            if len(self._sent) >= self.capacity:
+                ready = self._sent.popleft() + self.window
+                if ready > now:
+                    self._sleep(ready - now)
+                    now = ready
+            self._sent.append(now)
 
 
 class _HubSpotRetry(Retry):

@@ -33,7 +33,10 @@ class HubSpotSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0, le=600)
     batch_size: int = Field(100, ge=1, le=100, description="Inputs per batch upsert.")
     search_requests_per_second: float = Field(
-        4.0, gt=0, le=10, description="Pacing of search calls (they have a lower rate limit)."
+        4.0,
+        gt=0,
+        le=10,
+        description="At most this many searches in any second (search has a lower rate limit).",
     )
     lookback_seconds: float = Field(
         30.0,

@@ -22,6 +22,7 @@ from okrsync.errors import (
 )
 from okrsync.sandbox.faults import FaultKind, FaultSpec
 from okrsync_hubspot import HubSpotSettings, plugin
+from okrsync_hubspot._http import Pacer
 from okrsync_hubspot.connector import HubSpotConnector
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def test_the_daily_limit_is_not_waited_out(
 def test_search_is_paced_below_its_rate_limit(
     start_box: Callable[..., RunningHubSpotSandbox], tmp_path: Path, connect: Any
 ) -> None:
-    """Searches are spaced by the pacing setting, so search's own limit is never hit (no retry allowed)."""
+    """Searches keep under the pacing setting, so search's own limit is never hit (no retry allowed)."""
     box = start_box(data_dir=write_companies(tmp_path, 1000), extra={"search_per_second": 3})
     connector = connect(box, search_requests_per_second=2, max_retries=0)
     connector.describe("companies")
@@ -206,7 +207,32 @@ def test_search_is_paced_below_its_rate_limit(
     elapsed = time.monotonic() - began
     assert len(ids) == 1000
     assert served(box)["by_endpoint"]["search"] == 6
-    assert elapsed >= 2.4  # 6 searches at 2 a second
+    assert elapsed >= 2.2  # 6 searches, 2 in any 1.1 s: at 0, 1.1 and 2.2 s
+
+
+def test_the_pacer_lets_a_burst_through_then_keeps_the_rate() -> None:
+    """Up to the limit at once; the next waits for the oldest to leave the (1.1 s) window."""
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pacer = Pacer(4, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        pacer.wait()
+    assert slept == []
+    pacer.wait()
+    assert slept == [1.1]
+    now[0] += 5.0  # a quiet while: a full burst again
+    for _ in range(4):
+        pacer.wait()
+    assert slept == [1.1]
+    slow = Pacer(0.5, monotonic=lambda: now[0], sleep=sleep)
+    slow.wait()
+    slow.wait()
+    assert slept[-1] == 2.2  # one call per 2 s (and the margin)
 
 
 # -- errors that are not retried ------------------------------------------------------

@@ -200,9 +200,8 @@ def write_report(
                 f"{machine['platform']}."
             ),
             (
-                f"- Load average (1/5/15 min) before: {load[0]}; after: {load[1]}. Another "
-                "engineer's reliability drills (`tests/drills/`) may have been running on the "
-                "same CPUs: wall times at 0 ms RTT are CPU-bound and move with that load."
+                f"- Load average (1/5/15 min) before: {load[0]}; after: {load[1]}. Wall "
+                "times at 0 ms RTT are CPU-bound and move with the machine's load."
             ),
             "",
             "```",

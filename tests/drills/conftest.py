@@ -50,12 +50,13 @@ def make_app(
     """An in-process App on ``config`` wired as the demo wires it, with ``env`` applied."""
     settings = load_config(config, mappings, registry=sandbox.registry, env=env or {}, log=False)
     loaded = load_mappings_for(settings, sandbox.registry)
+    db = open_store(settings.store_url.get_secret_value())
     app = App(
         settings,
         sandbox.registry,
         loaded,
-        open_store(settings.store_url.get_secret_value()),
-        connect(settings, sandbox.registry, set(settings.connectors), sandbox.clock),
+        db,
+        connect(settings, sandbox.registry, set(settings.connectors), sandbox.clock, db),
         sandbox.clock,
     )
     sandbox.apps.append(app)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
 __all__ = [
@@ -34,7 +34,10 @@ __all__ = [
     "UpsertOutcome",
     "UpsertStatus",
     "Usage",
+    "cached",
 ]
+
+_Json = TypeVar("_Json", dict[str, Any], list[Any])
 
 PredicateOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null"]
 
@@ -250,6 +253,28 @@ class NoSchemaCache:
 
     def forget(self, prefix: str = "") -> None:
         """Nothing to drop."""
+
+
+def cached(
+    cache: SchemaCache,
+    key: str,
+    kind: type[_Json],
+    fetch: Callable[[], _Json | None],
+    *,
+    refresh: bool = False,
+) -> _Json | None:
+    """What ``cache`` holds under ``key`` (a ``kind``), else ``fetch()``, kept when not ``None``.
+
+    ``refresh`` skips the cache (and replaces what it holds).
+    """
+    if not refresh:
+        value = cache.get(key)
+        if isinstance(value, kind):
+            return value
+    fetched = fetch()
+    if fetched is not None:
+        cache.put(key, fetched)
+    return fetched
 
 
 class Connector(Protocol):

@@ -447,8 +447,7 @@ class SyncEngine:
                     col(EvaluationRow.basis).in_(chunk)
                 )
                 for basis, value in session.exec(statement):
-                    if basis is not None:
-                        found[basis] = MetricValue(value)
+                    found[str(basis)] = MetricValue(value)
         return {key: found[basis] for key, basis in bases.items() if basis in found}
 
     def _check_ins(self, krs: list[KeyResult]) -> dict[str, list[CheckInPoint]]:

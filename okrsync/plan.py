@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ class ObjectPlan:
         """
         if not self.groups:
             return ()
-        return without_covered(list(dict.fromkeys(self.groups)))
+        return without_covered(self.groups)
 
     @property
     def signature(self) -> str:
@@ -89,6 +90,7 @@ def _covers(wide: tuple[Predicate, ...], narrow: tuple[Predicate, ...]) -> bool:
     return all(any(_implies(q, p) for q in narrow if q.field == p.field) for p in wide)
 
 
+_ORDER = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _LOWER = {"gt", "gte"}
 _UPPER = {"lt", "lte"}
 
@@ -122,9 +124,7 @@ def _implies(q: Predicate, p: Predicate) -> bool:
 def _holds(value: Any, op: str, bound: Any) -> bool:
     if isinstance(value, str) or isinstance(bound, str):
         return False  # text order is the CRM's collation, not Python's
-    return bool(
-        {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
-    )
+    return bool(_ORDER[op](value, bound))
 
 
 def _json(value: Any) -> Any:

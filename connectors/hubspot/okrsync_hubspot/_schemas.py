@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from okrsync.connector import NoSchemaCache
+from okrsync.connector import NoSchemaCache, cached
 from okrsync_hubspot._values import PropertyMeta
 
 if TYPE_CHECKING:
@@ -85,19 +85,18 @@ class Schemas:
 
     def all(self, *, refresh: bool = False) -> dict[str, SchemaInfo]:
         """Every custom object schema, by name (``refresh``: ask the portal, not the cache)."""
-        if self._by_name is None and not refresh:
-            cached = self._cache.get(_CACHE_KEY)
-            if isinstance(cached, list):
-                found = [SchemaInfo.from_json(s) for s in cached if isinstance(s, dict)]
-                self._by_name = {s.name: s for s in found}
         if self._by_name is None or refresh:
-            reply = self._http.call(
-                "list custom object schemas", _SCHEMAS, "get_all", object_name="schemas"
-            )
-            body = reply.body if isinstance(reply.body, dict) else {}
-            found = [SchemaInfo.from_json(s) for s in body.get("results") or []]
+
+            def fetch() -> list[Any]:
+                reply = self._http.call(
+                    "list custom object schemas", _SCHEMAS, "get_all", object_name="schemas"
+                )
+                body = reply.body if isinstance(reply.body, dict) else {}
+                return [SchemaInfo.from_json(s).to_json() for s in body.get("results") or []]
+
+            entries = cached(self._cache, _CACHE_KEY, list, fetch, refresh=refresh) or []
+            found = [SchemaInfo.from_json(s) for s in entries if isinstance(s, dict)]
             self._by_name = {s.name: s for s in found}
-            self._cache.put(_CACHE_KEY, [s.to_json() for s in found])
         return self._by_name
 
     def get(self, name: str) -> SchemaInfo | None:

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from okrsync.connector import FieldInfo, LogicalObject, NoSchemaCache, ObjectInfo, Usage
+from okrsync.connector import (
+    FieldInfo,
+    LogicalObject,
+    NoSchemaCache,
+    ObjectInfo,
+    Usage,
+    cached,
+)
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync_hubspot._errors import CRM
@@ -150,25 +157,24 @@ class HubSpotConnector:
     def _properties(self, object_type: str, object_name_: str) -> dict[str, PropertyMeta]:
         """The object's properties by lower-case name (cached per connector)."""
         found = self._props.get(object_type)
-        cached = self._cache.get(_props_key(object_type)) if found is None else None
-        if isinstance(cached, list):
-            metas = [PropertyMeta.from_json(p) for p in cached if isinstance(p, dict)]
-            found = {m.name.lower(): m for m in metas}
-            self._props[object_type] = found
         if found is None:
-            reply = self._http.call(
-                f"read the properties of {object_name_}",
-                _PROPERTIES,
-                "get_all",
-                object_type,
-                archived=False,
-                object_name=object_name_,
-            )
-            body = reply.body if isinstance(reply.body, dict) else {}
-            metas = [PropertyMeta.from_json(p) for p in body.get("results") or []]
+
+            def fetch() -> list[Any]:
+                reply = self._http.call(
+                    f"read the properties of {object_name_}",
+                    _PROPERTIES,
+                    "get_all",
+                    object_type,
+                    archived=False,
+                    object_name=object_name_,
+                )
+                body = reply.body if isinstance(reply.body, dict) else {}
+                return [PropertyMeta.from_json(p).to_json() for p in body.get("results") or []]
+
+            entries = cached(self._cache, _props_key(object_type), list, fetch) or []
+            metas = [PropertyMeta.from_json(p) for p in entries if isinstance(p, dict)]
             found = {m.name.lower(): m for m in metas}
             self._props[object_type] = found
-            self._cache.put(_props_key(object_type), [m.to_json() for m in metas])
         return found
 
     def describe(self, object_name: str, *, refresh: bool = False) -> ObjectInfo:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
-from okrsync.connector import FieldInfo, NoSchemaCache, ObjectInfo
+from okrsync.connector import FieldInfo, NoSchemaCache, ObjectInfo, cached
 
 if TYPE_CHECKING:
     from okrsync.connector import SchemaCache
@@ -113,10 +113,6 @@ class Schemas:
         if key not in self._raw:
             if not NAME.match(object_name):
                 raise LookupError(object_name)
-            cached = self.cache.get(_cache_key(key))
-            if isinstance(cached, dict):
-                self._raw[key] = cached
-                return cached
 
             def describe(sf: Any) -> Any:
                 try:
@@ -124,15 +120,13 @@ class Schemas:
                 except SalesforceResourceNotFound:
                     return None
 
-            answer = self.transport.call(
-                f"describe {object_name}", describe, object_name=object_name
-            )
-            if isinstance(answer, dict):
-                answer = _compact(answer)
-                self.cache.put(_cache_key(key), answer)
-                self._raw[key] = answer
-            else:
-                self._raw[key] = None
+            def fetch() -> dict[str, Any] | None:
+                answer = self.transport.call(
+                    f"describe {object_name}", describe, object_name=object_name
+                )
+                return _compact(answer) if isinstance(answer, dict) else None
+
+            self._raw[key] = cached(self.cache, _cache_key(key), dict, fetch)
         found = self._raw[key]
         if found is None:
             raise LookupError(object_name)

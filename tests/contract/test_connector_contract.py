@@ -261,13 +261,26 @@ class Driver:
         """Set a fault spec whose ``429`` answers are the CRM's transient throttling."""
         self.faults(text)
 
-    def served(self, endpoint: str | None = None) -> int:
-        """Calls the sandbox served (to one endpoint)."""
+    def accounting(self) -> Accounting:
+        """The running sandbox's accounting."""
         raise NotImplementedError
 
+    def _stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = (
+            self.accounting()
+            .snapshot()
+            .get(self.name, {"calls": 0, "by_endpoint": {}, "faults": {}})
+        )
+        return stats
+
+    def served(self, endpoint: str | None = None) -> int:
+        """Calls the sandbox served (to one endpoint), from its accounting."""
+        stats = self._stats()
+        return int(stats["calls"] if endpoint is None else stats["by_endpoint"].get(endpoint, 0))
+
     def injected(self, kind: str) -> int:
-        """Faults of a kind the sandbox injected."""
-        raise NotImplementedError
+        """Faults of a kind the sandbox injected, from its accounting."""
+        return int(self._stats()["faults"].get(kind, 0))
 
     def has_okr_objects(self) -> bool:
         """Whether okrsync's key-result object exists in the CRM."""
@@ -482,20 +495,9 @@ class SalesforceDriver(Driver):
         app.fault_response = concurrent_limit  # type: ignore[method-assign]
         self.faults(text)
 
-    def _stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.sandbox.app.accounting.snapshot().get(
-            "salesforce", {"calls": 0, "by_endpoint": {}, "faults": {}}
-        )
-        return stats
-
-    def served(self, endpoint: str | None = None) -> int:
-        """From the sandbox's accounting."""
-        stats = self._stats()
-        return int(stats["calls"] if endpoint is None else stats["by_endpoint"].get(endpoint, 0))
-
-    def injected(self, kind: str) -> int:
-        """From the sandbox's accounting."""
-        return int(self._stats()["faults"].get(kind, 0))
+    def accounting(self) -> Accounting:
+        """The running sandbox's accounting."""
+        return self.sandbox.app.accounting
 
     def has_okr_objects(self) -> bool:
         """Whether ``OKR_Key_Result__c`` is in the org's schema."""
@@ -696,20 +698,9 @@ class HubSpotDriver(Driver):
         """Set the portal's fault spec."""
         self.sandbox.faults.set_spec(FaultSpec.parse(text))
 
-    def _stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.sandbox.app.accounting.snapshot().get(
-            "hubspot", {"calls": 0, "by_endpoint": {}, "faults": {}}
-        )
-        return stats
-
-    def served(self, endpoint: str | None = None) -> int:
-        """From the sandbox's accounting."""
-        stats = self._stats()
-        return int(stats["calls"] if endpoint is None else stats["by_endpoint"].get(endpoint, 0))
-
-    def injected(self, kind: str) -> int:
-        """From the sandbox's accounting."""
-        return int(self._stats()["faults"].get(kind, 0))
+    def accounting(self) -> Accounting:
+        """The running sandbox's accounting."""
+        return self.sandbox.app.accounting
 
     def has_okr_objects(self) -> bool:
         """Whether the custom object ``okr_key_result`` exists."""

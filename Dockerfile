@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# okrsync daemon: the core plus both connectors, no development tools.
+# okrsync daemon: the core plus every connector; no development tools and no
+# sandbox CRMs (connectors/sandbox and connectors/*-sandbox stay out of the image).
 #   docker build -t okrsync .
 #   docker run -v okrsync-state:/var/lib/okrsync -v ./mappings:/app/mappings:ro \
 #              -v ./config:/app/config:ro --env-file okrsync.env -p 8080:8080 okrsync
@@ -10,7 +11,10 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY okrsync ./okrsync
 COPY connectors ./connectors
-RUN uv sync --frozen --all-packages --no-dev --no-editable
+# every workspace member but the emulators (tests/test_packaging.py runs this line)
+# hadolint ignore=SC2046
+RUN uv sync --frozen --all-packages --no-dev --no-editable \
+      $(for d in connectors/sandbox connectors/*-sandbox; do printf -- '--no-install-package okrsync-%s ' "${d#connectors/}"; done)
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app okrsync \

@@ -71,6 +71,9 @@ def main(argv: list[str]) -> None:
             "okrsync",
             "connectors/salesforce/okrsync_salesforce",
             "connectors/hubspot/okrsync_hubspot",
+            "connectors/sandbox/okrsync_sandbox",
+            "connectors/salesforce-sandbox/okrsync_salesforce_sandbox",
+            "connectors/hubspot-sandbox/okrsync_hubspot_sandbox",
         )
         run(uv, "run", "--frozen", "pytest", *rest)
 

@@ -25,7 +25,7 @@ import tracemalloc
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from okrsync.sandbox.dataset import SIZES, Dataset
+from okrsync_sandbox.dataset import SIZES, Dataset
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

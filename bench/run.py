@@ -54,10 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sandbox_main(size: int, rtt: float, folder: str, out: Any, stop: Any) -> None:
-    from okrsync.plugins import PluginRegistry  # noqa: PLC0415
-    from okrsync.sandbox.faults import FaultSpec  # noqa: PLC0415
-    from okrsync.sandbox.runner import start_sandboxes, write_config  # noqa: PLC0415
-    from okrsync.sandbox.server import SandboxOptions  # noqa: PLC0415
+    from okrsync_sandbox.faults import FaultSpec  # noqa: PLC0415
+    from okrsync_sandbox.runner import start_sandboxes, write_config  # noqa: PLC0415
+    from okrsync_sandbox.server import SandboxOptions  # noqa: PLC0415
 
     began = time.perf_counter()
     options = SandboxOptions(
@@ -72,7 +71,7 @@ def _sandbox_main(size: int, rtt: float, folder: str, out: Any, stop: Any) -> No
             "daily_api_requests": 100_000_000,
         },
     )
-    group = start_sandboxes(PluginRegistry.from_entry_points(), options)
+    group = start_sandboxes(options)
     config = Path(folder) / "okrsync.yaml"
     write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
     text = config.read_text(encoding="utf-8")

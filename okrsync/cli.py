@@ -6,6 +6,7 @@ problems on stderr, one per line), 1 any other failure.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from datetime import date
@@ -136,6 +137,20 @@ def metrics(
 LOOPBACK = ("127.", "::1", "localhost")
 
 
+def _need_sandbox(command: str) -> None:
+    """Exit with a clear message when the sandbox distributions are not installed."""
+    if importlib.util.find_spec("okrsync_sandbox") is None:
+        typer.echo(
+            f"error: `okrsync {command}` needs the sandbox CRMs, which this installation "
+            "does not have (production images leave them out); install `okrsync-sandbox` "
+            "and the emulators (`okrsync-salesforce-sandbox`, `okrsync-hubspot-sandbox`), "
+            "or run it from a development checkout with `python3 dev.py okrsync "
+            f"{command}`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+
+
 @app.command()
 def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     host: Annotated[
@@ -180,10 +195,11 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     import threading  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from okrsync.sandbox.faults import FaultSpec  # noqa: PLC0415
-    from okrsync.sandbox.runner import start_sandboxes  # noqa: PLC0415
-    from okrsync.sandbox.runner import write_config as write_sandbox_config  # noqa: PLC0415
-    from okrsync.sandbox.server import SandboxOptions  # noqa: PLC0415
+    _need_sandbox("sandbox")
+    from okrsync_sandbox.faults import FaultSpec  # noqa: PLC0415
+    from okrsync_sandbox.runner import start_sandboxes  # noqa: PLC0415
+    from okrsync_sandbox.runner import write_config as write_sandbox_config  # noqa: PLC0415
+    from okrsync_sandbox.server import SandboxOptions  # noqa: PLC0415
 
     rows: str | int = int(size) if size.isdigit() else size
     if rows not in {"small", "medium", "large"} and not isinstance(rows, int):
@@ -203,8 +219,7 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     options = SandboxOptions(
         host=host, port=port, seed=seed, size=rows, data_dir=data, faults=spec, as_of=moment
     )
-    registry = PluginRegistry.from_entry_points()
-    group = start_sandboxes(registry, options)
+    group = start_sandboxes(options)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -370,7 +385,8 @@ def demo(
     size: Annotated[int, typer.Option(help="Rows per sandbox CRM.", min=200)] = 6000,
 ) -> None:
     """The whole loop against the embedded sandbox CRMs: provision, sync, weekly check-ins."""
-    from okrsync.demo import run_demo  # noqa: PLC0415
+    _need_sandbox("demo")
+    from okrsync_sandbox.demo import run_demo  # noqa: PLC0415
 
     configure_logging("warning", "console")
     try:

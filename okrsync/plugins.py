@@ -21,33 +21,17 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from okrsync.connector import Connector, SchemaCache
-    from okrsync.sandbox.accounting import Accounting
-    from okrsync.sandbox.server import RunningSandbox, SandboxOptions
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ConnectablePlugin",
     "ConnectorPlugin",
     "PluginRegistry",
-    "SandboxPlugin",
     "StaticPlugin",
     "packaged_catalog",
 ]
 
 ENTRY_POINT_GROUP = "okrsync.connectors"
-
-
-class SandboxPlugin(Protocol):
-    """A plugin that can also serve an emulator of its CRM (the sandbox)."""
-
-    @property
-    def name(self) -> str:
-        """Connector type."""
-        ...
-
-    def start_sandbox(self, options: SandboxOptions, accounting: Accounting) -> RunningSandbox:
-        """Start the emulator with seeded or loaded data; it serves until stopped."""
-        ...
 
 
 class ConnectablePlugin(Protocol):

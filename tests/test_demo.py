@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from okrsync.demo import DEMO_START, run_demo
+from okrsync_sandbox.demo import DEMO_START, run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 

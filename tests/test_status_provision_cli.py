@@ -12,10 +12,10 @@ from okrsync.app import App, load_config, load_mappings_for
 from okrsync.cli import app
 from okrsync.connector import FieldInfo
 from okrsync.plugins import PluginRegistry
-from okrsync.sandbox.runner import start_sandboxes, write_config
-from okrsync.sandbox.server import SandboxOptions
 from okrsync.state.db import open_store
 from okrsync.testing import InMemoryConnector
+from okrsync_sandbox.runner import start_sandboxes, write_config
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,7 +74,7 @@ def test_status_reports_runs_key_results_and_quota(tmp_path: Path) -> None:
 
 def test_provision_dry_run_then_real_then_nothing_left(tmp_path: Path) -> None:
     """`provision --dry-run` lists the changes, `provision` makes them, a second run has none."""
-    group = start_sandboxes(PluginRegistry.from_entry_points(), SandboxOptions(size=300, seed=2))
+    group = start_sandboxes(SandboxOptions(size=300, seed=2))
     try:
         config = tmp_path / "sb.yaml"
         write_config(group, config)

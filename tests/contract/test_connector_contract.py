@@ -35,22 +35,22 @@ from simple_salesforce.api import Salesforce
 from okrsync.connector import Cursor, UpsertStatus, now_stamp
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
 from okrsync.errors import QuotaReserveReached
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.faults import FaultKind, FaultSpec
-from okrsync.sandbox.server import SandboxOptions, json_response
 from okrsync.state.db import open_store
 from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_hubspot import HubSpotSettings
 from okrsync_hubspot import plugin as hubspot_plugin
-from okrsync_hubspot.sandbox import RunningHubSpotSandbox
-from okrsync_hubspot.sandbox import load_folder as hubspot_load_folder
-from okrsync_hubspot.sandbox import start_sandbox as start_hubspot
+from okrsync_hubspot_sandbox import RunningHubSpotSandbox
+from okrsync_hubspot_sandbox import load_folder as hubspot_load_folder
+from okrsync_hubspot_sandbox import start_sandbox as start_hubspot
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce import plugin as salesforce_plugin
-from okrsync_salesforce.sandbox import RunningSalesforceSandbox
-from okrsync_salesforce.sandbox import load_folder as salesforce_load_folder
-from okrsync_salesforce.sandbox import start_sandbox as start_salesforce
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox import RunningSalesforceSandbox
+from okrsync_salesforce_sandbox import load_folder as salesforce_load_folder
+from okrsync_salesforce_sandbox import start_sandbox as start_salesforce
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.faults import FaultKind, FaultSpec
+from okrsync_sandbox.server import SandboxOptions, json_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
 
     from okrsync.connector import Connector, Pull, SchemaCache
-    from okrsync.sandbox.faults import Fault
+    from okrsync_sandbox.faults import Fault
 
 AS_OF = datetime(2026, 8, 15, 12, 0, tzinfo=UTC)
 """The sandboxes' "now" when they start (their clocks then run in real time)."""

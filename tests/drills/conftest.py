@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from okrsync.app import App, connect, load_config, load_mappings_for
-from okrsync.sandbox.runner import start_sandboxes
-from okrsync.sandbox.server import SandboxOptions
 from okrsync.state.db import open_store
+from okrsync_sandbox.runner import start_sandboxes
+from okrsync_sandbox.server import SandboxOptions
 from tests.e2e.conftest import MAPPINGS, Sandbox
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def sandboxes(
 
     def start(name: str, *, seed: int = 11, size: int = SIZE, **options: object) -> Sandbox:
         opts = SandboxOptions(seed=seed, size=size, as_of=MOMENT, **options)  # type: ignore[arg-type]
-        group = start_sandboxes(registry, opts)
+        group = start_sandboxes(opts)
         sandbox = Sandbox(group, tmp_path_factory.mktemp(name), registry)
         started.append(sandbox)
         return sandbox

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from okrsync.errors import OkrsyncError
-from okrsync.sandbox.faults import FaultSpec
+from okrsync_sandbox.faults import FaultSpec
 from tests.e2e.conftest import provision, read_back_all
 
 from .conftest import AS_OF, FAST_RETRIES, LONG, MOMENT, make_app

@@ -11,9 +11,9 @@ import pytest
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
 from okrsync.plugins import PluginRegistry
-from okrsync.sandbox.runner import start_sandboxes, write_config
-from okrsync.sandbox.server import SandboxOptions
 from okrsync.state.db import open_store
+from okrsync_sandbox.runner import start_sandboxes, write_config
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,7 +124,7 @@ def test_hostile_records_are_ignored_or_reported_and_values_stay_exact(tmp_path:
     (tmp_path / "maps" / "q3.yaml").write_text(MAPPING)
     moment = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=UTC)
     registry = PluginRegistry.from_entry_points()
-    group = start_sandboxes(registry, SandboxOptions(data_dir=tmp_path / "data", as_of=moment))
+    group = start_sandboxes(SandboxOptions(data_dir=tmp_path / "data", as_of=moment))
     try:
         config = tmp_path / "okrsync.yaml"
         write_config(group, config, store_url=f"sqlite:///{tmp_path / 'state.db'}")

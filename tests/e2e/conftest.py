@@ -29,16 +29,16 @@ from simple_salesforce import Salesforce
 
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import OKR_OBJECTS
-from okrsync.sandbox.runner import start_sandboxes, write_config
-from okrsync.sandbox.server import SandboxOptions
 from okrsync.state.db import open_store
+from okrsync_sandbox.runner import start_sandboxes, write_config
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from okrsync.connector import LogicalObject
     from okrsync.plugins import PluginRegistry
-    from okrsync.sandbox.runner import SandboxGroup
+    from okrsync_sandbox.runner import SandboxGroup
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -222,7 +222,7 @@ def start_sandbox(
     started: list[Sandbox] = []
 
     def start(name: str) -> Sandbox:
-        group = start_sandboxes(registry, SandboxOptions(seed=SEED, size=SIZE, as_of=MOMENT))
+        group = start_sandboxes(SandboxOptions(seed=SEED, size=SIZE, as_of=MOMENT))
         sandbox = Sandbox(group, tmp_path_factory.mktemp(name), registry)
         started.append(sandbox)
         return sandbox

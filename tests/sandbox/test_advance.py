@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from okrsync.plugins import PluginRegistry
-from okrsync.sandbox.runner import start_sandboxes
-from okrsync.sandbox.server import SandboxOptions
-from okrsync.sandbox.store import Cmp
+from okrsync_sandbox.runner import start_sandboxes
+from okrsync_sandbox.server import SandboxOptions
+from okrsync_sandbox.store import Cmp
 
 START = datetime(2026, 8, 3, 12, tzinfo=UTC)
 LATER = datetime(2026, 9, 28, 12, tzinfo=UTC)
@@ -19,9 +18,7 @@ CLOSED = Cmp("IsClosed", "=", True)
 @pytest.fixture(scope="module")
 def group():
     """Both sandboxes, small, as of early August."""
-    g = start_sandboxes(
-        PluginRegistry.from_entry_points(), SandboxOptions(size=2000, seed=5, as_of=START)
-    )
+    g = start_sandboxes(SandboxOptions(size=2000, seed=5, as_of=START))
     yield g
     g.stop()
 

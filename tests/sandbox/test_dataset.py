@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from okrsync.sandbox.dataset import (
+from okrsync_sandbox.dataset import (
     KINDS,
     OPEN_STAGES,
     SIZES,

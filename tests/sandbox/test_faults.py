@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.faults import FaultInjector, FaultKind, FaultSpec
-from okrsync.sandbox.server import AdminApp, serve
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.faults import FaultInjector, FaultKind, FaultSpec
+from okrsync_sandbox.server import AdminApp, serve
 
 
 def test_spec_parses_text_and_round_trips() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from okrsync.sandbox.store import (
+from okrsync_sandbox.store import (
     And,
     Cmp,
     Column,

@@ -13,10 +13,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from okrsync.connector import SchemaCache
-    from okrsync.sandbox.accounting import Accounting
-    from okrsync.sandbox.server import SandboxOptions
     from okrsync_hubspot.connector import HubSpotConnector
-    from okrsync_hubspot.sandbox.running import RunningHubSpotSandbox
 
 
 class HubSpotSettings(BaseModel):
@@ -109,11 +106,3 @@ class HubSpotPlugin:
         if not isinstance(settings, HubSpotSettings):
             raise TypeError(f"expected HubSpotSettings, got {type(settings).__name__}")
         return HubSpotConnector(instance, settings, clock=clock, schema_cache=schema_cache)
-
-    def start_sandbox(
-        self, options: SandboxOptions, accounting: Accounting
-    ) -> RunningHubSpotSandbox:
-        """Start the HubSpot emulator (seeded or loaded); it serves until stopped."""
-        from okrsync_hubspot.sandbox.running import start_sandbox  # noqa: PLC0415  (werkzeug and the store load only when asked)
-
-        return start_sandbox(options, accounting)

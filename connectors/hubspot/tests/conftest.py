@@ -11,10 +11,10 @@ import hubspot  # type: ignore[import-untyped]
 import pytest
 import urllib3
 
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.faults import FaultSpec
-from okrsync.sandbox.server import SandboxOptions
-from okrsync_hubspot.sandbox import RunningHubSpotSandbox, start_sandbox
+from okrsync_hubspot_sandbox import RunningHubSpotSandbox, start_sandbox
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.faults import FaultSpec
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

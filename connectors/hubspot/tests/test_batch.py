@@ -12,7 +12,7 @@ from hubspot.crm.objects import (  # type: ignore[import-untyped]
     SimplePublicObjectInputForCreate,
 )
 
-from okrsync.sandbox.faults import FaultInjector, FaultKind, FaultSpec
+from okrsync_sandbox.faults import FaultInjector, FaultKind, FaultSpec
 
 
 def _inputs(n: int, prefix: str, progress: float = 10.0, id_property: str = "okr_key") -> Any:

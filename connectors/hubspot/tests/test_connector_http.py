@@ -20,16 +20,16 @@ from okrsync.errors import (
     QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.sandbox.faults import FaultKind, FaultSpec
 from okrsync_hubspot import HubSpotSettings, plugin
 from okrsync_hubspot._http import Pacer
 from okrsync_hubspot.connector import HubSpotConnector
+from okrsync_sandbox.faults import FaultKind, FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from okrsync_hubspot.sandbox import RunningHubSpotSandbox
+    from okrsync_hubspot_sandbox import RunningHubSpotSandbox
 
 COMPANIES = 450
 

@@ -17,18 +17,18 @@ from pydantic import SecretStr
 
 from okrsync.connector import Cursor, Predicate, now_stamp
 from okrsync.errors import FatalConnectorError
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.faults import FaultKind, FaultSpec
-from okrsync.sandbox.server import SandboxOptions
 from okrsync_hubspot import HubSpotSettings, plugin
 from okrsync_hubspot.connector import HubSpotConnector
-from okrsync_hubspot.sandbox import start_sandbox
+from okrsync_hubspot_sandbox import start_sandbox
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.faults import FaultKind, FaultSpec
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
-    from okrsync_hubspot.sandbox import RunningHubSpotSandbox
+    from okrsync_hubspot_sandbox import RunningHubSpotSandbox
 
 AS_OF = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 UNLIMITED = {"ten_second_limit": 10_000_000, "search_per_second": 10_000_000}

@@ -16,17 +16,17 @@ from pydantic import SecretStr
 from okrsync.connector import Change, SchemaCache, UpsertStatus
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE, OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
-from okrsync.sandbox.faults import FaultKind, FaultSpec
 from okrsync.state.db import open_store
 from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_hubspot import HubSpotSettings, plugin
 from okrsync_hubspot.connector import HubSpotConnector
+from okrsync_sandbox.faults import FaultKind, FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from okrsync_hubspot.sandbox import RunningHubSpotSandbox
+    from okrsync_hubspot_sandbox import RunningHubSpotSandbox
 
 CREATES = [
     Change("create_object", "okr_objective", "13 properties"),

@@ -9,7 +9,7 @@ import hubspot  # type: ignore[import-untyped]
 from hubspot.crm.objects import PublicObjectSearchRequest  # type: ignore[import-untyped]
 from urllib3.util.retry import Retry
 
-from okrsync.sandbox.faults import FaultKind, FaultSpec
+from okrsync_sandbox.faults import FaultKind, FaultSpec
 
 if TYPE_CHECKING:
     import urllib3

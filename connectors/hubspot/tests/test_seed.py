@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from okrsync.plugins import PluginRegistry
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.dataset import Dataset
-from okrsync.sandbox.server import SandboxOptions
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.dataset import Dataset
+from okrsync_sandbox.plugins import installed_sandboxes
+from okrsync_sandbox.server import SandboxOptions
 
 AS_OF = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
@@ -129,9 +129,9 @@ def test_folder_rejects_unknown_object_types(start_box: Any, tmp_path: Any) -> N
 
 
 def test_plugin_starts_a_sandbox_the_runner_can_describe(tmp_path: Any) -> None:
-    """The plugin's start_sandbox serves a portal and describes how to reach it."""
-    plugin = PluginRegistry.from_entry_points().get("hubspot")
-    running = plugin.start_sandbox(SandboxOptions(data_dir=tmp_path, seed=3), Accounting())  # type: ignore[attr-defined]
+    """The installed sandbox plugin serves a portal and describes how to reach it."""
+    plugin = {p.name: p for p in installed_sandboxes()}["hubspot"]
+    running = plugin.start_sandbox(SandboxOptions(data_dir=tmp_path, seed=3), Accounting())
     try:
         info = running.info()
         assert info["host"].startswith("http://127.0.0.1:")

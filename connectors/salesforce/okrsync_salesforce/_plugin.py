@@ -14,10 +14,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from okrsync.connector import SchemaCache
-    from okrsync.sandbox.accounting import Accounting
-    from okrsync.sandbox.server import SandboxOptions
     from okrsync_salesforce.connector import SalesforceConnector
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
 
 
 class SalesforceSettings(BaseModel):
@@ -100,14 +97,6 @@ class SalesforcePlugin:
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_salesforce")
-
-    def start_sandbox(
-        self, options: SandboxOptions, accounting: Accounting
-    ) -> RunningSalesforceSandbox:
-        """Start the Salesforce emulator with seeded or loaded data; it serves until stopped."""
-        from okrsync_salesforce.sandbox import start_sandbox  # noqa: PLC0415  (keeps the plugin light)
-
-        return start_sandbox(options, accounting)
 
     def connect(
         self,

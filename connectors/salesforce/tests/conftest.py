@@ -12,10 +12,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.server import SandboxOptions
-from okrsync_salesforce.sandbox import RunningSalesforceSandbox, start_sandbox
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox import RunningSalesforceSandbox, start_sandbox
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

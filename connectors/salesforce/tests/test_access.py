@@ -20,12 +20,12 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.util import Usage
 
-from okrsync.sandbox.faults import FaultKind, FaultSpec
+from okrsync_sandbox.faults import FaultKind, FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 QUERY = "SELECT Id FROM Account LIMIT 1"
 

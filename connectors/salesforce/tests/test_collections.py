@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from okrsync.sandbox.faults import FaultKind, FaultSpec
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.faults import FaultKind, FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 UPSERT = "composite/sobjects/OKR_Key_Result__c/OKR_Key__c"
 

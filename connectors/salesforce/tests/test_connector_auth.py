@@ -16,14 +16,14 @@ from structlog.testing import capture_logs
 
 from okrsync.connector import Cursor
 from okrsync.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
-from okrsync.sandbox.faults import FaultSpec
 from okrsync_salesforce import SalesforceSettings, plugin
 from okrsync_salesforce.connector import SalesforceConnector
+from okrsync_sandbox.faults import FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 INSTANCE = "https://acme.my.salesforce.com"
 CONSUMER_SECRET = "consumer-SECRET-5f2a9c1e7b"  # noqa: S105  (made up; the tests look for it)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 
 def connector_for(box: RunningSalesforceSandbox, **overrides: Any) -> SalesforceConnector:
@@ -74,7 +74,7 @@ def test_dry_run_lists_what_provisioning_then_does_once(
     assignment = sf.query(
         "SELECT Assignee.Username FROM PermissionSetAssignment WHERE PermissionSet.Name = 'okrsync'"
     )["records"]
-    assert [a["Assignee"]["Username"] for a in assignment] == ["integration@okrsync.sandbox"]
+    assert [a["Assignee"]["Username"] for a in assignment] == ["integration@okrsync_sandbox"]
     perms = sf.query(
         "SELECT Field, PermissionsEdit FROM FieldPermissions WHERE Field LIKE 'OKR_Key_Result__c.%'"
     )["records"]

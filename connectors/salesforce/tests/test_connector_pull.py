@@ -14,7 +14,7 @@ from okrsync.errors import FatalConnectorError
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce._soql import quote
 from okrsync_salesforce.connector import SalesforceConnector
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from okrsync.connector import RowFilter
     from okrsync_salesforce._pull import SalesforcePull
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 BIG = 2_500
 HOSTILE = "O'Brien \\ ' OR Id != null"

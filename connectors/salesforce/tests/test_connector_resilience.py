@@ -13,15 +13,15 @@ from structlog.testing import capture_logs
 from okrsync.connector import Cursor, Page, UpsertStatus
 from okrsync.crm_objects import OBJECTIVE
 from okrsync.errors import FatalConnectorError, QuotaReserveReached, RetriableConnectorError
-from okrsync.sandbox.faults import FaultSpec
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce.connector import SalesforceConnector
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.faults import FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 ROWS = 1_200
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     import requests
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 
 def test_userinfo_names_the_token_user_without_spending_quota(
@@ -30,7 +30,7 @@ def test_userinfo_names_the_token_user_without_spending_quota(
     body = answer.json()
     assert body["user_id"] == sandbox.org.api_user_id
     assert body["organization_id"] == sandbox.org.org_id
-    assert body["preferred_username"] == "integration@okrsync.sandbox"
+    assert body["preferred_username"] == "integration@okrsync_sandbox"
     assert (
         body["sub"] == f"{sandbox.instance_url}/id/{sandbox.org.org_id}/{sandbox.org.api_user_id}"
     )

@@ -9,17 +9,17 @@ import pytest
 
 from okrsync.connector import UpsertStatus
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE, OKR_OBJECTS
-from okrsync.sandbox.faults import FaultSpec
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce.connector import SalesforceConnector
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.faults import FaultSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 SYNCED = datetime(2026, 8, 15, 12, 0, tzinfo=UTC)
 

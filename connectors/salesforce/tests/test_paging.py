@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 LEADS = 2001
 SMALL_PAGES = {"Sforce-Query-Options": "batchSize=200"}

@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import requests
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 ACME = make_id("001", 101)
 ADA = make_id("005", 101)

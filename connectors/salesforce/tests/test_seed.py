@@ -9,11 +9,12 @@ import pytest
 
 from okrsync.errors import ConfigurationError
 from okrsync.plugins import PluginRegistry
-from okrsync.sandbox.accounting import Accounting
-from okrsync.sandbox.dataset import Dataset
-from okrsync.sandbox.server import SandboxOptions
-from okrsync_salesforce import SalesforceSettings, plugin
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce import SalesforceSettings
+from okrsync_salesforce_sandbox import plugin
+from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.dataset import Dataset
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -21,14 +22,14 @@ if TYPE_CHECKING:
 
     from simple_salesforce import Salesforce
 
-    from okrsync_salesforce.sandbox import RunningSalesforceSandbox
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 AS_OF = datetime(2026, 8, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[RunningSalesforceSandbox]:
-    """The sandbox seeded from the small dataset, through the plugin."""
+    """The sandbox seeded from the small dataset, through the sandbox plugin."""
     box = plugin.start_sandbox(SandboxOptions(seed=3, size="small", as_of=AS_OF), Accounting())
     yield box
     box.stop()

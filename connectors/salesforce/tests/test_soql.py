@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from okrsync_salesforce.sandbox.ids import make_id
+from okrsync_salesforce_sandbox.ids import make_id
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce

@@ -259,6 +259,7 @@ class BulkJobs:
         self._created: deque[datetime] = deque()
         self._serial = itertools.count(1)
         self._fail_next: list[str] = []
+        self._cut_next: list[int] = []
         self._lock = threading.Lock()
 
     # -- admin (drills and tests) -------------------------------------------------------
@@ -267,6 +268,11 @@ class BulkJobs:
         """Make the next ``count`` jobs end ``Failed`` with ``message``."""
         with self._lock:
             self._fail_next.extend([message] * count)
+
+    def cut_next(self, count: int = 1, after_rows: int = 1) -> None:
+        """Break off the next ``count`` result sets after ``after_rows`` rows (a dropped stream)."""
+        with self._lock:
+            self._cut_next.extend([after_rows] * count)
 
     def jobs_today(self) -> int:
         """Query jobs created in the last 24 hours."""
@@ -406,7 +412,9 @@ class BulkJobs:
         if rows and end < job.total:
             job.resume.setdefault(end, self.engine.resume_key(plan, rows[-1], end))
         next_locator = _locator(end) if end < job.total else "null"
-        return ResultSet(self._lines(job, rows), len(rows), next_locator)
+        with self._lock:
+            cut = self._cut_next.pop(0) if self._cut_next and rows else None
+        return ResultSet(self._lines(job, rows, cut), len(rows), next_locator)
 
     def daily_remaining(self) -> int:
         """``DailyBulkV2QueryJobs`` remaining."""
@@ -523,12 +531,17 @@ class BulkJobs:
             info["errorMessage"] = job.error
         return info
 
-    def _lines(self, job: _Job, rows: list[dict[str, Any]]) -> Iterator[str]:
+    def _lines(
+        self, job: _Job, rows: list[dict[str, Any]], cut: int | None = None
+    ) -> Iterator[str]:
         columns = job.plan.columns
         sep = COLUMN_DELIMITERS[job.delimiter]
         end = LINE_ENDINGS[job.line_ending]
         yield sep.join(_quote(path) for path, _ in columns) + end
-        for row in rows:
+        for n, row in enumerate(rows):
+            if cut is not None and n >= cut:
+                # The server drops the connection mid-body: the client's chunked read breaks.
+                raise ConnectionAbortedError("result set broken off (sandbox fault)")
             cells = (_csv_value(kind, row.get(path)) for path, kind in columns)
             yield sep.join("" if c is None else _quote(c) for c in cells) + end
 

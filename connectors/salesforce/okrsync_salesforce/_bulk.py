@@ -484,7 +484,6 @@ class BulkRead:
             try:
                 yield from self._read_set(response, current)
             except (*_INTERRUPTED, _Truncated) as exc:
-                response.close()
                 interrupted += 1
                 self.counts["interruptions"] += 1
                 if interrupted > self.options.max_retries:
@@ -500,6 +499,8 @@ class BulkRead:
                 )  # fmt: skip
                 self.sleep(min(30.0, self.options.retry_backoff * 2 ** (interrupted - 1)))
                 continue
+            finally:
+                response.close()
             interrupted = 0
             self.counts["sets"] += 1
             following = response.headers.get("Sforce-Locator") or "null"

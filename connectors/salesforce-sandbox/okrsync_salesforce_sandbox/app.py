@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
     from okrsync_salesforce_sandbox.auth import Quota, Sessions
+    from okrsync_salesforce_sandbox.bulk import BulkJobs
     from okrsync_salesforce_sandbox.engine import QueryEngine
     from okrsync_salesforce_sandbox.org import Org
     from okrsync_salesforce_sandbox.schema import SObjectType
@@ -64,6 +65,12 @@ def _too_many() -> SalesforceError:
     )
 
 
+def _from_object(text: str) -> str | None:
+    """The object after FROM in a query (or in a JSON body holding one)."""
+    match = re.search(r"\bfrom\s+([A-Za-z0-9_]+)", text, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
 def _rule(path: str, endpoint: str, *methods: str) -> Rule:
     return Rule(path, endpoint=endpoint, methods=list(methods or ("GET",)))
 
@@ -81,6 +88,7 @@ class SalesforceApp(SandboxApp):
         faults: Drawn per request.
         accounting: Counts calls and writes.
         clock: The sandbox's "now".
+        bulk: Bulk API 2.0 query jobs (default: none; the ``jobs/query`` paths answer 404).
         instance_url: The base URL clients reach the app at (set once serving).
     """
 
@@ -114,6 +122,12 @@ class SalesforceApp(SandboxApp):
             _rule(f"{_API}/tooling/sobjects/<sobject>/", "tooling_create", "POST"),
             _rule(f"{_API}/tooling/sobjects/<sobject>/<record_id>", "tooling_get"),
             _rule(f"{_API}/tooling/sobjects/<sobject>/<record_id>", "tooling_update", "PATCH"),
+            _rule(f"{_API}/jobs/query", "bulk_jobs"),
+            _rule(f"{_API}/jobs/query", "bulk_create", "POST"),
+            _rule(f"{_API}/jobs/query/<job_id>", "bulk_info"),
+            _rule(f"{_API}/jobs/query/<job_id>", "bulk_abort", "PATCH"),
+            _rule(f"{_API}/jobs/query/<job_id>", "bulk_delete", "DELETE"),
+            _rule(f"{_API}/jobs/query/<job_id>/results", "bulk_results"),
             _rule("/services/oauth2/token", "token", "POST"),
             _rule("/services/oauth2/userinfo", "userinfo"),
         ],
@@ -137,8 +151,10 @@ class SalesforceApp(SandboxApp):
         faults: FaultInjector,
         accounting: Accounting,
         clock: Callable[[], datetime],
+        bulk: BulkJobs | None = None,
     ) -> None:
         super().__init__(faults, accounting, clock)
+        self.bulk = bulk
         self.org = org
         self.engine = engine
         self.tooling = tooling
@@ -212,8 +228,11 @@ class SalesforceApp(SandboxApp):
         if "sobject" in args:
             return str(args["sobject"])
         if endpoint in {"query", "query_all", "tooling_query"}:
-            match = re.search(r"\bfrom\s+([A-Za-z0-9_]+)", request.args.get("q", ""), re.IGNORECASE)
-            return match.group(1) if match else None
+            return _from_object(request.args.get("q", ""))
+        if endpoint == "bulk_create":
+            return _from_object(request.get_data(as_text=True))
+        if "job_id" in args and self.bulk is not None:
+            return self.bulk.object_of(str(args["job_id"]))
         return None
 
     def _expired(self) -> Response:
@@ -289,7 +308,10 @@ class SalesforceApp(SandboxApp):
         del request
         base = f"/services/data/v{version}"
         names = ("tooling", "query", "queryAll", "sobjects", "limits", "composite")
-        return json_response({name: f"{base}/{name}" for name in names})
+        resources = {name: f"{base}/{name}" for name in names}
+        if self.bulk is not None:
+            resources["jobs"] = f"{base}/jobs"
+        return json_response(resources)
 
     def on_limits(self, request: Request, version: str) -> Response:
         """``GET /limits``: the org's limits, with the daily API requests left."""
@@ -307,7 +329,13 @@ class SalesforceApp(SandboxApp):
                 "DailyAsyncApexExecutions": pair(250000),
                 "DailyBulkApiBatches": pair(15000),
                 "DailyBulkV2QueryFileStorageMB": pair(976562),
-                "DailyBulkV2QueryJobs": pair(10000),
+                "DailyBulkV2QueryJobs": pair(
+                    *(
+                        (self.bulk.options.daily_jobs, self.bulk.daily_remaining())
+                        if self.bulk is not None
+                        else (10000,)
+                    )
+                ),
                 "DataStorageMB": pair(1024),
                 "FileStorageMB": pair(1024),
                 "HourlyODataCallout": pair(20000),
@@ -602,6 +630,51 @@ class SalesforceApp(SandboxApp):
         del version
         self.tooling.update(sobject, record_id, self._object_body(request))
         return Response(status=204)
+
+    # -- Bulk API 2.0 query jobs (see okrsync_salesforce_sandbox.bulk) ------------------------
+
+    def _jobs(self) -> BulkJobs:
+        if self.bulk is None:
+            raise not_found()
+        return self.bulk
+
+    def on_bulk_jobs(self, request: Request, version: str) -> Response:
+        """``GET /jobs/query``: the org's query jobs."""
+        del request, version
+        return json_response(self._jobs().all())
+
+    def on_bulk_create(self, request: Request, version: str) -> Response:
+        """``POST /jobs/query``: create a query job; 200 with the job in ``UploadComplete``."""
+        return json_response(self._jobs().create(self._json(request), version, self._user(request)))
+
+    def on_bulk_info(self, request: Request, version: str, job_id: str) -> Response:
+        """``GET /jobs/query/{id}``: the job's state and counts."""
+        del request, version
+        return json_response(self._jobs().info(job_id))
+
+    def on_bulk_abort(self, request: Request, version: str, job_id: str) -> Response:
+        """``PATCH /jobs/query/{id}`` with ``{"state": "Aborted"}``."""
+        del version
+        return json_response(self._jobs().abort(job_id, self._json(request)))
+
+    def on_bulk_delete(self, request: Request, version: str, job_id: str) -> Response:
+        """``DELETE /jobs/query/{id}``: 204."""
+        del request, version
+        self._jobs().delete(job_id)
+        return Response(status=204)
+
+    def on_bulk_results(self, request: Request, version: str, job_id: str) -> Response:
+        """``GET /jobs/query/{id}/results?locator=&maxRecords=``: CSV, streamed."""
+        found = self._jobs().results(
+            job_id, version, request.args.get("locator"), request.args.get("maxRecords")
+        )
+        response = Response(
+            (line.encode() for line in found.lines), mimetype="text/csv", direct_passthrough=True
+        )
+        response.headers["Content-Type"] = "text/csv; charset=UTF-8"
+        response.headers["Sforce-NumberOfRecords"] = str(found.count)
+        response.headers["Sforce-Locator"] = found.locator
+        return response
 
     # -- OAuth -----------------------------------------------------------------------------
 

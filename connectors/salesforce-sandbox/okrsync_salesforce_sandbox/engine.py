@@ -49,7 +49,15 @@ if TYPE_CHECKING:
     from okrsync_salesforce_sandbox.soql import Condition
     from okrsync_sandbox.store import Store
 
-__all__ = ["DEFAULT_BATCH", "MAX_BATCH", "MAX_OFFSET", "MIN_BATCH", "QueryEngine"]
+__all__ = [
+    "DEFAULT_BATCH",
+    "MAX_BATCH",
+    "MAX_OFFSET",
+    "MIN_BATCH",
+    "QueryEngine",
+    "RecordPlan",
+    "window",
+]
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
@@ -123,6 +131,12 @@ class _RecordPlan:
     limit: int | None
     offset: int
     include_deleted: bool
+    columns: tuple[tuple[str, FieldType], ...] = ()
+    """The selected field paths and types, in SELECT order (Bulk API 2.0's CSV columns)."""
+
+
+RecordPlan = _RecordPlan
+"""The plan of a query that returns records (not aggregates, not ``COUNT()``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +337,28 @@ class QueryEngine:
         plan = cursor.plan
         cursor.used = time.monotonic()
         size = max(0, min(batch_size, cursor.total - position))
-        resume = cursor.resume[position]
+        rows = self.fetch(plan, position, cursor.resume[position], size)
+        records = [_render(plan.shape, row, cursor.version, self.api_path) for row in rows]
+        end = position + len(rows)
+        done = end >= cursor.total or len(rows) < size
+        out: dict[str, Any] = {"totalSize": cursor.total, "done": done}
+        if done:
+            cursor.finished = True
+        else:
+            cursor.resume[end] = self.resume_key(plan, rows[-1], end)
+            for old in [p for p in cursor.resume if p < position]:
+                del cursor.resume[old]
+            kind = "queryAll" if cursor.all_rows else "query"
+            out["nextRecordsUrl"] = (
+                f"/services/data/v{cursor.version}/{self.api_path}{kind}/{key}-{end}"
+            )
+        out["records"] = records
+        return out
+
+    def fetch(
+        self, plan: _RecordPlan, position: int, resume: Any, size: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``size`` rows of ``plan`` from ``position`` (``resume``: its key, or ``None``)."""
         where = plan.where
         offset = 0
         after_rowid = None
@@ -338,7 +373,7 @@ class QueryEngine:
                 offset = plan.offset
         else:
             offset = plan.offset + position
-        rows = (
+        return (
             list(
                 self.store.select(
                     plan.sobject.name,
@@ -355,28 +390,15 @@ class QueryEngine:
             if size
             else []
         )
-        records = [_render(plan.shape, row, cursor.version, self.api_path) for row in rows]
-        end = position + len(rows)
-        done = end >= cursor.total or len(rows) < size
-        out: dict[str, Any] = {"totalSize": cursor.total, "done": done}
-        if done:
-            cursor.finished = True
-        else:
-            last = rows[-1]
-            if plan.mode == "rowid":
-                cursor.resume[end] = last["_rowid"]
-            elif plan.mode == "keyset":
-                cursor.resume[end] = tuple(last[o.field] for o in plan.order)
-            else:
-                cursor.resume[end] = end
-            for old in [p for p in cursor.resume if p < position]:
-                del cursor.resume[old]
-            kind = "queryAll" if cursor.all_rows else "query"
-            out["nextRecordsUrl"] = (
-                f"/services/data/v{cursor.version}/{self.api_path}{kind}/{key}-{end}"
-            )
-        out["records"] = records
-        return out
+
+    @staticmethod
+    def resume_key(plan: _RecordPlan, last: dict[str, Any], end: int) -> Any:
+        """Where the rows after ``last`` (the row at position ``end − 1``) resume."""
+        if plan.mode == "rowid":
+            return last["_rowid"]
+        if plan.mode == "keyset":
+            return tuple(last[o.field] for o in plan.order)
+        return end
 
     def _aggregate(self, plan: _AggregatePlan) -> dict[str, Any]:
         rows = self.store.aggregate(
@@ -411,6 +433,10 @@ class QueryEngine:
 def _window(count: int, offset: int, limit: int | None) -> int:
     rows = max(0, count - offset)
     return rows if limit is None else min(rows, limit)
+
+
+window = _window
+"""Rows a query answers: ``count`` matching rows after ``OFFSET`` and ``LIMIT``."""
 
 
 def _after(order: Sequence[OrderBy], last: Sequence[Any]) -> Cond:
@@ -527,7 +553,7 @@ class _Compiler:
     # -- records --------------------------------------------------------------------
 
     def record_plan(self, where: Cond | None, offset: int, all_rows: bool) -> _RecordPlan:
-        root, paths = self.shape()
+        root, paths, columns = self.shape()
         order = self.record_order()
         mode: Literal["rowid", "keyset", "offset"] = "rowid"
         if order:
@@ -548,13 +574,15 @@ class _Compiler:
             self.query.limit,
             offset,
             all_rows,
+            tuple(columns),
         )
 
-    def shape(self) -> tuple[_Node, list[str]]:
+    def shape(self) -> tuple[_Node, list[str], list[tuple[str, FieldType]]]:
         """The rendered records' shape and the store paths it needs (ids of parents too)."""
         root = _Node(self.obj.name, "Id")
         seen: set[str] = set()
         paths: list[str] = ["Id"]
+        columns: list[tuple[str, FieldType]] = []
         for item in self.query.select:
             if not isinstance(item, FieldRef):  # pragma: no cover - aggregates go elsewhere
                 raise self.fail(item.pos, "unexpected aggregate")
@@ -574,7 +602,8 @@ class _Compiler:
                 node = child
             node.items[resolved.field.name] = _Leaf(resolved.path, resolved.field.type)
             paths.append(resolved.path)
-        return root, paths
+            columns.append((resolved.path, resolved.field.type))
+        return root, paths, columns
 
     def record_order(self) -> list[OrderBy]:
         """The sort keys of a record query."""

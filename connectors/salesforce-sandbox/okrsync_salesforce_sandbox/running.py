@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from okrsync_salesforce_sandbox.app import SalesforceApp
 from okrsync_salesforce_sandbox.auth import Quota, Sessions
+from okrsync_salesforce_sandbox.bulk import BulkJobs, BulkOptions
 from okrsync_salesforce_sandbox.engine import QueryEngine
 from okrsync_salesforce_sandbox.org import API_USERNAME, Org
 from okrsync_salesforce_sandbox.schema import standard_schema, tooling_schema
@@ -155,7 +156,10 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     given, else from ``Dataset(options.seed, options.size)`` as of
     ``options.as_of`` (default now). ``options.extra`` may set
     ``daily_api_requests`` (default 100 000), ``consumer_key``,
-    ``consumer_secret`` and ``max_query_cursors`` (default 10).
+    ``consumer_secret``, ``max_query_cursors`` (default 10) and the Bulk API 2.0
+    settings of :class:`~okrsync_salesforce_sandbox.bulk.BulkOptions`
+    (``bulk_job_seconds``, ``bulk_rows_per_second``, ``bulk_daily_jobs``,
+    ``bulk_fail_rate``, ``bulk_unsupported_objects``).
     """
     clock = SandboxClock(options.as_of)
     workdir = tempfile.TemporaryDirectory(prefix="okrsync-salesforce-")
@@ -188,9 +192,10 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
         def today() -> date:
             return clock().date()
 
+        engine = QueryEngine(store, org.schema, today, max_cursors=max_cursors)
         app = SalesforceApp(
             org=org,
-            engine=QueryEngine(store, org.schema, today, max_cursors=max_cursors),
+            engine=engine,
             tooling=tooling,
             tooling_engine=QueryEngine(
                 store, tooling.schema, today, api_path="tooling/", max_cursors=max_cursors
@@ -200,6 +205,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
             faults=FaultInjector(options.faults, "salesforce"),
             accounting=accounting,
             clock=clock,
+            bulk=BulkJobs(engine, clock, BulkOptions.from_extra(extra, options.seed)),
         )
         served = serve(app, options.host, options.port, tls.server_context())
     except BaseException:

@@ -71,6 +71,12 @@ class SalesforceSettings(BaseModel):
     page_size: int = Field(
         2000, ge=200, le=2000, description="Rows per query page (Sforce-Query-Options)."
     )
+    bulk_threshold_rows: int = Field(
+        20_000,
+        ge=0,
+        description="Rows (from a COUNT()) from which a full pull goes through a Bulk API 2.0 "
+        "query job instead of REST pages (0: never).",
+    )
 
     @model_validator(mode="after")
     def _auth_complete(self) -> SalesforceSettings:

@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# the connector contract suite is a library module: let pytest explain its failed asserts
+pytest.register_assert_rewrite("okrsync.testing.contract")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip tests that need a real CRM unless OKRSYNC_EXTERNAL_TESTS=1 is set."""

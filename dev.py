@@ -46,6 +46,12 @@ def run(*args: str) -> None:
         sys.exit(code)
 
 
+def typed_packages() -> list[str]:
+    """The packages mypy checks: the core and every workspace member's ``okrsync_*`` package."""
+    members = sorted(p for p in ROOT.glob("connectors/*/okrsync_*") if p.is_dir())
+    return ["okrsync", *(p.relative_to(ROOT).as_posix() for p in members)]
+
+
 def main(argv: list[str]) -> None:
     """Dispatch ``demo``, ``test`` or ``okrsync``."""
     if sys.version_info < MIN_PYTHON:
@@ -63,18 +69,7 @@ def main(argv: list[str]) -> None:
     else:
         run(uv, "run", "--frozen", "ruff", "check", ".")
         run(uv, "run", "--frozen", "ruff", "format", "--check", ".")
-        run(
-            uv,
-            "run",
-            "--frozen",
-            "mypy",
-            "okrsync",
-            "connectors/salesforce/okrsync_salesforce",
-            "connectors/hubspot/okrsync_hubspot",
-            "connectors/sandbox/okrsync_sandbox",
-            "connectors/salesforce-sandbox/okrsync_salesforce_sandbox",
-            "connectors/hubspot-sandbox/okrsync_hubspot_sandbox",
-        )
+        run(uv, "run", "--frozen", "mypy", *typed_packages())
         run(uv, "run", "--frozen", "pytest", *rest)
 
 

@@ -143,7 +143,7 @@ def _need_sandbox(command: str) -> None:
         typer.echo(
             f"error: `okrsync {command}` needs the sandbox CRMs, which this installation "
             "does not have (production images leave them out); install `okrsync-sandbox` "
-            "and the emulators (`okrsync-salesforce-sandbox`, `okrsync-hubspot-sandbox`), "
+            "and each connector's emulator (`okrsync-<connector>-sandbox`), "
             "or run it from a development checkout with `python3 dev.py okrsync "
             f"{command}`",
             err=True,
@@ -166,7 +166,7 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Load DATA/salesforce/*.jsonl and DATA/hubspot/*.jsonl instead.",
+            help="Load DATA/<connector>/*.jsonl (one folder per CRM) instead.",
             file_okay=False,
             exists=True,
         ),

@@ -3,7 +3,9 @@
 Each key result's expression becomes aggregate terms (``SUM(CASE WHEN … THEN
 field END)``, counts, …); all terms over the same replicated object are read
 with a single ``SELECT``, then combined per key result (ratios, NPS, churn).
-Semantics, as the design fixes them:
+The compute step (:func:`compute_values`) reuses a key result's value while
+nothing it depends on changed, and evaluates the others. Semantics, as the
+design fixes them:
 
 - dates compare as UTC calendar dates, windows are inclusive;
 - ``count`` of no rows is 0, ``sum`` of no rows is 0, ``avg``/``min``/``max``
@@ -15,13 +17,18 @@ Semantics, as the design fixes them:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import structlog
+from sqlmodel import Session, col, select
 
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio, window_bounds
+from okrsync.state.models import CursorRow, EvaluationRow
 from okrsync.state.replica import to_replica
 
 if TYPE_CHECKING:
@@ -35,7 +42,9 @@ if TYPE_CHECKING:
     from okrsync.model import Cycle, KeyResult
     from okrsync.state.replica import Replica, ReplicaTable
 
-__all__ = ["MetricError", "MetricValue", "evaluate"]
+__all__ = ["Computed", "MetricError", "MetricValue", "bases", "compute_values", "evaluate"]
+
+log = structlog.get_logger("okrsync.engine")  # one logger for the events of a cycle
 
 _STRINGS = {"string", "text", "email", "picklist", "id", "reference", "phone", "url", "textarea"}
 _DATED = {"date", "datetime"}
@@ -293,3 +302,72 @@ def evaluate(
         broken = [failed[u] for u in used if u in failed]
         results[key] = MetricValue(None, broken[0]) if broken else MetricValue(getter(values))
     return results
+
+
+# -- the compute step: values reused while nothing they depend on changed ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """Every key result's value, and the basis it was computed on."""
+
+    values: dict[str, MetricValue]
+    """By full key."""
+    bases: dict[str, str]
+    """By full key: a digest of what the value depends on (see :func:`bases`)."""
+
+
+def compute_values(
+    engine: Engine, replica: Replica, key_results: Sequence[KeyResult], as_of: date
+) -> Computed:
+    """Every key result's value as of ``as_of``: reused while its basis holds, else evaluated."""
+    krs = list(key_results)
+    found = bases(engine, krs, as_of)
+    values = _reusable(engine, found)
+    fresh = [kr for kr in krs if kr.full_key not in values]
+    if fresh:
+        values.update(evaluate(engine, replica, fresh, as_of))
+    log.info("sync.evaluated", computed=len(fresh), reused=len(krs) - len(fresh))
+    return Computed(values, found)
+
+
+def bases(engine: Engine, krs: Sequence[KeyResult], day: date) -> dict[str, str]:
+    """Per key result, a digest of everything its value depends on.
+
+    The metric, the cycle, the as-of date, and which run last changed the
+    replica of each object of the key result's connector (set before rows
+    change, see :meth:`okrsync.pull.PullStep._mark_changed`).
+    """
+    changes: dict[str, list[tuple[str, str | None]]] = {}
+    with Session(engine) as session:
+        for row in session.exec(select(CursorRow)):
+            changes.setdefault(row.connector, []).append((row.object, row.changed_run))
+    out: dict[str, str] = {}
+    for kr in krs:
+        parts = [
+            day.isoformat(),
+            kr.source,
+            repr(kr.metric.expr),
+            kr.cycle.name,
+            kr.cycle.start.isoformat(),
+            kr.cycle.end.isoformat(),
+            sorted(changes.get(kr.source, []), key=lambda c: c[0]),
+        ]
+        text = json.dumps(parts, default=str, sort_keys=True)
+        out[kr.full_key] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def _reusable(engine: Engine, bases: dict[str, str]) -> dict[str, MetricValue]:
+    """Values computed before on the same basis (nothing they depend on changed since)."""
+    wanted = sorted(set(bases.values()))
+    found: dict[str, MetricValue] = {}
+    with Session(engine) as session:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            statement = select(EvaluationRow.basis, EvaluationRow.value).where(
+                col(EvaluationRow.basis).in_(chunk)
+            )
+            for basis, value in session.exec(statement):
+                found[str(basis)] = MetricValue(value)
+    return {key: found[basis] for key, basis in bases.items() if basis in found}

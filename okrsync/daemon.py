@@ -9,7 +9,9 @@
   the last good mappings stay in force.
 - SIGTERM/SIGINT: the running cycle finishes its current step or stops
   safely (the outbox and cursors keep it consistent), then the process exits 0.
-- HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
+- HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics`` on waitress, a
+  production WSGI server (:mod:`okrsync.http`: a bounded worker pool, idle
+  connections closed), in threads named ``okrsync-http``.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from werkzeug.wrappers import Request, Response
 
 from okrsync.app import App, connect, load_mappings_for
 from okrsync.errors import OkrsyncError
-from okrsync.http import Served, json_response, serve
+from okrsync.http import Response, Served, json_response, serve
 from okrsync.mapping.loader import mapping_files
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class Daemon:
 
     def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """``/healthz``, ``/readyz``, ``/metrics``."""
-        path = Request(environ).path
+        path = environ.get("PATH_INFO") or "/"
         if path == "/healthz":
             response = json_response({"status": "ok"})
         elif path == "/readyz":

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from okrsync.scoring import AT_RISK_AT, ON_TRACK_AT
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -29,7 +31,7 @@ def bar(progress: float | None, width: int = 12) -> Text:
     if progress is None:
         return Text("—", style="dim")
     filled = round(progress * width)
-    colour = "green" if progress >= 0.7 else "yellow" if progress >= 0.4 else "red"  # noqa: PLR2004
+    colour = "green" if progress >= ON_TRACK_AT else "yellow" if progress >= AT_RISK_AT else "red"
     return (
         Text("█" * filled, style=colour)
         + Text("░" * (width - filled), style="dim")

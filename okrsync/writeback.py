@@ -1,7 +1,7 @@
 """Write-back: okrsync's records for the CRM, sent only when changed, never lost.
 
 The records wanted after a run are compared with what was last written (a
-digest per record); only changed ones are sent. Before sending, each is put
+digest per record, :mod:`okrsync.diff`); only changed ones are sent. Before sending, each is put
 in the outbox in the same transaction that decides it; a confirmed write
 leaves the outbox and updates what was written. A crash between the two
 leaves the write pending, and the next run sends it first. Every write is an
@@ -10,8 +10,6 @@ upsert by external id, so sending again never duplicates a record.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,6 +21,7 @@ from sqlmodel import Session, col, select
 from okrsync._parallel import run_each
 from okrsync.connector import UpsertStatus
 from okrsync.crm_objects import OKR_OBJECTS
+from okrsync.diff import diff, digest
 from okrsync.errors import ConnectorError
 from okrsync.state.models import OutboxRow, WrittenRow
 
@@ -33,26 +32,7 @@ if TYPE_CHECKING:
 
     from okrsync.connector import Connector, LogicalObject
 
-__all__ = ["WriteReport", "digest", "flush_outbox", "prune_outbox", "stage"]
-
-VOLATILE = frozenset({"last_synced_at"})
-"""Fields that change on every write and so do not make a record "changed"."""
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 9)
-    return value
-
-
-def digest(record: Mapping[str, Any]) -> str:
-    """A digest of a record's content (volatile fields left out)."""
-    data = {k: _plain(v) for k, v in sorted(record.items()) if k not in VOLATILE}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+__all__ = ["WriteReport", "digest", "flush_outbox", "prune_outbox", "stage", "write_back"]
 
 
 @dataclass
@@ -122,57 +102,66 @@ def stage(
     """
     staged = 0
     with Session(engine) as session:
-        for (connector, obj), records in wanted.items():
-            written = {
-                row.key: row.digest
-                for row in session.exec(
-                    select(WrittenRow).where(
-                        WrittenRow.connector == connector, WrittenRow.object == obj
+        pending: dict[tuple[str, str], dict[str, OutboxRow]] = {}
+        for change in diff(session, wanted):
+            connector, obj, key = change.connector, change.obj, change.key
+            if (connector, obj) not in pending:
+                pending[connector, obj] = {
+                    row.key: row
+                    for row in session.exec(
+                        select(OutboxRow).where(
+                            OutboxRow.connector == connector,
+                            OutboxRow.object == obj,
+                            OutboxRow.state == "pending",
+                        )
                     )
+                }
+            waiting = pending[connector, obj]
+            if not change.changed:
+                report.add(report.unchanged, connector)
+                if key in waiting:
+                    waiting[key].state = "superseded"
+                    session.add(waiting[key])
+                continue
+            if key in waiting:
+                row = waiting[key]
+                row.payload, row.digest, row.run_id, row.updated_at = (
+                    _encode(change.record),
+                    change.digest,
+                    run_id,
+                    now,
                 )
-            }
-            pending = {
-                row.key: row
-                for row in session.exec(
-                    select(OutboxRow).where(
-                        OutboxRow.connector == connector,
-                        OutboxRow.object == obj,
-                        OutboxRow.state == "pending",
-                    )
+            else:
+                row = OutboxRow(
+                    run_id=run_id,
+                    connector=connector,
+                    object=obj,
+                    key=key,
+                    digest=change.digest,
+                    payload=_encode(change.record),
+                    created_at=now,
+                    updated_at=now,
                 )
-            }
-            for record in records:
-                key = str(record["key"])
-                current = digest(record)
-                if written.get(key) == current:
-                    report.add(report.unchanged, connector)
-                    if key in pending:
-                        pending[key].state = "superseded"
-                        session.add(pending[key])
-                    continue
-                if key in pending:
-                    row = pending[key]
-                    row.payload, row.digest, row.run_id, row.updated_at = (
-                        _encode(record),
-                        current,
-                        run_id,
-                        now,
-                    )
-                else:
-                    row = OutboxRow(
-                        run_id=run_id,
-                        connector=connector,
-                        object=obj,
-                        key=key,
-                        digest=current,
-                        payload=_encode(record),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                session.add(row)
-                staged += 1
+            session.add(row)
+            staged += 1
         session.commit()
     return staged
+
+
+def write_back(
+    engine: Engine,
+    connectors: Mapping[str, Connector],
+    run_id: str,
+    wanted: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+    *,
+    now: datetime,
+    clock: Callable[[], datetime],
+    report: WriteReport,
+) -> None:
+    """Stage the changed records (as of the run's ``now``), send every pending write, prune."""
+    stage(engine, run_id, wanted, now, report)
+    flush_outbox(engine, connectors, run_id, clock, report)
+    prune_outbox(engine)
 
 
 def flush_outbox(

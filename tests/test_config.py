@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from okrsync.config import DEFAULT_STORE_URL, Settings, env_var_name, load_settings, mask_url
 from okrsync.errors import ConfigurationError, Problem
-from okrsync_hubspot import HubSpotSettings
+from okrsync.plugins import PluginRegistry
 
 if TYPE_CHECKING:
-    from okrsync.plugins import PluginRegistry
+    from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "okrsync.yaml"
@@ -22,6 +22,11 @@ ENV_EXAMPLE = ROOT / "config" / "okrsync.env.example"
 # Dummy secrets, to check that they are never shown.
 TOKEN = "pat-na1-0f8e7d6c-secret-token"  # noqa: S105
 PASSWORD = "s3cr3t-pa55word"  # noqa: S105
+
+
+def _settings_model(connector_type: str) -> type[BaseModel]:
+    """The settings model of an installed connector type."""
+    return PluginRegistry.from_entry_points().get(connector_type).settings_model
 
 
 @pytest.fixture
@@ -273,7 +278,7 @@ YAML_CASES = {
         (
             "config/okrsync.yaml:3:5: connectors.hubspot.acess_token_x: unknown key `acess_token_x` "
             "(did you mean `access_token`?); expected one of "
-            + ", ".join(f"`{name}`" for name in HubSpotSettings.model_fields)
+            + ", ".join(f"`{name}`" for name in _settings_model("hubspot").model_fields)
         ),
     ),
     "both_cron_and_interval": (

@@ -315,16 +315,16 @@ def test_changed_filters_mean_a_fresh_full_pull(engine_for, crm, tmp_path) -> No
 @pytest.fixture
 def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The key results each run computed (``okrsync.compute.evaluate`` still does the work)."""
-    import okrsync.engine  # noqa: PLC0415
+    import okrsync.compute  # noqa: PLC0415
 
     calls: list[list[str]] = []
-    real = okrsync.engine.evaluate
+    real = okrsync.compute.evaluate
 
     def counting(db, replica, krs, day):
         calls.append(sorted(kr.full_key.rsplit("/", 1)[1] for kr in krs))
         return real(db, replica, krs, day)
 
-    monkeypatch.setattr(okrsync.engine, "evaluate", counting)
+    monkeypatch.setattr(okrsync.compute, "evaluate", counting)
     return calls
 
 
@@ -357,22 +357,22 @@ def test_run_dying_after_its_pull_leaves_no_stale_value(
     engine_for, crm, evaluated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run that pulled a change and died before computing: the next run computes, not reuses."""
-    import okrsync.engine  # noqa: PLC0415
+    import okrsync.compute  # noqa: PLC0415
 
     engine_for().run("sync", AS_OF)
     crm.put(
         "deals",
         {"Id": "d9", "amount": 50.0, "won": True, "closed": True, "close_day": date(2026, 8, 2)},
     )
-    counting = okrsync.engine.evaluate
+    counting = okrsync.compute.evaluate
 
     def dying(*_args: object) -> None:
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(okrsync.engine, "evaluate", dying)
+    monkeypatch.setattr(okrsync.compute, "evaluate", dying)
     with pytest.raises(RuntimeError, match="killed"):
         engine_for().run("sync", AS_OF)
-    monkeypatch.setattr(okrsync.engine, "evaluate", counting)
+    monkeypatch.setattr(okrsync.compute, "evaluate", counting)
     report = engine_for().run("sync", AS_OF)
     assert report.pulled == 0  # the change is already in the replica
     assert by_key(report)["won"]["value"] == 450.0

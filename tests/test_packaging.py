@@ -66,6 +66,16 @@ def test_production_install_has_connectors_and_no_emulator(tmp_path: Path) -> No
     for member in connectors:
         assert f"okrsync_{member.replace('-', '_')}" in modules, member
     assert not {m for m in modules if m.endswith("_sandbox")}
+    # the core serves the daemon on waitress and imports neither Werkzeug (the emulators') nor
+    # pytest (a dev tool: okrsync.testing.contract alone needs it)
+    assert "waitress" in modules
+    python = tmp_path / "venv" / "bin" / "python"
+    imports = (
+        "import sys; sys.modules.update(werkzeug=None, pytest=None); "
+        "import okrsync.cli, okrsync.daemon, okrsync.engine, okrsync.testing"
+    )
+    imported = subprocess.run([python, "-c", imports], capture_output=True, text=True, check=False)  # noqa: S603
+    assert imported.returncode == 0, imported.stderr
     # the image's command line starts and says what is missing instead of failing on an import
     okrsync = tmp_path / "venv" / "bin" / "okrsync"
     help_run = subprocess.run([okrsync, "--help"], capture_output=True, text=True, check=False)  # noqa: S603

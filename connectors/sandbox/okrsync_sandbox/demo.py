@@ -1,8 +1,9 @@
 """``okrsync demo``: the whole loop against the embedded sandbox CRMs, in under a minute.
 
-1. Start the Salesforce and HubSpot sandboxes, seeded as of the first Monday
-   of August 2026, and a temporary state store.
-2. Provision okrsync's objects in both CRMs, then sync the shipped mappings.
+1. Start the sandbox of every installed connector (Salesforce and HubSpot
+   here), seeded as of the first Monday of August 2026, and a temporary
+   state store.
+2. Provision okrsync's objects in every CRM, then sync the shipped mappings.
 3. Show the key results and a sample of the records now in each CRM.
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
@@ -31,6 +32,7 @@ from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from okrsync.engine import CycleReport
+    from okrsync_sandbox.server import RunningSandbox
 
 __all__ = ["DEMO_END", "DEMO_START", "run_demo"]
 
@@ -73,7 +75,8 @@ def run_demo(
             write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
             settings = load_config(config, mappings, registry=registry, env={}, log=False)
             loaded = load_mappings_for(settings, registry)
-            sandbox_clock = getattr(group.sandboxes["salesforce"], "clock", None)
+            clocks = (getattr(box, "clock", None) for _, box in sorted(group.sandboxes.items()))
+            sandbox_clock = next((c for c in clocks if c is not None), None)
             clock = sandbox_clock or (lambda: moment["now"])  # connectors read the CRMs' time
             app = App(
                 settings,
@@ -84,12 +87,11 @@ def run_demo(
                 clock,
             )
             out.rule("[bold]okrsync demo")
-            sf_url = group.sandboxes["salesforce"].info()["instance_url"]
-            hs_url = group.sandboxes["hubspot"].info()["host"]
-            out.print(
-                f"Sandbox CRMs: Salesforce {sf_url}, HubSpot {hs_url} "
-                f"(seed {seed}, {size} rows each)"
+            crms = ", ".join(
+                f"{_title(registry, name)} {_url(box)}".rstrip()
+                for name, box in sorted(group.sandboxes.items())
             )
+            out.print(f"Sandbox CRMs: {crms} (seed {seed}, {size} rows each)")
             out.print(
                 f"Mappings: {len(loaded.objectives)} objectives, "
                 f"{sum(1 for _ in loaded.key_results())} key results in {mappings}"
@@ -127,6 +129,17 @@ def run_demo(
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
     return {"reports": history, "seconds": seconds}
+
+
+def _title(registry: PluginRegistry, name: str) -> str:
+    """The CRM's human name from its connector plugin (the sandbox's name without one)."""
+    return registry.get(name).title if name in registry else name
+
+
+def _url(box: RunningSandbox) -> str:
+    """The first URL of a sandbox's ready line (where its API answers)."""
+    urls = (v for v in box.info().values() if isinstance(v, str) and "://" in v)
+    return next(urls, "")
 
 
 def _count(report: CycleReport) -> dict[str, int]:

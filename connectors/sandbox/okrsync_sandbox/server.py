@@ -3,7 +3,7 @@
 An emulator subclasses :class:`SandboxApp`: it declares its routes, how to
 check credentials and how its CRM renders each fault; the base adds latency,
 counts every call, draws faults, and hands partial-batch faults to the handler.
-The server thread and JSON responses come from :mod:`okrsync.http` (re-exported).
+The server thread and JSON responses come from :mod:`okrsync_sandbox.http` (re-exported).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from okrsync.http import Served, json_response, serve
 from okrsync_sandbox.faults import Fault, FaultInjector, FaultKind, FaultSpec
+from okrsync_sandbox.http import Served, json_response, serve
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

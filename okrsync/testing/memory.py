@@ -86,6 +86,7 @@ class InMemoryConnector:
         *,
         objects: dict[str, dict[str, FieldInfo]] | None = None,
         page_size: int = 100,
+        batch_size: int | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
@@ -98,6 +99,8 @@ class InMemoryConnector:
         self.okr: dict[str, dict[str, dict[str, Any]]] = {}
         """okrsync's own records as written: logical object → key → record."""
         self.page_size = page_size
+        self.batch_size = batch_size
+        """Most records one write call carries (``None``: any number)."""
         self.calls = 0
         self.writes: list[tuple[str, int]] = []
         """(logical object, batch size) of every write call."""
@@ -184,7 +187,16 @@ class InMemoryConnector:
         return _Pull(pages, new)
 
     def write(self, obj: LogicalObject, records: Sequence[dict[str, Any]]) -> list[UpsertOutcome]:
-        """Store okrsync's records by key; rep-owned fields are not overwritten."""
+        """Store okrsync's records by key, in batches; rep-owned fields are not overwritten."""
+        size = self.batch_size or max(1, len(records))
+        out: list[UpsertOutcome] = []
+        for start in range(0, len(records), size):
+            out.extend(self._write_batch(obj, records[start : start + size]))
+        return out
+
+    def _write_batch(
+        self, obj: LogicalObject, records: Sequence[dict[str, Any]]
+    ) -> list[UpsertOutcome]:
         self._call()
         self.writes.append((obj.name, len(records)))
         rep_owned = {f.name for f in obj.fields if f.rep_owned}
@@ -207,10 +219,11 @@ class InMemoryConnector:
         return out
 
     def read_back(self, obj: LogicalObject, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Okrsync's records by key."""
+        """Okrsync's records by key, every logical field present (``None`` when not set)."""
         self._call()
         store = self.okr.get(obj.name, {})
-        return {k: dict(store[k]) for k in keys if k in store}
+        empty = {f.name: None for f in obj.fields}
+        return {k: empty | store[k] for k in keys if k in store}
 
     def provision(self, objects: Sequence[LogicalObject], *, dry_run: bool = False) -> list[Change]:
         """Nothing to create in memory beyond noting the objects."""

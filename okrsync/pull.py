@@ -1,0 +1,216 @@
+"""The pull step: every planned object from its CRM into the replica, incrementally.
+
+One cursor per (connector, object) says where the previous pull stopped; a
+first pull, or one whose fields or row filters changed, starts afresh. The
+CRMs are pulled at once (one thread per connector, objects in turn); a
+connector that fails ends its own pulls only, and its key results carry the
+error. A stop request leaves the cursor where it was, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlmodel import Session
+
+from okrsync._parallel import run_each
+from okrsync.connector import Cursor
+from okrsync.errors import ConnectorError, FatalConnectorError, MappingError, QuotaReserveReached
+from okrsync.plan import build_plan, check_fields
+from okrsync.state.models import CursorRow, SkippedRow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+
+    from sqlalchemy.engine import Engine
+
+    from okrsync.connector import Connector, FieldInfo
+    from okrsync.model import MappingSet
+    from okrsync.plan import ObjectPlan
+    from okrsync.state.replica import Replica
+
+__all__ = ["PullStep", "Pulled"]
+
+log = structlog.get_logger("okrsync.engine")  # one logger for the events of a cycle
+
+
+@dataclass
+class Pulled:
+    """What the pull step did (connectors pull at once, so counts go through :meth:`count`)."""
+
+    run_id: str
+    records: int = 0
+    """Records pulled (created or changed)."""
+    by_object: dict[str, int] = field(default_factory=dict)
+    """Records and deletions pulled, by ``connector:object``."""
+    skipped: int = 0
+    """Records the connectors skipped (unreadable), each also stored with its reason."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Connectors whose pull failed, with the error (their key results carry it)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, connector: str, obj: str, pulled: int, deleted: int, skipped: int) -> None:
+        """Add one object's pull."""
+        with self._lock:
+            self.records += pulled
+            self.by_object[f"{connector}:{obj}"] = pulled + deleted
+            self.skipped += skipped
+
+
+class PullStep:
+    """Pulls the objects the mappings need into the replica."""
+
+    def __init__(
+        self,
+        *,
+        mappings: MappingSet,
+        connectors: Mapping[str, Connector],
+        db: Engine,
+        replica: Replica,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:
+        self.mappings = mappings
+        self.connectors = connectors
+        self.db = db
+        self.replica = replica
+        self.clock = clock
+        self.stop = stop
+
+    def run(self, pulled: Pulled) -> bool:
+        """Pull every planned object, the CRMs at once; ``False`` when asked to stop half-way.
+
+        Raises:
+            MappingError: a mapping names a field or object the CRM does not have.
+            QuotaReserveReached: a connector reached its quota reserve.
+        """
+        failed_sources = pulled.failed
+        plan = build_plan(self.mappings)
+        types, problems = check_fields(plan, self.connectors, failed_sources)
+        if problems:
+            raise MappingError(problems)
+        queues: dict[str, list[ObjectPlan]] = {}
+        for obj_plan in sorted(plan.objects.values(), key=lambda p: (p.connector, p.obj)):
+            if obj_plan.connector not in failed_sources:
+                queues.setdefault(obj_plan.connector, []).append(obj_plan)
+        run_each(
+            [partial(self._pull_from, pulled, plans, types) for plans in queues.values()],
+            name="okrsync-pull",
+        )
+        return not self.stop.is_set()
+
+    def _pull_from(
+        self,
+        pulled: Pulled,
+        plans: list[ObjectPlan],
+        types: dict[tuple[str, str], dict[str, FieldInfo]],
+    ) -> None:
+        """Pull one connector's objects in turn; a failure ends that connector's pulls."""
+        for obj_plan in plans:
+            if self.stop.is_set():
+                return
+            try:
+                self._pull(pulled, obj_plan, types[obj_plan.connector, obj_plan.obj])
+            except QuotaReserveReached:
+                raise
+            except ConnectorError as exc:
+                pulled.failed[obj_plan.connector] = str(exc)
+                log.warning(
+                    "sync.pull.failed",
+                    run_id=pulled.run_id,
+                    connector=obj_plan.connector,
+                    error=str(exc),
+                )
+                if isinstance(exc, FatalConnectorError):
+                    self._describe_again(obj_plan)
+                return
+
+    def _describe_again(self, obj_plan: ObjectPlan) -> None:
+        """After a fatal pull error, replace the cached describe (a field may have gone)."""
+        try:
+            self.connectors[obj_plan.connector].describe(obj_plan.obj, refresh=True)
+        except (LookupError, ConnectorError) as exc:
+            log.info("sync.describe.failed", connector=obj_plan.connector, error=str(exc))
+
+    def _pull(self, pulled: Pulled, obj_plan: ObjectPlan, fields: dict[str, FieldInfo]) -> None:
+        run_id = pulled.run_id
+        connector = self.connectors[obj_plan.connector]
+        table = self.replica.ensure(obj_plan.connector, obj_plan.obj, fields)
+        key = (obj_plan.connector, obj_plan.obj)
+        with Session(self.db) as session:
+            row = session.get(CursorRow, key)
+        cursor = Cursor.from_dict(row.cursor) if row else Cursor()
+        changed_run = row.changed_run if row else None
+        if row is None or row.signature != obj_plan.signature:
+            self._mark_changed(obj_plan, row, run_id)
+            changed_run = run_id
+            self.replica.clear(obj_plan.connector, obj_plan.obj)
+            cursor = Cursor()
+        pull = connector.pull(obj_plan.obj, sorted(fields), obj_plan.filters, cursor)
+        records = deleted = 0
+        for page in pull:
+            if (page.records or page.deleted) and changed_run != run_id:
+                self._mark_changed(obj_plan, row, run_id)
+                changed_run = run_id
+            with self.db.begin() as conn:
+                records += table.upsert(conn, page.records)
+                table.delete(conn, page.deleted)
+            deleted += len(page.deleted)
+            if self.stop.is_set():
+                return  # the cursor is not advanced: the next run pulls these again
+        pulled.count(obj_plan.connector, obj_plan.obj, records, deleted, len(pull.skipped))
+        with Session(self.db) as session:
+            for record_id, reason in pull.skipped:
+                session.add(
+                    SkippedRow(
+                        run_id=run_id,
+                        connector=obj_plan.connector,
+                        object=obj_plan.obj,
+                        record_id=record_id,
+                        reason=reason,
+                    )
+                )
+            session.merge(
+                CursorRow(
+                    connector=obj_plan.connector,
+                    object=obj_plan.obj,
+                    signature=obj_plan.signature,
+                    cursor=pull.cursor.to_dict(),
+                    updated_at=self.clock(),
+                    changed_run=changed_run,
+                )
+            )
+            session.commit()
+        log.info(
+            "sync.pull.completed",
+            connector=obj_plan.connector,
+            object=obj_plan.obj,
+            pulled=records,
+            skipped=len(pull.skipped),
+        )
+
+    def _mark_changed(self, obj_plan: ObjectPlan, row: CursorRow | None, run_id: str) -> None:
+        """Record, before the replica rows change, that this run changes them.
+
+        Evaluations depending on the object are not reused after this, even if
+        the run dies before it saves the new cursor (see :func:`okrsync.compute.bases`).
+        Without a cursor yet, the row carries no signature, so the next run
+        starts the object afresh.
+        """
+        with Session(self.db) as session:
+            session.merge(
+                CursorRow(
+                    connector=obj_plan.connector,
+                    object=obj_plan.obj,
+                    signature=row.signature if row else "",
+                    cursor=row.cursor if row else {},
+                    updated_at=self.clock(),
+                    changed_run=run_id,
+                )
+            )
+            session.commit()

@@ -1,0 +1,137 @@
+"""The score step: each key result's value scored, objectives rolled up, evaluations stored.
+
+The rules themselves (progress, score, expected, forecast, status) are in
+:mod:`okrsync.scoring`; this step applies them to one run's values, with each
+key result's check-in history, and records every evaluation in the state store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from okrsync.compute import MetricValue
+from okrsync.model import KeyResultKind
+from okrsync.scoring import WeightedScore, score_key_result, score_objective
+from okrsync.state.models import EvaluationRow
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import date
+
+    from sqlalchemy.engine import Engine
+
+    from okrsync.model import KeyResult, Objective
+    from okrsync.scoring import CheckInPoint, KeyResultScore, ObjectiveScore
+
+__all__ = ["KeyResultResult", "Scored", "record_evaluations", "score_all"]
+
+
+@dataclass
+class KeyResultResult:
+    """A key result after a run: its value, its score, or its error."""
+
+    kr: KeyResult
+    value: MetricValue
+    score: KeyResultScore
+
+    @property
+    def status(self) -> str:
+        """Scoring status, or ``error`` when the metric failed."""
+        return "error" if self.value.error else self.score.status.value
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``key_results`` entry of the JSON report."""
+        return {
+            "key": self.kr.full_key,
+            "objective": f"{self.kr.cycle.name}/{self.kr.objective_key}",
+            "source": self.kr.source,
+            "metric": self.kr.metric.label,
+            "value": self.value.value,
+            "start": self.kr.start,
+            "target": self.kr.target,
+            "progress": self.score.progress,
+            "score": self.score.score,
+            "expected": self.score.expected,
+            "forecast_score": self.score.forecast_score,
+            "status": self.status,
+            "error": self.value.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """The scored key results (in mapping order) and objectives (by full key)."""
+
+    key_results: list[KeyResultResult]
+    objectives: dict[str, ObjectiveScore]
+
+
+def score_all(
+    krs: Sequence[KeyResult],
+    objectives: Sequence[Objective],
+    values: Mapping[str, MetricValue],
+    *,
+    failed_sources: Mapping[str, str],
+    history: Mapping[str, list[CheckInPoint]],
+    day: date,
+) -> Scored:
+    """Score every key result as of ``day``; a key result of a failed pull carries that error."""
+    results: list[KeyResultResult] = []
+    by_objective: dict[str, list[WeightedScore]] = {}
+    for kr in krs:
+        value = values[kr.full_key]
+        if kr.source in failed_sources:
+            value = MetricValue(None, f"pull from {kr.source} failed: {failed_sources[kr.source]}")
+        score = score_key_result(
+            kr.cycle.dates,
+            start=kr.start,
+            target=kr.target,
+            value=value.value,
+            as_of=day,
+            check_ins=history.get(kr.full_key, []),
+            milestone=kr.kind is KeyResultKind.MILESTONE,
+        )
+        result = KeyResultResult(kr, value, score)
+        results.append(result)
+        if value.error is None:
+            objective_key = f"{kr.cycle.name}/{kr.objective_key}"
+            by_objective.setdefault(objective_key, []).append(WeightedScore(score, kr.weight))
+    scores = {
+        objective.full_key: score_objective(
+            objective.cycle.dates, by_objective.get(objective.full_key, []), day
+        )
+        for objective in objectives
+    }
+    return Scored(results, scores)
+
+
+def record_evaluations(
+    engine: Engine,
+    run_id: str,
+    day: date,
+    results: Sequence[KeyResultResult],
+    bases: Mapping[str, str],
+) -> None:
+    """Store each key result's evaluation; one without error can be reused on the same basis."""
+    with Session(engine) as session:
+        for result in results:
+            session.add(
+                EvaluationRow(
+                    run_id=run_id,
+                    kr_key=result.kr.full_key,
+                    as_of=day,
+                    value=result.value.value,
+                    progress=result.score.progress,
+                    score=result.score.score,
+                    expected=result.score.expected,
+                    forecast_score=result.score.forecast_score,
+                    status=result.status,
+                    error=result.value.error,
+                    # an error may be passing (a failed query, a failed pull): not reused
+                    basis=None if result.value.error else bases[result.kr.full_key],
+                )
+            )
+        session.commit()

@@ -11,10 +11,13 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY okrsync ./okrsync
 COPY connectors ./connectors
-# every workspace member but the emulators (tests/test_packaging.py runs this line)
+# the core and every connector (connectors/<name> is the distribution okrsync-<name>),
+# with their dependencies only: no emulator and nothing only they need
+# (tests/test_packaging.py runs this line)
 # hadolint ignore=SC2046
-RUN uv sync --frozen --all-packages --no-dev --no-editable \
-      $(for d in connectors/sandbox connectors/*-sandbox; do printf -- '--no-install-package okrsync-%s ' "${d#connectors/}"; done)
+RUN uv sync --frozen --no-dev --no-editable \
+      $(for d in connectors/*/pyproject.toml; do d="${d#connectors/}"; d="${d%/pyproject.toml}"; \
+        case "$d" in sandbox|*-sandbox) ;; *) printf -- '--package okrsync-%s ' "$d" ;; esac; done)
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app okrsync \

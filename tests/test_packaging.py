@@ -66,6 +66,7 @@ def test_production_install_has_connectors_and_no_emulator(tmp_path: Path) -> No
     for member in connectors:
         assert f"okrsync_{member.replace('-', '_')}" in modules, member
     assert not {m for m in modules if m.endswith("_sandbox")}
+    assert "werkzeug" not in modules  # only the emulators serve with it
     # the core serves the daemon on waitress and imports neither Werkzeug (the emulators') nor
     # pytest (a dev tool: okrsync.testing.contract alone needs it)
     assert "waitress" in modules

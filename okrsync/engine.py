@@ -291,10 +291,12 @@ class SyncEngine:
         pull = connector.pull(obj_plan.obj, sorted(fields), obj_plan.filters, cursor)
         pulled = deleted = 0
         for page in pull:
-            if (page.records or page.deleted) and changed_run != report.run_id:
+            if (page.records or page.deleted or page.reset) and changed_run != report.run_id:
                 self._mark_changed(obj_plan, row, report.run_id)
                 changed_run = report.run_id
             with self.db.begin() as conn:
+                if page.reset:
+                    table.clear(conn)
                 pulled += table.upsert(conn, page.records)
                 table.delete(conn, page.deleted)
             deleted += len(page.deleted)

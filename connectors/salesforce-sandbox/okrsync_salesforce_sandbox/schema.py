@@ -646,6 +646,7 @@ def _task() -> SObjectType:
                 lookup("AccountId", "Account", "Account", child="Tasks", writable=False),
                 date_field("ActivityDate", "Due Date Only"),
                 boolean("IsClosed", "Closed", createable=False, updateable=False),
+                boolean("IsArchived", "Archived", createable=False, updateable=False),
             ]
         ),
     )
@@ -671,6 +672,7 @@ def _event() -> SObjectType:
                 datetime_field("StartDateTime", "Start"),
                 datetime_field("EndDateTime", "End"),
                 integer("DurationInMinutes", "Duration"),
+                boolean("IsArchived", "Archived", createable=False, updateable=False),
             ]
         ),
     )

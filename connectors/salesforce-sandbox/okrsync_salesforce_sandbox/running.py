@@ -178,14 +178,17 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     given, else from ``Dataset(options.seed, options.size)`` as of
     ``options.as_of`` (default now). ``options.extra`` may set
     ``daily_api_requests`` (default 100 000), ``consumer_key``,
-    ``consumer_secret`` and ``max_query_cursors`` (default 10).
+    ``consumer_secret``, ``max_query_cursors`` (default 10) and ``org`` (``okrsync``, the
+    default, or ``plain``: an org without okrsync's churn fields and NPS object).
     """
     clock = SandboxClock(options.as_of)
     workdir = tempfile.TemporaryDirectory(prefix="okrsync-salesforce-")
     try:
         tls = make_certificates(Path(workdir.name), options.host)
         store = SandboxStore(Path(workdir.name) / "org.sqlite")
-        org = Org(store, standard_schema(), clock, accounting)
+        org = Org(
+            store, standard_schema(str(options.extra.get("org", "okrsync"))), clock, accounting
+        )
         org.create_tables()
         started = time.monotonic()
         dataset = None

@@ -192,10 +192,11 @@ class Associations:
                 self._link(specs, from_id, to_id)
                 outcome.results.append(
                     {
+                        # strings, as HubSpot's specification (LabelsBetweenObjectPair) has them
                         "fromObjectTypeId": source.object_type_id,
-                        "fromObjectId": from_id,
+                        "fromObjectId": str(from_id),
                         "toObjectTypeId": target.object_type_id,
-                        "toObjectId": to_id,
+                        "toObjectId": str(to_id),
                         "labels": [s.label for s in specs if s.label],
                     }
                 )
@@ -257,7 +258,9 @@ class Associations:
                 )
                 if spec is not None:
                     grouped.setdefault(int(row[f"{far}_id"]), []).append(spec.spec())
-        return [{"toObjectId": k, "associationTypes": v} for k, v in sorted(grouped.items())]
+        return [  # toObjectId a string, as HubSpot's specification has it
+            {"toObjectId": str(k), "associationTypes": v} for k, v in sorted(grouped.items())
+        ]
 
     def read(self, source: ObjectType, target: ObjectType, body: Any, now: str) -> BatchOutcome:
         """``batch/read``: for each source id, its associated objects; ids without any fail."""

@@ -55,16 +55,17 @@ SEARCH_FILTER_GROUPS = Allowance(
 DATA_SENSITIVITY = (
     Allowance(
         "$.results[*].dataSensitivity",
-        "the live properties API returns dataSensitivity (non_sensitive, sensitive, "
-        "highly_sensitive) on every property; the specification's Property predates it",
+        "HubSpot's current Properties v3 specification (and the live API) has "
+        "dataSensitivity on every property; hubspot-api-client 12's models predate it",
     ),
     Allowance("$.dataSensitivity", "as above, for one property"),
 )
 DISPLAY_HINTS = tuple(
     Allowance(
         f"$.properties[*].{name}",
-        "the schemas specification marks the display hints of ObjectTypePropertyCreate "
-        "required; the live API creates properties without them (its own examples omit them)",
+        "hubspot-api-client 12's ObjectTypePropertyCreate marks the display hints required; "
+        "HubSpot's current Schemas v3 specification requires only name, label, type and "
+        "fieldType, as the live API does",
     )
     for name in ("optionSortStrategy", "textDisplayHint", "numberDisplayHint")
 )

@@ -258,9 +258,7 @@ class Associations:
                 )
                 if spec is not None:
                     grouped.setdefault(int(row[f"{far}_id"]), []).append(spec.spec())
-        return [  # toObjectId a string, as HubSpot's specification has it
-            {"toObjectId": str(k), "associationTypes": v} for k, v in sorted(grouped.items())
-        ]
+        return [{"toObjectId": k, "associationTypes": v} for k, v in sorted(grouped.items())]
 
     def read(self, source: ObjectType, target: ObjectType, body: Any, now: str) -> BatchOutcome:
         """``batch/read``: for each source id, its associated objects; ids without any fail."""

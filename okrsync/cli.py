@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,9 @@ from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
 from okrsync.mapping.schema import json_schema
 from okrsync.plugins import PluginRegistry
+
+if TYPE_CHECKING:
+    from okrsync.app import App
 
 __all__ = ["app", "main"]
 
@@ -185,6 +188,13 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
             dir_okay=False,
         ),
     ] = None,
+    org: Annotated[
+        str,
+        typer.Option(
+            "--org",
+            help="Salesforce org: okrsync (with churn dates and an NPS object) or plain.",
+        ),
+    ] = "okrsync",
 ) -> None:
     """Serve the sandbox CRMs (Salesforce over TLS, HubSpot) until SIGINT/SIGTERM.
 
@@ -213,11 +223,21 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
+    if org not in {"okrsync", "plain"}:
+        typer.echo(f"error: --org: expected okrsync or plain, got {org!r}", err=True)
+        raise typer.Exit(EXIT_INVALID)
     if not host.startswith(LOOPBACK):
         typer.echo(f"warning: serving the sandbox on {host}, beyond this machine", err=True)
     configure_logging("warning", "auto")
     options = SandboxOptions(
-        host=host, port=port, seed=seed, size=rows, data_dir=data, faults=spec, as_of=moment
+        host=host,
+        port=port,
+        seed=seed,
+        size=rows,
+        data_dir=data,
+        faults=spec,
+        as_of=moment,
+        extra={"org": org},
     )
     group = start_sandboxes(options)
     stop = threading.Event()
@@ -252,6 +272,21 @@ def _as_of(text: str | None) -> date | None:
         raise typer.Exit(EXIT_INVALID) from None
 
 
+def _explain_uncomputable(application: App) -> None:
+    """Name the metrics the CRMs lack the data for, and how to map them (on stderr)."""
+    from okrsync.coverage import explain, uncomputable_metrics  # noqa: PLC0415
+    from okrsync.mapping.loader import catalogs_for  # noqa: PLC0415
+
+    settings, registry = application.settings, application.registry
+    catalogs = catalogs_for(
+        settings.mappings,
+        sources=settings.sources(registry),
+        catalogs=plugin_catalogs(settings, registry),
+    )
+    for line in explain(uncomputable_metrics(catalogs, application.connectors)):
+        typer.echo(line, err=True)
+
+
 def _cycle(
     kind: str, config: Path | None, mappings: Path | None, as_of: str | None, as_json: bool
 ) -> None:
@@ -264,6 +299,8 @@ def _cycle(
         application = build_app(config, mappings)
     except OkrsyncError as error:
         raise _fail(error) from None
+    if kind == "plan" and not as_json:
+        _explain_uncomputable(application)
     try:
         report = application.engine().run(kind, day)  # type: ignore[arg-type]
     except OkrsyncError as error:

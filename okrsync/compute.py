@@ -12,7 +12,9 @@ design fixes them:
   of no rows is no value;
 - a ratio with a zero (or no) denominator has no value;
 - NPS with no responses has no value; scores outside 0–10 are not responses;
-- string equality ignores letter case, as SOQL and HubSpot search do.
+- string equality ignores letter case, beyond ASCII too, as SOQL and HubSpot
+  search do (SQLite's ``lower`` folds ASCII only: see
+  :func:`~okrsync.state.replica.unicode_lower`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio, window_bounds
 from okrsync.state.models import CursorRow, EvaluationRow
-from okrsync.state.replica import to_replica
+from okrsync.state.replica import to_replica, unicode_lower
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -99,14 +101,24 @@ class _Plan:
         return sa.func.substr(self.column(rt, name), 1, 10)
 
     def comparable(
-        self, rt: ReplicaTable, name: str, value: Any
+        self, rt: ReplicaTable, name: str, value: Any, *, wide: bool = False
     ) -> tuple[sa.ColumnElement[Any], Any]:
-        """Column expression and value, made comparable (dates by day, text by lower case)."""
+        """Column expression and value, made comparable (dates by day, text by lower case).
+
+        Text ignores letter case beyond ASCII (``MÜLLER`` is ``Müller``) as the CRMs
+        do; ``wide`` forces the Unicode fold for the column even for an ASCII value
+        (a list of values with one that is not ASCII).
+        """
         kind = rt.info(name).type
         if kind in _DATED:
             return self.day(rt, name), str(to_replica(value))[:10]
         if kind in _STRINGS and isinstance(value, str):
-            return sa.func.lower(self.column(rt, name)), value.lower()
+            column = self.column(rt, name)
+            if wide or not value.isascii():
+                return unicode_lower(column), value.lower()
+            # Only ASCII letters lower to ASCII (the Kelvin sign aside): the database's
+            # own (ASCII) lower() is exact here, and cheaper than a Python function.
+            return sa.func.lower(column), value.lower()
         return self.column(rt, name), to_replica(value)
 
     def condition(self, rt: ReplicaTable, name: str, cond: Condition) -> ColumnElement[bool]:
@@ -122,7 +134,8 @@ class _Plan:
         if op == "is_null":
             return raw.is_(None) if value else raw.is_not(None)
         if op in {"in", "not_in"}:
-            pairs = [self.comparable(rt, name, v) for v in value]
+            wide = any(isinstance(v, str) and not v.isascii() for v in value)
+            pairs = [self.comparable(rt, name, v, wide=wide) for v in value]
             col = pairs[0][0] if pairs else raw
             members = [v for _, v in pairs]
             if op == "in":

@@ -120,6 +120,10 @@ class Page:
     records: list[dict[str, Any]] = field(default_factory=list)
     """Each with the requested fields plus ``Id`` (the CRM id)."""
     deleted: list[str] = field(default_factory=list)
+    reset: bool = False
+    """Forget every replicated row of the object before this page: the pull starts
+    over and returns every record (a connector that can no longer tell which
+    records were deleted since its cursor re-pulls the object whole)."""
 
 
 class Pull(Protocol):

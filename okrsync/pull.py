@@ -154,10 +154,12 @@ class PullStep:
         pull = connector.pull(obj_plan.obj, sorted(fields), obj_plan.filters, cursor)
         records = deleted = 0
         for page in pull:
-            if (page.records or page.deleted) and changed_run != run_id:
+            if (page.records or page.deleted or page.reset) and changed_run != run_id:
                 self._mark_changed(obj_plan, row, run_id)
                 changed_run = run_id
             with self.db.begin() as conn:
+                if page.reset:  # the connector starts over (e.g. deletions it can no longer list)
+                    table.clear(conn)
                 records += table.upsert(conn, page.records)
                 table.delete(conn, page.deleted)
             deleted += len(page.deleted)

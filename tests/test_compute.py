@@ -15,6 +15,8 @@ from okrsync.mapping.loader import load_mappings
 from okrsync.state.db import open_store
 from okrsync.state.replica import Replica
 
+from .letter_case import EXPECTED, letter_case_counts
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -361,3 +363,8 @@ def test_one_query_per_object(engine, replica, tmp_path, catalogs) -> None:
     evaluate(engine, replica, list(loaded.key_results()), MID)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2  # Opportunity and NPS_Response__c
+
+
+def test_text_ignores_letter_case_beyond_ascii(engine, tmp_path) -> None:
+    """``MÜLLER GMBH`` selects ``Müller GmbH`` in SQLite too, whose own lower() is ASCII-only."""
+    assert letter_case_counts(engine, tmp_path, MID) == EXPECTED

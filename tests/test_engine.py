@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlmodel import Session, select
 
-from okrsync.connector import FieldInfo
+from okrsync.connector import Cursor, FieldInfo, Page
 from okrsync.engine import SyncEngine
 from okrsync.errors import MappingError, QuotaReserveReached, RetriableConnectorError
 from okrsync.mapping.loader import load_mappings
 from okrsync.state.db import open_store
 from okrsync.state.models import CheckInRow, CursorRow, OutboxRow, RunRow
 from okrsync.testing import InMemoryConnector
+from okrsync.testing.memory import _Pull
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -174,6 +175,24 @@ def test_deletions_reach_the_replica(engine_for, crm) -> None:
     crm.remove("deals", "d2")
     report = engine_for().run("sync", AS_OF)
     assert by_key(report)["won"]["value"] == 100.0
+
+
+def test_a_pull_that_starts_over_replaces_the_replica(engine_for, crm, monkeypatch) -> None:
+    """A ``reset`` page drops the rows the CRM no longer has, though no deletion named them."""
+    engine_for().run("sync", AS_OF)
+    del crm.rows["deals"]["d2"]  # gone without a trace, as a hard delete past any listing
+    assert by_key(engine_for().run("sync", AS_OF))["won"]["value"] == 400.0
+    plain = crm.pull
+
+    def starting_over(object_name, fields, filters, cursor):  # type: ignore[no-untyped-def]
+        del cursor
+        whole = plain(object_name, fields, filters, Cursor())
+        return _Pull([Page(reset=True), *whole.pages], whole.cursor)
+
+    monkeypatch.setattr(crm, "pull", starting_over)
+    report = engine_for().run("sync", AS_OF)
+    assert by_key(report)["won"]["value"] == 100.0
+    assert report.writes.as_dict()["crm"]["upserted"] == 3
 
 
 def test_plan_writes_nothing_but_says_what_would_change(engine_for, crm) -> None:

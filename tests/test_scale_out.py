@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +17,8 @@ from okrsync.daemon import Daemon
 from okrsync.plugins import PluginRegistry
 from okrsync.state.db import open_store
 from okrsync.testing import InMemoryConnector
+
+from .letter_case import EXPECTED, letter_case_counts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -140,3 +143,28 @@ def test_store_migrates_on_postgresql(pg: str) -> None:
         )
     engine.dispose()
     again.dispose()
+
+
+def test_text_ignores_letter_case_beyond_ascii_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """``MÜLLER GMBH`` selects ``Müller GmbH`` on PostgreSQL, even under the ``C`` locale.
+
+    There PostgreSQL's own lower() changes ASCII letters only.
+    """
+    name = f"okrsync_c_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+        )
+    engine = open_store(postgres_url.rsplit("/", 1)[0] + "/" + name)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT lower('MÜLLER')")).scalar() == "mÜller"
+        assert letter_case_counts(engine, tmp_path, date(2026, 8, 15)) == EXPECTED
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

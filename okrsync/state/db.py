@@ -8,6 +8,7 @@ A store newer than this okrsync is refused instead of being misread.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
@@ -25,6 +26,7 @@ from okrsync.state.models import (
     SkippedRow,
     WrittenRow,
 )
+from okrsync.state.replica import ICU_FLAG, SQLITE_LOWER, python_lower
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,12 +73,22 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(SQLITE_LOWER, 1, python_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _icu(dialect: Any, dbapi_connection: Any, _record: Any) -> None:
+    """Note whether the server can lower text by Unicode's rules whatever its locale."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'")
+    row = cursor.fetchone()
+    cursor.close()
+    setattr(dialect, ICU_FLAG, bool(row and row[0]))
 
 
 def open_store(url: str) -> Engine:
@@ -88,6 +100,8 @@ def open_store(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "first_connect", partial(_icu, engine.dialect))
     migrate(engine)
     return engine
 

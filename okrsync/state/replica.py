@@ -15,15 +15,70 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.sql.compiler import SQLCompiler
 
     from okrsync.connector import FieldInfo
 
-__all__ = ["Replica", "ReplicaTable", "column_name", "table_name", "to_replica"]
+__all__ = [
+    "SQLITE_LOWER",
+    "Replica",
+    "ReplicaTable",
+    "column_name",
+    "python_lower",
+    "table_name",
+    "to_replica",
+    "unicode_lower",
+]
+
+SQLITE_LOWER = "okrsync_lower"
+"""The SQL function :func:`~okrsync.state.db.open_store` gives SQLite connections."""
+ICU_FLAG = "okrsync_icu"
+"""Set on a PostgreSQL dialect whose server has the ICU root collation ``und-x-icu``."""
+
+
+def python_lower(text: str | None) -> str | None:
+    """``text`` in lower case by Unicode's rules (SQLite's ``lower`` folds ASCII only)."""
+    return text.lower() if isinstance(text, str) else text
+
+
+class unicode_lower(FunctionElement[str]):  # noqa: N801  (an SQL function, named as one)
+    """``lower()`` by Unicode's rules on every database.
+
+    SQLite's ``lower`` changes ASCII letters only, so SQLite calls
+    :func:`python_lower`; PostgreSQL's follows the database's locale (ASCII
+    only under ``C``), so it lowers under the ICU root collation when the server
+    has one.
+    """
+
+    type = sa.Text()
+    name = "unicode_lower"
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "postgresql")
+def _lower_postgresql(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    argument = compiler.process(element.clauses, **kw)
+    if getattr(compiler.dialect, ICU_FLAG, False):
+        return f'lower(({argument}) COLLATE "und-x-icu")'
+    return f"lower({argument})"
+
 
 ID = "id"
 _NUMBER_TYPES = {"double", "currency", "percent"}
@@ -118,6 +173,11 @@ class ReplicaTable:
         if not wanted:
             return 0
         result = conn.execute(self.table.delete().where(self.table.c[ID].in_(wanted)))
+        return int(result.rowcount or 0)
+
+    def clear(self, conn: Connection) -> int:
+        """Remove every record (a pull that starts over); return how many were there."""
+        result = conn.execute(self.table.delete())
         return int(result.rowcount or 0)
 
     def count(self, conn: Connection) -> int:

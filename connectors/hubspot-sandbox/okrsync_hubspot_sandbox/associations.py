@@ -192,10 +192,11 @@ class Associations:
                 self._link(specs, from_id, to_id)
                 outcome.results.append(
                     {
+                        # strings, as HubSpot's specification (LabelsBetweenObjectPair) has them
                         "fromObjectTypeId": source.object_type_id,
-                        "fromObjectId": from_id,
+                        "fromObjectId": str(from_id),
                         "toObjectTypeId": target.object_type_id,
-                        "toObjectId": to_id,
+                        "toObjectId": str(to_id),
                         "labels": [s.label for s in specs if s.label],
                     }
                 )

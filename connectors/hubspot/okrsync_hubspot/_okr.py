@@ -97,8 +97,14 @@ def property_definition(obj: LogicalObject, field: LogicalField) -> dict[str, An
     if field.type == "percent":
         out["description"] = "Percent, 0–100."
     if field.type == "picklist":
+        # HubSpot's specification requires `hidden` and `displayOrder` on each option.
         out["options"] = [
-            {"label": v.replace("_", " ").capitalize(), "value": v, "displayOrder": i}
+            {
+                "label": v.replace("_", " ").capitalize(),
+                "value": v,
+                "displayOrder": i,
+                "hidden": False,
+            }
             for i, v in enumerate(field.picklist)
         ]
     if field.rep_owned:

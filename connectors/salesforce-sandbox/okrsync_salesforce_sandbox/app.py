@@ -464,6 +464,8 @@ class SalesforceApp(SandboxApp):
         if not text:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
         batch_size = self._batch_size(request) or DEFAULT_BATCH
+        if engine is self.engine:
+            self.org.archive_activities()
         page = engine.query(text, all_rows=all_rows, batch_size=batch_size, version=version)
         return json_response(page)
 

@@ -4,9 +4,12 @@
   plus those the token endpoint issues) and which user each acts as.
 - :meth:`Sessions.token` answers ``POST /services/oauth2/token`` for the client
   credentials flow (``client_id``/``client_secret`` in the form or HTTP Basic)
-  and the JWT bearer flow (the assertion is decoded, not verified: it must be
-  a JWT whose ``iss`` is the consumer key, ``sub`` an active user's username,
-  with an ``aud`` and an unexpired ``exp``).
+  and the JWT bearer flow, checked as Salesforce documents it ("OAuth 2.0 JWT
+  Bearer Flow for Server-to-Server Integration"): an RS256 signature that the
+  connected app's certificate verifies, ``iss`` its consumer key, ``aud``
+  exactly ``https://login.salesforce.com``, ``https://test.salesforce.com`` or
+  the org's My Domain URL (here the instance URL), ``sub`` the username of an
+  active user pre-authorised for the app, and an ``exp`` not passed.
 - :class:`Quota` counts API requests against the daily limit and renders the
   ``Sforce-Limit-Info`` header.
 """
@@ -24,12 +27,20 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["JWT_BEARER", "Quota", "Sessions", "TokenAnswer"]
+    from okrsync_salesforce_sandbox.connected_app import ConnectedApp
+
+__all__ = ["AUDIENCES", "JWT_BEARER", "Quota", "Sessions", "TokenAnswer"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+AUDIENCES = frozenset({"https://login.salesforce.com", "https://test.salesforce.com"})
+"""The audiences Salesforce accepts besides the org's own My Domain URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,32 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def _seconds(value: object) -> float | None:
+    """An ``exp`` claim in seconds since the epoch: a number, or digits in a string.
+
+    simple-salesforce sends ``"1767225600"``, which Salesforce accepts.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return float(value)
+    return None
+
+
+def _claims_refused(claims: dict[str, Any], instance_url: str) -> TokenAnswer | None:
+    """Salesforce's refusal of an assertion's audience or expiry, if any."""
+    if claims.get("aud") not in {*AUDIENCES, instance_url}:
+        return _oauth_error("invalid_grant", "audience is invalid")
+    expires = _seconds(claims.get("exp"))
+    if expires is None:
+        return _oauth_error("invalid_grant", "invalid assertion")
+    if expires < time.time():
+        return _oauth_error("invalid_grant", "expired authorization code")
+    return None
+
+
 class Sessions:
     """Access tokens of the org and the users they act as.
 
@@ -57,6 +94,7 @@ class Sessions:
         consumer_secret: Its secret.
         user_by_username: The id of the active user with a username, or ``None``.
         run_as: The user the client credentials flow acts as.
+        app: The connected app's certificate, which JWT assertions must verify against.
     """
 
     def __init__(
@@ -66,12 +104,18 @@ class Sessions:
         consumer_secret: str,
         user_by_username: Callable[[str], str | None],
         run_as: str,
+        *,
+        app: ConnectedApp | None = None,
     ) -> None:
         self.org_id = org_id
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self._user_by_username = user_by_username
         self.run_as = run_as
+        self.app = app
+        self.preauthorized: set[str] | None = None
+        """Ids of the users the app is pre-authorised for (``None``: every active user, as
+        when the admin pre-approved a profile all of them have)."""
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = {}
 
@@ -116,30 +160,47 @@ class Sessions:
         return _oauth_error("unsupported_grant_type", "grant type not supported")
 
     def _jwt(self, assertion: str, instance_url: str) -> TokenAnswer:
+        """The JWT bearer flow: each check answers with Salesforce's error for it."""
         parts = assertion.split(".")
         if len(parts) != 3:  # noqa: PLR2004  (header, claims, signature)
             return _oauth_error("invalid_grant", "invalid assertion")
         try:
             header = json.loads(_b64decode(parts[0]))
             claims = json.loads(_b64decode(parts[1]))
+            signature = _b64decode(parts[2])
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return _oauth_error("invalid_grant", "invalid assertion")
-        if not isinstance(header, dict) or not isinstance(claims, dict) or "alg" not in header:
+        if not isinstance(header, dict) or not isinstance(claims, dict):
             return _oauth_error("invalid_grant", "invalid assertion")
         if claims.get("iss") != self.consumer_key:
             return _oauth_error("invalid_client_id", "client identifier invalid")
-        if not isinstance(claims.get("aud"), str) or not claims["aud"].startswith("https://"):
-            return _oauth_error("invalid_grant", "audience is invalid")
-        try:
-            expires = float(claims.get("exp", 0))
-        except (TypeError, ValueError):
+        if header.get("alg") != "RS256" or not self._signed(parts, signature):
+            # A key other than the one whose certificate the app holds: as in an org.
             return _oauth_error("invalid_grant", "invalid assertion")
-        if expires < time.time():
-            return _oauth_error("invalid_grant", "expired authorization code")
+        refusal = _claims_refused(claims, instance_url)
+        if refusal is not None:
+            return refusal
         user = self._user_by_username(str(claims.get("sub", "")))
         if user is None:
             return _oauth_error("invalid_grant", "invalid assertion")
+        if self.preauthorized is not None and user not in self.preauthorized:
+            return _oauth_error("invalid_grant", "user hasn't approved this consumer")
         return self._granted(user, instance_url)
+
+    def _signed(self, parts: list[str], signature: bytes) -> bool:
+        """Whether the connected app's certificate verifies the RS256 signature."""
+        if self.app is None:
+            return False
+        try:
+            self.app.public_key().verify(
+                signature,
+                f"{parts[0]}.{parts[1]}".encode("ascii"),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, UnicodeEncodeError):
+            return False
+        return True
 
     def _granted(self, user_id: str, instance_url: str) -> TokenAnswer:
         token = self.issue(user_id)

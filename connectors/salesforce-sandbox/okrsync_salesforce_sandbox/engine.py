@@ -297,6 +297,13 @@ class QueryEngine:
                 400, "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
             )
         where = compiler.condition(query.where) if query.where is not None else None
+        if not all_rows and obj.field("IsArchived") is not None:
+            # query() leaves archived activities out; queryAll() returns them ("You can use
+            # queryAll() to query on all Task and Event records, archived or not. You cannot
+            # use query() as it automatically filters out all records where isArchived is
+            # set to true": SOAP API Developer Guide, queryAll()).
+            live: Cond = Cmp("IsArchived", "!=", value=True)
+            where = live if where is None else And((where, live))
         counts = [item for item in query.select if isinstance(item, CountAll)]
         if counts:
             if len(query.select) > 1:
@@ -785,9 +792,7 @@ class _Compiler:
                 raise self.type_error(item, value)
             return Cmp(path, "like", _like_pattern(value.raw))
         if value.kind == "null":
-            if cond.op not in {"=", "!="}:
-                return Or(())
-            return Cmp(path, cond.op, None)  # type: ignore[arg-type]
+            return _null_comparison(path, item, cond.op)
         if item.type is FieldType.BOOLEAN and cond.op not in {"=", "!="}:
             raise self.fail(
                 cond.field.pos,
@@ -810,6 +815,7 @@ class _Compiler:
         path = resolved.path
         has_null = any(v.kind == "null" for v in cond.values)
         values = [v for v in cond.values if v.kind != "null"]
+
         parts: list[Cond] = []
         plain: list[Any] = []
         for value in values:
@@ -819,6 +825,9 @@ class _Compiler:
                 parts.append(Cmp(path, "like", escape_like(self.literal(item, value))))
             else:
                 plain.append(self.literal(item, value))
+        if has_null and item.type is FieldType.BOOLEAN and "." not in path:
+            has_null = False  # null stands for false on a checkbox, in a list as after `=`
+            plain.append(False)
         if plain:
             parts.append(Cmp(path, "in", tuple(plain)))
         if not cond.negated:
@@ -898,6 +907,20 @@ class _Compiler:
         if op == ">":
             return Cmp(path, above, hi)  # type: ignore[arg-type]
         return Cmp(path, ">=", lo)
+
+
+def _null_comparison(path: str, item: SField, op: str) -> Cond:
+    """``field = null`` or ``field != null`` (other operators match nothing).
+
+    A checkbox is never null: "WHERE Test__c = null is equivalent to WHERE Test__c =
+    false ... != null is equivalent to = true" (SOQL and SOSL Reference, "Use null in
+    WHERE"). A parent's checkbox (``Account.IsPartner``) is null when there is no parent.
+    """
+    if op not in {"=", "!="}:
+        return Or(())
+    if item.type is FieldType.BOOLEAN and "." not in path:
+        return Cmp(path, "=", op == "!=")
+    return Cmp(path, op, None)  # type: ignore[arg-type]
 
 
 def _like_pattern(raw: str) -> str:

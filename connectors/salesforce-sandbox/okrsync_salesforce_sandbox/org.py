@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from okrsync_salesforce_sandbox.errors import SalesforceError, not_found
@@ -42,7 +42,18 @@ API_USERNAME = "integration@okrsync_sandbox"
 
 DELETION_LOG = "_DeletedRecord"
 """Store table of deletions (soft and hard): what ``GET …/deleted/`` reads."""
-REPLICATION_WINDOW = timedelta(days=30)
+DELETED_WINDOW = timedelta(days=15)
+"""How far back ``…/deleted/`` lists deletions: "Results are returned for no more than 15
+days previous to the day the call is executed" (REST API Developer Guide, sObject Get
+Deleted; SOAP API Developer Guide, getDeleted(), Rules and Guidelines)."""
+UPDATED_WINDOW = timedelta(days=30)
+"""How far back ``…/updated/`` lists changes (getUpdated(): 30 days)."""
+ARCHIVE_AFTER = timedelta(days=365)
+"""Closed activities older than this are archived."""
+MIN_SPAN = timedelta(minutes=1)
+"""``start`` must precede ``end`` by more than this (getDeleted()/getUpdated() rules)."""
+SHORT_SPAN = "startDate must be at least one minute greater than endDate"
+"""Salesforce's own wording for a window of a minute or less (sic: as the live API says it)."""
 
 
 @dataclass(slots=True)
@@ -102,6 +113,9 @@ class Org:
         """The integration user the API acts as (number 0: loaded data never takes it)."""
         self.org_id = make_id("00D", 0)
         self._auto: dict[tuple[str, str], int] = {}
+        self._archived_on: date | None = None
+        self.purged_until: datetime | None = None
+        """The delete log holds nothing older than this (see :meth:`purge_deletions`)."""
 
     # -- set-up -------------------------------------------------------------------
 
@@ -196,10 +210,15 @@ class Org:
                 return candidate
 
     def find_by(self, obj: SObjectType, item: SField, value: Any, limit: int = 10) -> list[str]:
-        """Ids of live records whose ``item`` equals ``value`` (text: any letter case)."""
+        """Ids of live records whose ``item`` equals ``value``.
+
+        Text matches in any letter case (Unicode's, not only ASCII's), as Salesforce
+        compares external ids and unique fields, unless the field is case-sensitive
+        (``caseSensitive`` in its describe: a unique text field created "case sensitive").
+        """
         if value is None:
             return []
-        if item.stringish and isinstance(value, str):
+        if item.stringish and isinstance(value, str) and not item.case_sensitive:
             cond = Cmp(item.name, "like", escape_like(value))
         else:
             cond = Cmp(item.name, "=", value)
@@ -581,6 +600,42 @@ class Org:
             self.apply([prepared])
             return prepared.record_id, prepared.created
 
+    # -- archiving -------------------------------------------------------------------
+
+    def archive_activities(self, *, force: bool = False) -> int:
+        """Archive activities as Salesforce's nightly process does; return how many it archived.
+
+        Archived (``IsArchived``, left out by ``query``, returned by ``queryAll``): events
+        that ended more than 365 days ago, and closed tasks due more than 365 days ago (or,
+        without a due date, created more than 365 days ago) (Salesforce Help, "Archived
+        Activities"). The record is not otherwise changed: no new ``SystemModstamp``. Runs
+        at most once per sandbox day unless ``force``d.
+        """
+        today = self.clock().date()
+        if self._archived_on == today and not force:
+            return 0
+        cutoff = (today - ARCHIVE_AFTER).isoformat()
+        archived = 0
+        with self.lock:
+            db = self.store.connection()
+            rules = {
+                "Task": "IsClosed = 1 AND COALESCE(ActivityDate, substr(CreatedDate, 1, 10)) < ?",
+                "Event": "COALESCE(substr(EndDateTime, 1, 10), ActivityDate) < ?",
+            }
+            for name, rule in rules.items():
+                if self.schema.get(name) is None or not self.store.has_table(name):
+                    continue
+                table = f'"{self.store.schema(name).name}"'
+                archived += db.execute(
+                    f"UPDATE {table} SET IsArchived = 1 "  # noqa: S608  (names from the schema)
+                    f"WHERE COALESCE(IsArchived, 0) = 0 AND {rule}",
+                    (cutoff,),
+                ).rowcount
+                db.execute(f"UPDATE {table} SET IsArchived = 0 WHERE IsArchived IS NULL")  # noqa: S608
+            db.commit()
+            self._archived_on = today
+        return archived
+
     # -- deleting --------------------------------------------------------------------
 
     def delete(self, obj: SObjectType, record_id: str, user_id: str) -> None:
@@ -624,23 +679,48 @@ class Org:
                 DELETION_LOG, {"Id": record_id, "SObject": sobject, "DeletedDate": at}
             )
 
-    def _window(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-        """Earliest date available and latest date covered (or ``INVALID_REPLICATION_DATE``)."""
-        now = self.clock()
-        if end < start:
+    def earliest_deleted(self) -> datetime:
+        """``earliestDateAvailable``: 15 days back, or later if the delete log was purged."""
+        earliest = (self.clock() - DELETED_WINDOW).replace(second=0, microsecond=0)
+        if self.purged_until is None:
+            return earliest
+        # in whole minutes, as Salesforce gives it: the minute after the purge
+        purged = self.purged_until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return max(earliest, purged)
+
+    def purge_deletions(self, until: datetime | None = None) -> int:
+        """Purge the delete log up to ``until`` (default now); return the entries dropped.
+
+        Salesforce does so when the Recycle Bin is emptied or the log outgrows its limit.
+        Later listings that start before ``until`` fail with ``INVALID_REPLICATION_DATE``.
+        """
+        until = until or self.clock()
+        with self.lock:
+            dropped = self.store.delete_where(DELETION_LOG, Cmp("DeletedDate", "<", until))
+            self.purged_until = max(self.purged_until or until, until)
+            return dropped
+
+    def _window(
+        self, start: datetime, end: datetime, earliest: datetime
+    ) -> tuple[datetime, datetime]:
+        """The window's end as covered (``INVALID_REPLICATION_DATE`` for a bad window)."""
+        if end - start <= MIN_SPAN:
+            raise SalesforceError(400, "INVALID_REPLICATION_DATE", SHORT_SPAN)
+        if start < earliest:
+            # The documented outcome (getDeleted() rules: "an INVALID_REPLICATION_DATE error
+            # is returned"); the message is the emulator's, naming the date to resync from.
             raise SalesforceError(
-                400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate"
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate cannot be before the earliest date available: "
+                f"{format_datetime(earliest)}",
             )
-        earliest = now - REPLICATION_WINDOW
-        if start < earliest.replace(second=0, microsecond=0):
-            raise SalesforceError(
-                400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"
-            )
-        return earliest.replace(second=0, microsecond=0), min(end, now)
+        return start, min(end, self.clock())
 
     def deleted(self, obj: SObjectType, start: datetime, end: datetime) -> dict[str, Any]:
-        """``GET /sobjects/{type}/deleted/``: deletions in the window (at most 30 days back)."""
-        earliest, latest = self._window(start, end)
+        """``GET /sobjects/{type}/deleted/``: deletions in the window (at most 15 days back)."""
+        earliest = self.earliest_deleted()
+        start, latest = self._window(start, end, earliest)
         rows = self.store.select(
             DELETION_LOG,
             ["Id", "DeletedDate"],
@@ -662,7 +742,8 @@ class Org:
 
     def updated(self, obj: SObjectType, start: datetime, end: datetime) -> dict[str, Any]:
         """``GET /sobjects/{type}/updated/``: ids of records changed in the window."""
-        _, latest = self._window(start, end)
+        earliest = (self.clock() - UPDATED_WINDOW).replace(second=0, microsecond=0)
+        _, latest = self._window(start, end, earliest)
         rows = self.store.select(
             obj.name,
             ["Id"],

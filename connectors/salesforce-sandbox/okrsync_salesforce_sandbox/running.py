@@ -14,11 +14,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from okrsync_salesforce_sandbox.app import SalesforceApp
 from okrsync_salesforce_sandbox.auth import Quota, Sessions
 from okrsync_salesforce_sandbox.bulk import BulkJobs, BulkOptions
+from okrsync_salesforce_sandbox.connected_app import ConnectedApp
 from okrsync_salesforce_sandbox.engine import QueryEngine
 from okrsync_salesforce_sandbox.org import API_USERNAME, Org
 from okrsync_salesforce_sandbox.schema import standard_schema, tooling_schema
@@ -89,20 +90,42 @@ class RunningSalesforceSandbox:
             "username": API_USERNAME,
             "consumer_key": self.app.sessions.consumer_key,
             "consumer_secret": self.app.sessions.consumer_secret,
+            "private_key_file": str(self.connected_app.key_file),
+            "certificate_file": str(self.connected_app.certificate_file),
         }
 
-    def connector_settings(self) -> dict[str, Any]:
-        """Non-secret connector settings pointing at this sandbox."""
-        return {
+    @property
+    def connected_app(self) -> ConnectedApp:
+        """The connected app's key pair (JWT bearer assertions are verified against it)."""
+        app = self.app.sessions.app
+        assert app is not None  # noqa: S101  (start_sandbox always gives one)
+        return app
+
+    def connector_settings(self, auth: Literal["session", "jwt"] = "session") -> dict[str, Any]:
+        """Non-secret connector settings pointing at this sandbox.
+
+        ``jwt`` logs in with the JWT bearer flow at the sandbox's token endpoint (its
+        My Domain URL) as the integration user, signing with the app's key.
+        """
+        settings: dict[str, Any] = {
             "type": "salesforce",
-            "auth": "session",
+            "auth": auth,
             "instance_url": self.instance_url,
             "ca_file": str(self.ca_file),
             "api_version": API_VERSION,
         }
+        if auth == "jwt":
+            settings |= {
+                "login_url": self.instance_url,
+                "consumer_key": self.app.sessions.consumer_key,
+                "username": API_USERNAME,
+            }
+        return settings
 
-    def connector_secrets(self) -> dict[str, str]:
-        """The session id, for the environment."""
+    def connector_secrets(self, auth: Literal["session", "jwt"] = "session") -> dict[str, str]:
+        """The session id (or the JWT signing key), for the environment."""
+        if auth == "jwt":
+            return {"private_key": self.connected_app.key_file.read_text(encoding="ascii")}
         return {"session_id": self.session_id}
 
     def stop(self) -> None:
@@ -156,8 +179,9 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     given, else from ``Dataset(options.seed, options.size)`` as of
     ``options.as_of`` (default now). ``options.extra`` may set
     ``daily_api_requests`` (default 100 000), ``consumer_key``,
-    ``consumer_secret``, ``max_query_cursors`` (default 10) and the Bulk API 2.0
-    settings of :class:`~okrsync_salesforce_sandbox.bulk.BulkOptions`
+    ``consumer_secret``, ``max_query_cursors`` (default 10), ``org`` (``okrsync``, the
+    default, or ``plain``: an org without okrsync's churn fields and NPS object) and the
+    Bulk API 2.0 settings of :class:`~okrsync_salesforce_sandbox.bulk.BulkOptions`
     (``bulk_job_seconds``, ``bulk_rows_per_second``, ``bulk_daily_jobs``,
     ``bulk_fail_rate``, ``bulk_unsupported_objects``).
     """
@@ -166,7 +190,9 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     try:
         tls = make_certificates(Path(workdir.name), options.host)
         store = SandboxStore(Path(workdir.name) / "org.sqlite")
-        org = Org(store, standard_schema(), clock, accounting)
+        org = Org(
+            store, standard_schema(str(options.extra.get("org", "okrsync"))), clock, accounting
+        )
         org.create_tables()
         started = time.monotonic()
         dataset = None
@@ -185,6 +211,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
             str(extra.get("consumer_secret") or secrets.token_hex(16)),
             org.user_by_username,
             org.api_user_id,
+            app=ConnectedApp(Path(workdir.name)),
         )
         session_id = sessions.issue(org.api_user_id)
         max_cursors = int(extra.get("max_query_cursors", 10))

@@ -646,6 +646,7 @@ def _task() -> SObjectType:
                 lookup("AccountId", "Account", "Account", child="Tasks", writable=False),
                 date_field("ActivityDate", "Due Date Only"),
                 boolean("IsClosed", "Closed", createable=False, updateable=False),
+                boolean("IsArchived", "Archived", createable=False, updateable=False),
             ]
         ),
     )
@@ -671,6 +672,7 @@ def _event() -> SObjectType:
                 datetime_field("StartDateTime", "Start"),
                 datetime_field("EndDateTime", "End"),
                 integer("DurationInMinutes", "Duration"),
+                boolean("IsArchived", "Archived", createable=False, updateable=False),
             ]
         ),
     )
@@ -874,22 +876,37 @@ def _permission_objects() -> list[SObjectType]:
     ]
 
 
-def standard_schema() -> Schema:
-    """The objects a new sandbox org has."""
-    return Schema(
-        [
-            _organization(),
-            _user(),
-            _account(),
-            _opportunity(),
-            _lead(),
-            _task(),
-            _event(),
-            _case(),
-            _nps(),
-            *_permission_objects(),
-        ]
-    )
+ORG_PROFILES = ("okrsync", "plain")
+"""``okrsync``: the org okrsync's example mappings expect (churn dates on Account, an
+NPS object); ``plain``: a Salesforce org as it comes, without them."""
+PLAIN_ORG_LACKS = ("Account.Customer_Since__c", "Account.Churned_On__c", "NPS_Response__c")
+"""What a ``plain`` org does not have."""
+
+
+def standard_schema(profile: str = "okrsync") -> Schema:
+    """The objects a new sandbox org has (``plain``: without okrsync's custom fields)."""
+    if profile not in ORG_PROFILES:
+        msg = f"unknown org profile {profile!r}; expected one of {', '.join(ORG_PROFILES)}"
+        raise ValueError(msg)
+    objects = [
+        _organization(),
+        _user(),
+        _account(),
+        _opportunity(),
+        _lead(),
+        _task(),
+        _event(),
+        _case(),
+        _nps(),
+        *_permission_objects(),
+    ]
+    if profile == "plain":
+        lacking = {name.lower() for name in PLAIN_ORG_LACKS}
+        objects = [o for o in objects if o.name.lower() not in lacking]
+        for obj in objects:
+            for key in [k for k in obj.fields if f"{obj.name}.{k}".lower() in lacking]:
+                del obj.fields[key]
+    return Schema(objects)
 
 
 def tooling_schema() -> Schema:

@@ -7,8 +7,9 @@ so the cursor covers every row the filter passed over, not only those it kept.
 
 **Incremental pull**: the deletions since ``cursor.deleted_since`` first
 (``GET sobjects/{type}/deleted/``, which lists hard and soft deletes of the
-last 30 days; at most every ``deletion_check_seconds``, since soft deletes
-show in the query anyway and a warm pull should cost one call), then
+last 15 days; at most every ``deletion_check_seconds``, since soft deletes
+show in the query anyway and a warm pull should cost one call; never for a
+window of a minute or less, which Salesforce refuses), then
 ``queryAll`` ``WHERE SystemModstamp >= stamp − lookback`` in stamp order,
 unfiltered (a record may have stopped matching; the replica re-applies the
 filter). Rows with ``IsDeleted = true`` are reported as
@@ -22,10 +23,18 @@ as the deletion listing (truncated to the minute) may repeat them.
 the oldest whole stamps are forgotten and the next window starts after them
 (a ``~stamp`` entry), so nothing is reported twice; the log says so.
 
-When deletions cannot be listed any more (the cursor is older than the 30 days
-Salesforce keeps them), the pull returns every record of the object and the
-log says that a full re-pull happened (records hard-deleted in between can
-only disappear from the replica by resetting it).
+**Recovery when deletions may have been missed.** Salesforce lists deletions
+for 15 days at most, less when the delete log was purged
+(``earliestDateAvailable``). When ``deleted_since`` is older than that (a
+daemon stopped for weeks, a purge), records hard-deleted meanwhile can no
+longer be named. The pull then re-pulls the object whole: its first page
+says ``reset`` (the replica forgets the object's rows) and the rest is a
+first pull (filter pushed down). A full re-pull was chosen over a
+reconciliation by ids because it costs no more calls (the filtered pages,
+where listing every id of the object would page through all of its rows),
+needs nothing from the replica (the connector does not know which ids it
+holds), and also repairs anything else the gap may have hidden. The log
+says ``salesforce.pull.full_repull`` with the reason.
 
 Pages are fetched lazily through ``nextRecordsUrl``; nothing holds more than
 a page of records.
@@ -56,12 +65,18 @@ __all__ = ["REPLICATION_WINDOW", "SEEN_LIMIT", "PullSpec", "SalesforcePull"]
 
 SEEN_LIMIT = 2000
 """Most ``id@stamp`` entries a cursor keeps for the overlap window."""
-REPLICATION_WINDOW = timedelta(days=30)
-"""How far back Salesforce lists deletions."""
+REPLICATION_WINDOW = timedelta(days=15)
+"""How far back Salesforce lists deletions: "Results are returned for no more than 15 days
+previous to the day the call is executed (or earlier if an administrator has purged the
+Recycle Bin)" (REST API Developer Guide, sObject Get Deleted; the design notes' 30 days
+are the older figure, and ``getUpdated()``'s)."""
 _DELETION_SLACK = timedelta(minutes=2)
 """The deletion listing works in whole minutes: remember deletions a little longer."""
 _DELETED_LIMIT = 2000
 _MIN_WINDOW = timedelta(minutes=1)
+"""The listing's ``start`` must precede ``end`` by more than this (getDeleted() rules)."""
+_MARGIN = timedelta(minutes=10)
+"""Cursors this close to the 15 days are re-pulled rather than risked (clocks differ)."""
 
 log = structlog.get_logger()
 
@@ -78,6 +93,9 @@ class PullSpec:
     """The object has ``IsDeleted`` (so ``queryAll`` shows soft deletes)."""
     hard_deletes: bool
     """The object is replicateable (so ``…/deleted/`` lists deletions)."""
+    archives: bool = False
+    """The object archives records (``IsArchived``: Task, Event), which ``query`` leaves
+    out and ``queryAll`` returns: every pull of it uses ``queryAll``."""
 
     def select(self, *, with_deleted: bool) -> list[str]:
         """The SELECT list: Id, the stamp, IsDeleted when asked, then the fields."""
@@ -203,12 +221,25 @@ class SalesforcePull:
                     self.counts["deleted"] += len(ids)
                     yield Page([], ids)
         self.log.info("salesforce.pull.started", mode=mode, fields=len(spec.fields))
-        if mode == "first":
+        if mode == "full":
+            # Start over as a first pull: nothing of the old cursor may hide a record.
+            self._seen = _Seen({}, {}, None)
+            self._newest = None
+            self._deleted_now.clear()
+            deleted_since = started - self.lookback
+            yield Page(reset=True)
+        if mode in {"first", "full"}:
             if spec.where is not None:
                 self._newest = self._top_stamp()
-            yield from self._query(spec.where, all_rows=False)
-        elif mode == "full":
-            yield from self._query(None, all_rows=False)
+            if spec.archives and spec.soft_deletes:
+                # Archived activities count like the others (an `all_time` count must not
+                # drop when a task turns a year old); queryAll returns them, with the
+                # recycle bin left out here.
+                live = "IsDeleted = false"
+                where = live if spec.where is None else f"({spec.where}) AND {live}"
+                yield from self._query(where, all_rows=True)
+            else:
+                yield from self._query(spec.where, all_rows=False)
         else:
             where = f"{spec.stamp_field} >= {format_datetime(self._floor())}"
             yield from self._query(where, all_rows=spec.soft_deletes)
@@ -220,23 +251,29 @@ class SalesforcePull:
     def _check_deletions(self, started: datetime) -> tuple[list[str], datetime] | None:
         """Deletions not reported yet, and the new ``deleted_since``; ``None``: pull everything.
 
-        Deletions are listed at most every ``deletion_check``; in between, the old
-        ``deleted_since`` stays (soft deletes still arrive through ``queryAll``).
+        Deletions are listed at most every ``deletion_check``, and only over a window
+        longer than a minute; in between, the old ``deleted_since`` stays (soft deletes
+        still arrive through ``queryAll``).
         """
         since = self._deleted_since()
-        if started - since < self.deletion_check:
+        start = since.replace(second=0, microsecond=0)
+        end = (started + timedelta(seconds=1)).replace(microsecond=0)
+        # More than a minute apart even if Salesforce read both in whole minutes.
+        too_short = end.replace(second=0) - start <= _MIN_WINDOW
+        if started - since < self.deletion_check or too_short:
             return [], since
-        listed = None
-        if since > started - REPLICATION_WINDOW + _MIN_WINDOW:
-            listed = self._deletions(since, started)
-        if listed is None:
-            self.log.warning(
-                "salesforce.pull.full_repull",
-                reason="deletions older than 30 days cannot be listed",
-                deleted_since=now_stamp(since),
-                hint="records deleted meanwhile stay in the replica until it is reset",
-            )
-        return listed
+        if since < started - REPLICATION_WINDOW + _MARGIN:
+            self._missed(since, "deletions are listed for 15 days only")
+            return None
+        return self._deletions(since, start, end)
+
+    def _missed(self, since: datetime, reason: str) -> None:
+        self.log.warning(
+            "salesforce.pull.full_repull",
+            reason=reason,
+            deleted_since=now_stamp(since),
+            hint="records hard-deleted meanwhile cannot be listed: the object is pulled again",
+        )
 
     def _deleted_since(self) -> datetime:
         if self.old.deleted_since:
@@ -284,18 +321,28 @@ class SalesforcePull:
         """The newest stamp of the whole object (what a filtered first pull passes over)."""
         name, stamp = self.spec.object_name, self.spec.stamp_field
         soql = select([stamp], name, order_by=f"{stamp} DESC", limit=1)
-        answer = self.transport.query(f"query newest {stamp} of {name}", soql, object_name=name)
+        answer = self.transport.query(
+            f"query newest {stamp} of {name}",
+            soql,
+            object_name=name,
+            all_rows=self.spec.archives,
+        )
         rows = answer.get("records") or []
         try:
             return parse_datetime(rows[0][stamp]) if rows else None
         except (KeyError, TypeError, ValueError):
             return None
 
-    def _deletions(self, since: datetime, now: datetime) -> tuple[list[str], datetime] | None:
-        """New deleted ids since ``since`` and the moment covered (``None``: too long ago)."""
+    def _deletions(
+        self, since: datetime, start: datetime, end: datetime
+    ) -> tuple[list[str], datetime] | None:
+        """New deleted ids from ``start`` to ``end`` and the moment covered.
+
+        ``None`` when the listing cannot be complete: Salesforce refuses the start
+        (``INVALID_REPLICATION_DATE``), or its ``earliestDateAvailable`` is later than
+        ``since`` (the delete log was purged after it).
+        """
         name = self.spec.object_name
-        start = since.replace(microsecond=0)
-        end = max((now + timedelta(seconds=1)).replace(microsecond=0), start + _MIN_WINDOW)
         params = {"start": _wire(start), "end": _wire(end)}
         try:
             answer = self.transport.rest(
@@ -306,9 +353,18 @@ class SalesforcePull:
             )
         except FatalConnectorError as exc:
             if exc.code == "INVALID_REPLICATION_DATE":
+                self._missed(since, f"Salesforce refused the listing: {exc}")
                 return None
             raise
         answer = answer or {}
+        earliest = answer.get("earliestDateAvailable")
+        try:
+            purged = earliest is not None and parse_datetime(str(earliest)) > since
+        except ValueError:
+            purged = False
+        if purged:
+            self._missed(since, f"deletions are listed from {earliest} only")
+            return None
         ids: list[str] = []
         for item in answer.get("deletedRecords") or []:
             record_id = str(item.get("id") or "")
@@ -324,7 +380,7 @@ class SalesforcePull:
             covered = parse_datetime(str(answer.get("latestDateCovered")))
         except ValueError:
             covered = end
-        return ids, max(covered, start)
+        return ids, max(min(covered, end), start)
 
     # -- rows -------------------------------------------------------------------------
 

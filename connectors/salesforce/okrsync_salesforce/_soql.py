@@ -222,6 +222,25 @@ def _membership(path: str, kind: str, op: str, values: Iterable[Any]) -> str | N
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
+def _null_test(path: str, kind: str, op: str, value: Any) -> tuple[bool, str | None, Any]:
+    """A null test decided at once (``True`` and the answer), else the value to compare.
+
+    A checkbox is never null, and SOQL reads ``Flag__c = null`` as ``= false`` and
+    ``!= null`` as ``= true`` (SOQL and SOSL Reference, "Use null in WHERE"), while
+    the replica holds the true or false the CRM returns. So "is null" holds for no
+    record, "is not null" for every one, and a null in a list matches nothing.
+    """
+    checkbox = kind == "boolean" and "." not in path  # a parent's may be null: no parent
+    if checkbox and (op == "is_null" or (op in {"eq", "ne"} and value is None)):
+        wants_null = bool(value) if op == "is_null" else op == "eq"
+        return True, FALSE if wants_null else None, value
+    if op == "is_null":
+        return True, f"{path} = null" if value else f"{path} != null", value
+    if checkbox and op in {"in", "not_in"} and isinstance(value, list | tuple | set | frozenset):
+        return False, None, [v for v in value if v is not None]
+    return False, None, value
+
+
 def predicate(pred: Predicate, field: Resolved) -> str | None:
     """One condition in SOQL; ``None`` when it holds for every record, ``FALSE`` for none.
 
@@ -230,8 +249,9 @@ def predicate(pred: Predicate, field: Resolved) -> str | None:
         ValueError: The operator or the value does not fit the field.
     """
     path, kind, op, value = field.path, field.type, pred.op, pred.value
-    if op == "is_null":
-        return f"{path} = null" if value else f"{path} != null"
+    decided, answer, value = _null_test(path, kind, op, value)
+    if decided:
+        return answer
     if op in {"in", "not_in"}:
         if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
             raise ValueError(f"`{op}` needs a list of values, got {value!r}")

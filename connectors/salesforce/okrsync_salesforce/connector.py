@@ -142,6 +142,7 @@ class SalesforceConnector:
             where,
             stamp,
             soft_deletes=info.field("IsDeleted") is not None,
+            archives=info.field("IsArchived") is not None,
             hard_deletes=bool(raw.get("replicateable", True)),
         )
         return SalesforcePull(

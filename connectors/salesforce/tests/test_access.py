@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import certifi
@@ -177,13 +178,10 @@ def test_jwt_bearer_login(
     login_relay: responses.RequestsMock,
     session_for: Callable[..., requests.Session],
 ) -> None:
-    """The JWT bearer flow is accepted for an active user and refused for an unknown one."""
+    """A JWT signed with the app's key is accepted; another key, user or app is refused."""
     del login_relay
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
     info = sandbox.info()
+    pem = Path(info["private_key_file"]).read_text(encoding="ascii")
     sf = Salesforce(
         username="ada@acme.example",
         consumer_key=info["consumer_key"],
@@ -191,20 +189,22 @@ def test_jwt_bearer_login(
         session=session_for(sandbox),
     )
     assert sf.query(QUERY)["totalSize"] == 1
-    with pytest.raises(SalesforceAuthenticationFailed):
-        Salesforce(
-            username="nobody@acme.example",
-            consumer_key=info["consumer_key"],
-            privatekey=pem,
-            session=session_for(sandbox),
-        )
-    with pytest.raises(SalesforceAuthenticationFailed):
-        Salesforce(
-            username="ada@acme.example",
-            consumer_key="other-app",
-            privatekey=pem,
-            session=session_for(sandbox),
-        )
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    wrong = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    for username, consumer_key, key in (
+        ("ada@acme.example", info["consumer_key"], wrong),
+        ("nobody@acme.example", info["consumer_key"], pem),
+        ("ada@acme.example", "other-app", pem),
+    ):
+        with pytest.raises(SalesforceAuthenticationFailed):
+            Salesforce(
+                username=username,
+                consumer_key=consumer_key,
+                privatekey=key,
+                session=session_for(sandbox),
+            )
 
 
 def test_token_endpoint_raw(

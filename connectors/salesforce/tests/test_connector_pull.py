@@ -422,14 +422,17 @@ def test_unreadable_records_are_skipped_not_fatal(
 
 
 def test_old_cursor_means_a_full_pull(start: Callable[..., RunningSalesforceSandbox]) -> None:
-    """Deletions older than 30 days cannot be listed: every record is returned, and logged."""
+    """Deletions older than 15 days cannot be listed: the replica is reset and refilled, logged."""
     box = start(big_org())
     connector = connector_for(box)
     now = box.app.clock()
-    old = (now - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    old = (now - timedelta(days=16)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with capture_logs() as logs:
         pull = connector.pull("Opportunity", ["Name"], (), Cursor(old, (), old))
-        records, deleted, _ = drain(pull)
+        pages = list(pull)
+    assert pages[0] == Page(reset=True)
+    records = [r for page in pages for r in page.records]
+    deleted = [i for page in pages for i in page.deleted]
     assert len(records) == BIG
     assert deleted == []
     assert any(e["event"] == "salesforce.pull.full_repull" for e in logs)

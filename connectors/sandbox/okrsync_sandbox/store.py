@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DELETED_AT",
+    "FOLD",
     "And",
     "Cmp",
     "Column",
@@ -34,6 +35,7 @@ __all__ = [
     "Store",
     "TableSchema",
     "UnknownField",
+    "fold",
     "from_storage",
     "to_storage",
 ]
@@ -133,6 +135,16 @@ class UnknownField(LookupError):  # noqa: N818  (named for what it reports)
         super().__init__(f"No such column '{path}' on entity '{table}'")
         self.table = table
         self.path = path
+
+
+FOLD = "okrsync_fold"
+"""SQL function: text in lower case by Unicode's rules (SQLite's ``lower`` and ``LIKE``
+fold ASCII letters only)."""
+
+
+def fold(text: str | float | None) -> str | float | None:
+    """``text`` in lower case by Unicode's rules (other values unchanged): the store's ``FOLD``."""
+    return text.lower() if isinstance(text, str) else text
 
 
 DELETED_AT = "_deleted_at"
@@ -290,6 +302,12 @@ class _Query:
             return "0"
         self.params.append(to_storage(cond.value, column.type))
         if cond.op == "like":
+            if isinstance(cond.value, str) and not cond.value.isascii():
+                # Salesforce and HubSpot ignore letter case beyond ASCII ('MÜLLER' finds
+                # 'Müller'); SQLite's LIKE does not, so both sides are folded first. ASCII
+                # patterns keep the native (indexable) LIKE: no other letter folds to ASCII
+                # but the Kelvin sign.
+                return f"{FOLD}({sql}) LIKE {FOLD}(?) ESCAPE '\\'"
             return f"{sql} LIKE ? ESCAPE '\\'"
         if cond.op == "!=":
             return f"({sql} != ? OR {sql} IS NULL)"
@@ -335,6 +353,7 @@ class Store:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            db.create_function(FOLD, 1, fold, deterministic=True)
             db.execute("PRAGMA synchronous=OFF")
             db.execute("PRAGMA temp_store=MEMORY")
             self._local.db = db

@@ -93,6 +93,8 @@ class KeyResultResult:
             "score": self.score.score,
             "expected": self.score.expected,
             "forecast_score": self.score.forecast_score,
+            "forecast": self.score.forecast.value if self.score.forecast else None,
+            "accumulates": self.kr.accumulates,
             "status": self.status,
             "error": self.value.error,
         }
@@ -114,8 +116,26 @@ class CycleReport:
     pulled_by_object: dict[str, int] = field(default_factory=dict)
     """Records and deletions pulled, by ``connector:object``."""
     skipped: int = 0
+    checked_in: int = 0
+    """Check-ins recorded (each replacing any earlier one of the same key result and day)."""
     outcome: str = "running"
     error: str | None = None
+
+    @property
+    def synced_nothing(self) -> bool:
+        """Whether the run brought nothing through from or to the CRMs.
+
+        It failed or stopped before scoring, no key result got a value from its
+        CRM, or every write it tried failed. Readiness and exit codes use this.
+        """
+        if self.outcome == "failed" or not (self.key_results or self.outcome == "succeeded"):
+            return True
+        if self.key_results and all(r.value.error for r in self.key_results):
+            return True
+        writes = self.writes
+        return bool(writes.failed) and not (
+            sum(writes.upserted.values()) or sum(writes.unchanged.values())
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The report as ``okrsync plan/sync --json`` prints it."""
@@ -138,6 +158,7 @@ class CycleReport:
             "quota": dict(sorted(self.quota.items())),
             "pulled": self.pulled,
             "skipped": self.skipped,
+            "check_ins": self.checked_in,
             "error": self.error,
         }
 
@@ -364,7 +385,7 @@ class SyncEngine:
         if fresh:
             values.update(evaluate(self.db, self.replica, fresh, day))
         log.info("sync.evaluated", computed=len(fresh), reused=len(krs) - len(fresh))
-        history = self._check_ins(krs)
+        history = self._check_ins(krs, day)
         by_objective: dict[str, list[WeightedScore]] = {}
         for kr in krs:
             value = values[kr.full_key]
@@ -380,6 +401,7 @@ class SyncEngine:
                 as_of=day,
                 check_ins=history.get(kr.full_key, []),
                 milestone=kr.kind is KeyResultKind.MILESTONE,
+                accumulates=kr.accumulates,
             )
             result = KeyResultResult(kr, value, score)
             report.key_results.append(result)
@@ -450,11 +472,19 @@ class SyncEngine:
                     found[str(basis)] = MetricValue(value)
         return {key: found[basis] for key, basis in bases.items() if basis in found}
 
-    def _check_ins(self, krs: list[KeyResult]) -> dict[str, list[CheckInPoint]]:
+    def _check_ins(self, krs: list[KeyResult], day: date) -> dict[str, list[CheckInPoint]]:
+        """The check-in history of each key result: check-ins dated before ``day`` only.
+
+        Never the day's own check-in, so every run of one day (the check-in, a
+        re-run after a crash, a sync minutes later) scores the same.
+        """
         keys = [kr.full_key for kr in krs]
         out: dict[str, list[CheckInPoint]] = {}
+        statement = select(CheckInRow).where(
+            col(CheckInRow.kr_key).in_(keys), col(CheckInRow.on) < day
+        )
         with Session(self.db) as session:
-            for row in session.exec(select(CheckInRow).where(col(CheckInRow.kr_key).in_(keys))):
+            for row in session.exec(statement):
                 out.setdefault(row.kr_key, []).append(CheckInPoint(row.on, row.value))
         return out
 
@@ -500,7 +530,10 @@ class SyncEngine:
                     report.writes.add(report.writes.upserted, connector)
 
     def _write(self, report: CycleReport, now: datetime, day: date, *, checking_in: bool) -> None:
-        wanted = self._wanted(report, now)
+        backfill = checking_in and self._synced_after(day)
+        # a check-in for a day before one already synced (a backfill) adds its check-in
+        # records only: the key results and objectives in the CRM keep the newer state
+        wanted = {} if backfill else self._wanted(report, now)
         if checking_in:
             for key, records in self._check_in(report, day, now).items():
                 wanted.setdefault(key, []).extend(records)
@@ -508,20 +541,50 @@ class SyncEngine:
         flush_outbox(self.db, self.connectors, report.run_id, self.clock, report.writes)
         prune_outbox(self.db)
 
+    def _synced_after(self, day: date) -> bool:
+        """Whether a sync or check-in run for a later as-of date has completed."""
+        statement = select(RunRow.id).where(
+            RunRow.workspace == self.workspace,
+            col(RunRow.kind).in_(("sync", "check_in")),
+            col(RunRow.as_of) > day,
+            col(RunRow.outcome).in_(("succeeded", "partial")),
+        )
+        with Session(self.db) as session:
+            return session.exec(statement.limit(1)).first() is not None
+
     def _check_in(
         self, report: CycleReport, day: date, now: datetime
     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-        """Record today's check-in of every key result; return the CRM check-in records."""
+        """Record the day's check-in of every key result; return the CRM check-in records.
+
+        A check-in replaces one recorded earlier for the same key result and day
+        (a re-run, a backfill run again), except that a metric failing now never
+        replaces a recorded value, and a rep's confidence and comment are kept
+        when the CRM cannot be read.
+        """
         rep_fields = self._rep_fields(report)
+        keys = [r.kr.full_key for r in report.key_results]
         out: dict[tuple[str, str], list[dict[str, Any]]] = {}
         with Session(self.db) as session:
+            recorded = {
+                row.kr_key: row
+                for row in session.exec(
+                    select(CheckInRow).where(col(CheckInRow.kr_key).in_(keys), CheckInRow.on == day)
+                )
+            }
             for result in report.key_results:
                 kr = result.kr
                 if not kr.cycle.start <= day <= kr.cycle.end:
                     continue
-                confidence, comment = rep_fields.get(kr.full_key, (None, None))
-                session.merge(
-                    CheckInRow(
+                kept = recorded.get(kr.full_key)
+                if kept is not None and kept.value is not None and result.value.error:
+                    row = kept
+                else:
+                    confidence, comment = rep_fields.get(
+                        kr.full_key,
+                        (kept.confidence, kept.comment) if kept else (None, None),
+                    )
+                    row = CheckInRow(
                         kr_key=kr.full_key,
                         on=day,
                         value=result.value.value,
@@ -533,23 +596,30 @@ class SyncEngine:
                         comment=comment,
                         recorded_at=now,
                     )
-                )
+                    session.merge(row)
+                report.checked_in += 1
                 record = {
                     "key": f"{kr.full_key}/{day.isoformat()}",
                     "key_result": kr.full_key,
                     "check_in_date": day,
-                    "current_value": result.value.value,
-                    "progress": result.score.progress,
-                    "score": result.score.score,
-                    "forecast_score": result.score.forecast_score,
-                    "status": result.status,
-                    "confidence": confidence,
-                    "comment": comment,
+                    "current_value": row.value,
+                    "progress": row.progress,
+                    "score": row.score,
+                    "forecast_score": row.forecast_score,
+                    "status": row.status,
+                    "confidence": row.confidence,
+                    "comment": row.comment,
                 }
                 for connector in kr.destinations:
                     if connector in self.connectors:
                         out.setdefault((connector, CHECK_IN.name), []).append(record)
             session.commit()
+        log.info(
+            "sync.check_in.recorded",
+            run_id=report.run_id,
+            on=day.isoformat(),
+            check_ins=report.checked_in,
+        )
         return out
 
     def _rep_fields(self, report: CycleReport) -> dict[str, tuple[float | None, str | None]]:

@@ -118,6 +118,8 @@ class CycleReport:
     skipped: int = 0
     checked_in: int = 0
     """Check-ins recorded (each replacing any earlier one of the same key result and day)."""
+    backfill: bool = False
+    """A check-in for a day before one already synced: only check-in records were written."""
     outcome: str = "running"
     error: str | None = None
 
@@ -159,6 +161,7 @@ class CycleReport:
             "pulled": self.pulled,
             "skipped": self.skipped,
             "check_ins": self.checked_in,
+            "backfill": self.backfill,
             "error": self.error,
         }
 
@@ -530,10 +533,10 @@ class SyncEngine:
                     report.writes.add(report.writes.upserted, connector)
 
     def _write(self, report: CycleReport, now: datetime, day: date, *, checking_in: bool) -> None:
-        backfill = checking_in and self._synced_after(day)
+        report.backfill = checking_in and self._synced_after(day)
         # a check-in for a day before one already synced (a backfill) adds its check-in
         # records only: the key results and objectives in the CRM keep the newer state
-        wanted = {} if backfill else self._wanted(report, now)
+        wanted = {} if report.backfill else self._wanted(report, now)
         if checking_in:
             for key, records in self._check_in(report, day, now).items():
                 wanted.setdefault(key, []).extend(records)

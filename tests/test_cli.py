@@ -98,6 +98,24 @@ def test_metrics_lists_catalog_and_admin_metrics() -> None:
     assert "hubspot" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2026-13-01", "error: --as-of: expected a date like 2026-07-01, got '2026-13-01'"),
+        (
+            "2999-01-04",
+            "error: --as-of: a check-in records what happened, so it cannot be dated after",
+        ),
+    ],
+)
+def test_check_in_refuses_bad_and_future_dates(as_of: str, message: str) -> None:
+    """`okrsync check-in --as-of` exits 2 for a date it cannot read or one in the future."""
+    result = runner.invoke(app, ["check-in", "--as-of", as_of])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert result.stdout == ""
+
+
 def test_installed_script_discovers_connector_plugins(tmp_path: Path) -> None:
     """The installed `okrsync` script finds both connector plugins through entry points."""
     script = shutil.which("okrsync", path=str(Path(sys.executable).parent))

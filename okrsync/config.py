@@ -256,6 +256,12 @@ class HttpSettings(BaseModel):
 
     host: str = Field("0.0.0.0", min_length=1)  # noqa: S104 - a container listens on all interfaces
     port: int = Field(8080, ge=0, le=65535)
+    unready_after_cycles: int = Field(
+        3,
+        ge=1,
+        le=1000,
+        description="Consecutive cycles that synced nothing after which /readyz answers 503.",
+    )
 
 
 class ConnectorInstance(BaseModel):

@@ -10,7 +10,7 @@
 - SIGTERM/SIGINT: the running cycle finishes its current step or stops
   safely (the outbox and cursors keep it consistent), then the process exits 0.
 - HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics``. Ready means
-  syncing: ``/readyz`` answers 503 after ``http.unready_after_cycles``
+  syncing: ``/readyz`` answers 503 after ``readiness.unready_after_cycles``
   consecutive cycles that synced nothing (failed, every key result in error,
   or every write refused), and 200 again after the next one that syncs.
 """
@@ -224,7 +224,7 @@ class Daemon:
             self.last_synced = datetime.now(UTC)
         else:
             self.synced_nothing += 1
-            if self.synced_nothing == self.app.settings.http.unready_after_cycles:
+            if self.synced_nothing == self.app.settings.readiness.unready_after_cycles:
                 log.warning("daemon.unready", cycles_synced_nothing=self.synced_nothing)
         self.metrics.synced_nothing.set(self.synced_nothing)
 
@@ -299,7 +299,7 @@ class Daemon:
             "last_outcome": self.last_outcome,
             "last_synced_at": self.last_synced.isoformat() if self.last_synced else None,
         }
-        if self.synced_nothing >= self.app.settings.http.unready_after_cycles:
+        if self.synced_nothing >= self.app.settings.readiness.unready_after_cycles:
             reason = f"{self.synced_nothing} cycles in a row synced nothing"
             return json_response({"ready": False, "reason": reason, **state}, 503)
         return json_response({"ready": True, **state})

@@ -115,10 +115,12 @@ def test_readiness_follows_cycles_that_synced_nothing(daemon) -> None:
 
 
 def test_readiness_threshold_is_configurable(daemon) -> None:
-    """`http.unready_after_cycles` sets how many cycles that synced nothing make /readyz 503."""
+    """`readiness.unready_after_cycles` sets how many cycles that synced nothing make /readyz 503."""
     d, crm, _ = daemon
     d.app.settings = d.app.settings.model_copy(
-        update={"http": d.app.settings.http.model_copy(update={"unready_after_cycles": 1})}
+        update={
+            "readiness": d.app.settings.readiness.model_copy(update={"unready_after_cycles": 1})
+        }
     )
     crm.fail_next = [RetriableConnectorError("connection refused", crm="salesforce")] * 1000
     d.cycle("sync")

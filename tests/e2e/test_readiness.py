@@ -122,7 +122,7 @@ def daemon(tmp_path: Path, registry: PluginRegistry) -> Iterator[tuple[Daemon, l
             text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{relay.port}")
         config.write_text(
             text
-            + "http: {host: 127.0.0.1, port: 0, unready_after_cycles: 2}\n"
+            + "http: {host: 127.0.0.1, port: 0}\nreadiness: {unready_after_cycles: 2}\n"
             + "schedules: {sync: {interval: 1d}, check_in: {cron: '0 7 1 1 *'}}\n",
             encoding="utf-8",
         )

@@ -132,16 +132,18 @@ def metrics(
         )
     except OkrsyncError as error:
         raise _fail(error) from None
-    table = Table("source", "metric", "unit", "description", "defined in")
+    table = Table("source", "metric", "unit", "nature", "description", "defined in")
     for instance, catalog in sorted(per_instance.items()):
         if source is not None and instance != source:
             continue
         for name in catalog.names():
             definition = catalog.definition(name)
+            accumulates = catalog.resolve(name, definition.origin).accumulates
             table.add_row(
                 instance,
                 name,
                 (definition.unit or "").__str__(),
+                "accumulates" if accumulates else "level",
                 definition.spec.description or "",
                 str(definition.origin),
             )

@@ -96,6 +96,10 @@ def test_metrics_lists_catalog_and_admin_metrics() -> None:
     for name in ("win_rate", "customer_churn_rate", "sales_trainings", "enquiries_answered_i"):
         assert name in result.stdout
     assert "hubspot" not in result.stdout
+    rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    for name, nature in (("won_revenue", "accumulates"), ("pipeline_value", "level")):
+        assert f"│ {nature}" in rows[name], rows[name]
+    assert "│ accumulates" in rows["sales_trainings"]  # inferred: a count over the cycle
 
 
 @pytest.mark.parametrize(

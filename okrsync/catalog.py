@@ -17,7 +17,7 @@ from okrsync._validation import validate_located
 from okrsync._yaml import load_yaml
 from okrsync.errors import ConfigurationError, Problem
 from okrsync.mapping.schema import CatalogFile, NamedMetricSpec
-from okrsync.metric import Expr, Ratio, RatioParts, Unit, natural_unit
+from okrsync.metric import Expr, Ratio, RatioParts, Unit, accumulates, natural_unit
 from okrsync.model import Origin
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class ResolvedMetric:
     name: str | None = None
     """The catalog name the key result used, if it used one."""
     description: str | None = None
+    accumulates: bool = False
+    """Whether the metric accumulates (0 at the cycle's start, only grows) or is a level."""
 
     @property
     def label(self) -> str:
@@ -105,9 +107,23 @@ class Catalog:
             definition = self._lookup(ref, at, ())
             expr = self._expand(definition.spec.metric, definition.origin, ("metric",), (ref,))
             unit = definition.unit or natural_unit(expr)
-            return ResolvedMetric(expr, unit, ref, definition.spec.description)
+            nature = self._accumulates(definition, expr)
+            return ResolvedMetric(expr, unit, ref, definition.spec.description, nature)
         expr = self._expand(ref, at, (), ())
-        return ResolvedMetric(expr, natural_unit(expr))
+        return ResolvedMetric(expr, natural_unit(expr), accumulates=accumulates(expr))
+
+    def _accumulates(self, definition: MetricDefinition, expr: Expr) -> bool:
+        """A named metric's nature: the first ``accumulates:`` along its names, else inferred."""
+        seen = {definition.name}
+        while definition.spec.accumulates is None and isinstance(definition.spec.metric, str):
+            name = definition.spec.metric
+            if name in seen or name not in self._definitions:  # reported by _expand already
+                break
+            seen.add(name)
+            definition = self._definitions[name]
+        if definition.spec.accumulates is not None:
+            return definition.spec.accumulates
+        return accumulates(expr)
 
     def check_all(self) -> list[Problem]:
         """Problems in the definitions themselves (unknown names, cycles)."""

@@ -1,7 +1,8 @@
 """The ``okrsync`` command line (the composition root for each command).
 
 Exit codes: 0 success, 2 invalid configuration or mappings (the located
-problems on stderr, one per line), 1 any other failure.
+problems on stderr, one per line), 1 any other failure. ``check-in``: 0 all
+synced, 1 partly synced, 3 nothing synced (see :func:`cycle_exit_code`), 2 bad input.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,11 +25,22 @@ from okrsync.plugins import PluginRegistry
 
 if TYPE_CHECKING:
     from okrsync.app import App
+    from okrsync.engine import CycleReport
 
-__all__ = ["app", "main"]
+__all__ = ["app", "cycle_exit_code", "main"]
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
+EXIT_PARTIAL = 1
+EXIT_NOTHING_SYNCED = 3
+
+
+def cycle_exit_code(report: CycleReport) -> int:
+    """Exit code of a cycle: 0 all synced, 1 partly synced, 3 nothing synced or failed."""
+    if report.synced_nothing:
+        return EXIT_NOTHING_SYNCED
+    return 0 if report.outcome == "succeeded" else EXIT_PARTIAL
+
 
 app = typer.Typer(
     name="okrsync",
@@ -121,16 +133,18 @@ def metrics(
         )
     except OkrsyncError as error:
         raise _fail(error) from None
-    table = Table("source", "metric", "unit", "description", "defined in")
+    table = Table("source", "metric", "unit", "nature", "description", "defined in")
     for instance, catalog in sorted(per_instance.items()):
         if source is not None and instance != source:
             continue
         for name in catalog.names():
             definition = catalog.definition(name)
+            accumulates = catalog.resolve(name, definition.origin).accumulates
             table.add_row(
                 instance,
                 name,
                 (definition.unit or "").__str__(),
+                "accumulates" if accumulates else "level",
                 definition.spec.description or "",
                 str(definition.origin),
             )
@@ -290,11 +304,13 @@ def _explain_uncomputable(application: App) -> None:
 def _cycle(
     kind: str, config: Path | None, mappings: Path | None, as_of: str | None, as_json: bool
 ) -> None:
-    """Run one plan or sync cycle and print its report."""
+    """Run one plan, sync or check-in cycle and print its report."""
     from okrsync.app import build_app  # noqa: PLC0415
     from okrsync.render import print_report  # noqa: PLC0415
 
     day = _as_of(as_of)
+    if kind == "check_in":
+        _check_in_day(day)
     try:
         application = build_app(config, mappings)
     except OkrsyncError as error:
@@ -313,8 +329,39 @@ def _cycle(
     else:
         units = {r.kr.full_key: r.kr.unit.value for r in report.key_results}
         print_report(data, units)
-    if report.outcome == "failed":
+    if kind == "check_in":
+        _say_checked_in(report)
+        code = cycle_exit_code(report)
+        if code:
+            raise typer.Exit(code)
+    elif report.outcome == "failed":
         raise typer.Exit(EXIT_FAILED)
+
+
+def _check_in_day(day: date | None) -> None:
+    """Refuse a check-in dated in the future (a day of slack for time zones ahead of UTC)."""
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    if day is not None and day > latest:
+        typer.echo(
+            f"error: --as-of: a check-in records what happened, so it cannot be dated after "
+            f"{latest}, got {day}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _say_checked_in(report: CycleReport) -> None:
+    """One line on stderr: what the check-in recorded."""
+    day = report.as_of.isoformat()
+    if not report.checked_in:
+        typer.echo(f"warning: no key result's cycle contains {day}: nothing checked in", err=True)
+        return
+    note = (
+        "; a later day is already synced, so only check-in records were written (a backfill)"
+        if report.backfill
+        else ""
+    )
+    typer.echo(f"checked in {report.checked_in} key results as of {day}{note}", err=True)
 
 
 @app.command()
@@ -337,6 +384,22 @@ def sync(
 ) -> None:
     """Run one full cycle: pull, compute, score, write changed records back."""
     _cycle("sync", config, mappings, as_of, as_json)
+
+
+@app.command("check-in")
+def check_in(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync and record a check-in of every key result, as the daemon's check-in job does.
+
+    A check-in for a day that has one replaces it. An earlier day than the last
+    synced one is a backfill: run it for each past Monday, oldest first, to give
+    the check-in history (and burn-up charts) a quarter's worth of points.
+    """
+    _cycle("check_in", config, mappings, as_of, as_json)
 
 
 @app.command()

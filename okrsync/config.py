@@ -65,6 +65,7 @@ __all__ = [
     "ConnectorInstance",
     "HttpSettings",
     "LogSettings",
+    "ReadinessSettings",
     "Schedule",
     "Schedules",
     "Settings",
@@ -258,6 +259,19 @@ class HttpSettings(BaseModel):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class ReadinessSettings(BaseModel):
+    """When ``/readyz`` says the daemon is not ready."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unready_after_cycles: int = Field(
+        3,
+        ge=1,
+        le=1000,
+        description="Consecutive cycles that synced nothing after which /readyz answers 503.",
+    )
+
+
 class ConnectorInstance(BaseModel):
     """One configured connector: its type and its settings, validated by that type's plugin."""
 
@@ -285,6 +299,7 @@ class Settings(BaseModel):
     log: LogSettings = Field(default_factory=LogSettings)
     schedules: Schedules = Field(default_factory=Schedules)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
     connectors: dict[str, ConnectorInstance] = Field(default_factory=dict)
 
     @property

@@ -11,7 +11,10 @@
   safely (the outbox and cursors keep it consistent), then the process exits 0.
 - HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics`` on waitress, a
   production WSGI server (:mod:`okrsync.http`: a bounded worker pool, idle
-  connections closed), in threads named ``okrsync-http``.
+  connections closed), in threads named ``okrsync-http``. Ready means
+  syncing: ``/readyz`` answers 503 after ``readiness.unready_after_cycles``
+  consecutive cycles that synced nothing (failed, every key result in error,
+  or every write refused), and 200 again after the next one that syncs.
 """
 
 from __future__ import annotations
@@ -46,8 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["Daemon", "Metrics"]
 
 log = structlog.get_logger("okrsync.daemon")
-FAILED_CYCLES_NOT_READY = 3
-"""Consecutive failed cycles after which ``/readyz`` answers 503."""
 
 
 class Metrics:
@@ -88,6 +89,11 @@ class Metrics:
         self.skipped_locked = Counter(
             "okrsync_cycles_skipped_locked",
             "Ticks skipped: another replica held the workspace",
+            registry=r,
+        )
+        self.synced_nothing = Gauge(
+            "okrsync_cycles_synced_nothing",
+            "Consecutive cycles that synced nothing (readiness counts these)",
             registry=r,
         )
 
@@ -173,8 +179,11 @@ class Daemon:
         self.metrics = Metrics()
         self.lock = _WorkspaceLock(app)
         self.reload_seconds = reload_seconds
-        self.failures = 0
+        self.synced_nothing = 0
+        """Consecutive cycles that synced nothing; ``/readyz`` answers from it."""
         self.last_outcome: str | None = None
+        self.last_synced: datetime | None = None
+        """End of the last cycle that synced something."""
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._stamps = self._mapping_stamps()
         self.http: Served | None = None
@@ -191,24 +200,34 @@ class Daemon:
             try:
                 report = self.app.engine(self.stop).run(kind)
             except OkrsyncError as exc:
-                self.failures += 1
-                self.last_outcome = "failed"
+                self._count(synced=False, outcome="failed")
                 self.metrics.cycles.labels(kind, "failed").inc()
                 log.error("cycle.failed", kind=kind, error=str(exc))  # noqa: TRY400  (a user-facing error: no traceback)
                 return
             except Exception:
-                self.failures += 1
-                self.last_outcome = "failed"
+                self._count(synced=False, outcome="failed")
                 self.metrics.cycles.labels(kind, "failed").inc()
                 log.exception("cycle.crashed", kind=kind)
                 return
             self.metrics.observe(report, time.monotonic() - started)
-            self.last_outcome = report.outcome
-            self.failures = self.failures + 1 if report.outcome == "failed" else 0
+            if report.outcome != "abandoned":  # stopped for shutdown: says nothing of the CRMs
+                self._count(synced=not report.synced_nothing, outcome=report.outcome)
 
         if not self.lock.run(work):
             self.metrics.skipped_locked.inc()
             log.info("cycle.skipped", kind=kind, reason="workspace locked")
+
+    def _count(self, *, synced: bool, outcome: str) -> None:
+        """Count a cycle towards readiness: one that synced nothing extends the streak."""
+        self.last_outcome = outcome
+        if synced:
+            self.synced_nothing = 0
+            self.last_synced = datetime.now(UTC)
+        else:
+            self.synced_nothing += 1
+            if self.synced_nothing == self.app.settings.readiness.unready_after_cycles:
+                log.warning("daemon.unready", cycles_synced_nothing=self.synced_nothing)
+        self.metrics.synced_nothing.set(self.synced_nothing)
 
     def _mapping_stamps(self) -> dict[str, float]:
         folder = self.app.settings.mappings
@@ -276,11 +295,15 @@ class Daemon:
             return json_response(
                 {"ready": False, "reason": f"store unreachable: {type(exc).__name__}"}, 503
             )
-        if self.failures >= FAILED_CYCLES_NOT_READY:
-            return json_response(
-                {"ready": False, "reason": f"{self.failures} cycles failed in a row"}, 503
-            )
-        return json_response({"ready": True, "last_outcome": self.last_outcome})
+        state = {
+            "cycles_synced_nothing": self.synced_nothing,
+            "last_outcome": self.last_outcome,
+            "last_synced_at": self.last_synced.isoformat() if self.last_synced else None,
+        }
+        if self.synced_nothing >= self.app.settings.readiness.unready_after_cycles:
+            reason = f"{self.synced_nothing} cycles in a row synced nothing"
+            return json_response({"ready": False, "reason": reason, **state}, 503)
+        return json_response({"ready": True, **state})
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from okrsync.checkin import check_in, history
 from okrsync.compute import compute_values
@@ -63,8 +63,28 @@ class CycleReport:
     pulled_by_object: dict[str, int] = field(default_factory=dict)
     """Records and deletions pulled, by ``connector:object``."""
     skipped: int = 0
+    checked_in: int = 0
+    """Check-ins recorded (each replacing any earlier one of the same key result and day)."""
+    backfill: bool = False
+    """A check-in for a day before one already synced: only check-in records were written."""
     outcome: str = "running"
     error: str | None = None
+
+    @property
+    def synced_nothing(self) -> bool:
+        """Whether the run brought nothing through from or to the CRMs.
+
+        It failed or stopped before scoring, no key result got a value from its
+        CRM, or every write it tried failed. Readiness and exit codes use this.
+        """
+        if self.outcome == "failed" or not (self.key_results or self.outcome == "succeeded"):
+            return True
+        if self.key_results and all(r.value.error for r in self.key_results):
+            return True
+        writes = self.writes
+        return bool(writes.failed) and not (
+            sum(writes.upserted.values()) or sum(writes.unchanged.values())
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The report as ``okrsync plan/sync --json`` prints it."""
@@ -87,6 +107,8 @@ class CycleReport:
             "quota": dict(sorted(self.quota.items())),
             "pulled": self.pulled,
             "skipped": self.skipped,
+            "check_ins": self.checked_in,
+            "backfill": self.backfill,
             "error": self.error,
         }
 
@@ -190,7 +212,7 @@ class SyncEngine:
             self.mappings.objectives,
             computed.values,
             failed_sources=failed_sources,
-            history=history(self.db, krs),
+            history=history(self.db, krs, day),
             day=day,
         )
         report.key_results.extend(scored.key_results)
@@ -207,9 +229,14 @@ class SyncEngine:
         preview(self.db, self._wanted(report, now), report.writes)
 
     def _write(self, report: CycleReport, now: datetime, day: date, *, checking_in: bool) -> None:
-        wanted = self._wanted(report, now)
+        report.backfill = checking_in and self._synced_after(day)
+        # a check-in for a day before one already synced (a backfill) adds its check-in
+        # records only: the key results and objectives in the CRM keep the newer state
+        wanted = {} if report.backfill else self._wanted(report, now)
         if checking_in:
-            checked = check_in(self.db, self.connectors, report.key_results, day, now)
+            checked, report.checked_in = check_in(
+                self.db, self.connectors, report.key_results, day, now
+            )
             for key, records in checked.items():
                 wanted.setdefault(key, []).extend(records)
         write_back(
@@ -221,6 +248,17 @@ class SyncEngine:
             clock=self.clock,
             report=report.writes,
         )
+
+    def _synced_after(self, day: date) -> bool:
+        """Whether a sync or check-in run for a later as-of date has completed."""
+        statement = select(RunRow.id).where(
+            RunRow.workspace == self.workspace,
+            col(RunRow.kind).in_(("sync", "check_in")),
+            col(RunRow.as_of) > day,
+            col(RunRow.outcome).in_(("succeeded", "partial")),
+        )
+        with Session(self.db) as session:
+            return session.exec(statement.limit(1)).first() is not None
 
     # -- the run's record -----------------------------------------------------------
 

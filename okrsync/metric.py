@@ -53,6 +53,7 @@ __all__ = [
     "Unit",
     "Where",
     "WindowRange",
+    "accumulates",
     "describe_value",
     "matching",
     "natural_unit",
@@ -538,6 +539,28 @@ def natural_unit(expr: Expr) -> Unit:
     if expr.function in {"count", "count_distinct"}:
         return Unit.COUNT
     return Unit.NUMBER
+
+
+ACCUMULATING_WINDOWS = frozenset({"cycle", "cycle_to_date"})
+"""Windows over which a count or a sum only grows as the cycle goes on."""
+
+
+def accumulates(expr: Expr) -> bool:
+    """Whether a metric accumulates, as inferred from its expression.
+
+    A metric accumulates when it counts or sums what happened since the cycle
+    began, so it starts the cycle at 0 and can only grow: ``count``, ``sum`` and
+    ``count_distinct`` whose window is ``cycle`` or ``cycle_to_date``, and
+    ``churn_rate``. Every other metric is a level (ratios, NPS, averages,
+    minimums and maximums, aggregates without such a window). A named metric or
+    a key result may say otherwise with ``accumulates:``.
+    """
+    if isinstance(expr, ChurnRate):
+        return True
+    if isinstance(expr, Aggregate) and expr.function in {"count", "sum", "count_distinct"}:
+        window = expr.window_field()
+        return window is not None and window[1] in ACCUMULATING_WINDOWS
+    return False
 
 
 def window_bounds(

@@ -118,6 +118,9 @@ class KeyResult:
     owner: Owner | None = None
     publish_to: tuple[str, ...] = ()
     origin: Origin | None = field(default=None, compare=False)
+    accumulates: bool = False
+    """Whether the metric accumulates (0 at the cycle's start, only grows) or is a level:
+    the key result's ``accumulates:``, else its named metric's, else inferred."""
 
     @property
     def full_key(self) -> str:

@@ -56,6 +56,8 @@ class KeyResultResult:
             "score": self.score.score,
             "expected": self.score.expected,
             "forecast_score": self.score.forecast_score,
+            "forecast": self.score.forecast.value if self.score.forecast else None,
+            "accumulates": self.kr.accumulates,
             "status": self.status,
             "error": self.value.error,
         }
@@ -93,6 +95,7 @@ def score_all(
             as_of=day,
             check_ins=history.get(kr.full_key, []),
             milestone=kr.kind is KeyResultKind.MILESTONE,
+            accumulates=kr.accumulates,
         )
         result = KeyResultResult(kr, value, score)
         results.append(result)

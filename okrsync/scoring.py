@@ -1,9 +1,8 @@
 """Pure scoring rules for key results and objectives.
 
 Everything here is a pure function of its arguments: no I/O and no clock. The
-as-of date is always passed in explicitly.
-
-Rules:
+as-of date is always passed in explicitly. The rules are those of the design's
+section "Scoring" (revised 2026-12) and of ``docs/scoring.md``:
 
 * ``progress = clamp((value - start) / (target - start), 0, 1)``; works in either
   direction (``start > target`` means lower is better). A milestone key result has
@@ -11,10 +10,18 @@ Rules:
 * ``score = round2(progress)``, rounding half up on the decimal representation.
 * ``expected = round2(clamp(elapsed_days / cycle_days, 0, 1))`` where both day counts
   include the first day of the cycle.
-* ``forecast_score`` extrapolates the ordinary least-squares line through the start
-  value (day 0) and the check-ins to the cycle's last day and scores that value.
-* ``status`` is derived from progress and the forecast score with the bands
-  ``ON_TRACK_AT`` and ``AT_RISK_AT``.
+* A metric either *accumulates* (it counts or sums what happened since the cycle
+  began: it starts the cycle at 0 and only grows) or is a *level* (a ratio, an
+  average, a snapshot); the caller says which.
+* The forecast is today's value moved by the recent trend: the least-squares slope
+  of the last five points among the origin (``(0, 0)`` when the metric accumulates,
+  ``(0, start)`` for a level), the check-ins dated before the as-of day and today's
+  value, carried to the cycle's last day. ``forecast_score`` scores that value.
+* ``status``: ``done`` only where progress 1 can no longer be lost (a milestone
+  reached, an accumulating metric whose target is above its start, or any key
+  result once the cycle has ended); milestones not yet reached are judged by the
+  time left; everything else by the forecast score with the bands ``ON_TRACK_AT``
+  and ``AT_RISK_AT``.
 """
 
 from __future__ import annotations
@@ -31,16 +38,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AT_RISK_AT",
+    "MILESTONE_ON_TRACK_UNTIL",
     "ON_TRACK_AT",
+    "TREND_POINTS",
     "CheckInPoint",
     "CycleDates",
+    "Forecast",
     "KeyResultScore",
     "ObjectiveScore",
     "Status",
     "WeightedScore",
     "clamp",
     "expected_progress",
+    "forecast",
     "forecast_score",
+    "ols_slope",
     "progress",
     "round2",
     "score_key_result",
@@ -53,6 +65,12 @@ ON_TRACK_AT = 0.7
 
 AT_RISK_AT = 0.4
 """Lowest forecast score that counts as ``at_risk`` (below it: ``off_track``)."""
+
+MILESTONE_ON_TRACK_UNTIL = 0.7
+"""Latest expected progress at which a milestone not yet reached is still ``on_track``."""
+
+TREND_POINTS = 5
+"""How many of the most recent points the forecast's slope is fitted through."""
 
 _HUNDREDTH = Decimal("0.01")
 # Enough digits to quantize any finite float (max ~1.8e308) to two decimals exactly.
@@ -97,6 +115,27 @@ class CheckInPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Forecast:
+    """Where a key result is heading: its value expected on the cycle's last day.
+
+    Attributes:
+        value: The forecast, ``v + slope * (end_day - as_of_day)``.
+        slope: Least-squares slope of ``points``, per day (0 with fewer than two
+            distinct days).
+        points: The ``(day, value)`` points the slope was fitted through, oldest
+            first; the last one is today's value.
+        as_of_day: Day of the as-of date within the cycle, in ``[0, end_day]``.
+        end_day: Day of the cycle's last day (day 0 is its first day).
+    """
+
+    value: float
+    slope: float
+    points: tuple[tuple[int, float], ...]
+    as_of_day: int
+    end_day: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeyResultScore:
     """Scoring result for one key result.
 
@@ -107,6 +146,8 @@ class KeyResultScore:
         expected: Share of the cycle elapsed as of the as-of date, rounded.
         forecast_score: Projected score at the end of the cycle, or ``None``.
         status: Derived status.
+        forecast: The projection behind ``forecast_score`` (value on the cycle's
+            last day, slope, points), or ``None`` without a value.
     """
 
     value: float | None
@@ -115,6 +156,7 @@ class KeyResultScore:
     expected: float
     forecast_score: float | None
     status: Status
+    forecast: Forecast | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +286,83 @@ def expected_progress(cycle: CycleDates, as_of: date) -> float:
     return round2(clamp(elapsed_days / cycle_days))
 
 
-def _ols_value_at(points: Sequence[tuple[int, float]], x: int) -> float | None:
-    """Value at ``x`` of the least-squares line through ``points``; ``None`` if degenerate."""
+def ols_slope(points: Sequence[tuple[float, float]]) -> float:
+    """Ordinary least-squares slope of ``points``; 0 with fewer than two distinct ``x``.
+
+    Args:
+        points: ``(x, y)`` pairs, in any order.
+
+    Returns:
+        ``sum((x - mean_x) * (y - mean_y)) / sum((x - mean_x) ** 2)``, or 0.
+    """
+    if not points:
+        return 0.0
     n = len(points)
-    mean_x = sum(px for px, _ in points) / n
-    mean_y = sum(py for _, py in points) / n
-    sxx = sum((px - mean_x) ** 2 for px, _ in points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
     if sxx == 0:
-        return None
-    sxy = sum((px - mean_x) * (py - mean_y) for px, py in points)
-    return mean_y + (sxy / sxx) * (x - mean_x)
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+
+
+def forecast(
+    cycle: CycleDates,
+    start: float,
+    value: float,
+    as_of: date,
+    check_ins: Sequence[CheckInPoint] = (),
+    *,
+    accumulates: bool = False,
+) -> Forecast:
+    """The value a key result is expected to have on the cycle's last day.
+
+    With ``day = (date - cycle.start).days``, ``D`` the day of ``cycle.end`` and ``a``
+    the as-of day (capped to ``[0, D]``): the points are the origin (``(0, 0)`` for a
+    metric that accumulates, ``(0, start)`` for a level), then the cycle's check-ins
+    with a value dated before ``as_of`` (oldest first), then ``(a, value)``; the last
+    ``TREND_POINTS`` of them are kept. The forecast is ``value + b * (D - a)`` with
+    ``b`` their least-squares slope (:func:`ols_slope`): anchored on today's value,
+    moved by the recent trend, and ``value`` itself on or after the cycle's last day.
+
+    Check-ins dated on or after the as-of day never count, so every run on one day
+    (a check-in, its re-run, a sync minutes later) forecasts the same.
+
+    Args:
+        cycle: The cycle.
+        start: Value at the start of the cycle (the origin of a level).
+        value: The value as of ``as_of``.
+        as_of: The day to evaluate on.
+        check_ins: Recorded check-ins, in any order.
+        accumulates: Whether the metric accumulates (starts the cycle at 0).
+
+    Returns:
+        The forecast, with the slope and points behind it.
+
+    Raises:
+        ValueError: If ``start`` or ``value`` is not finite.
+    """
+    if not (math.isfinite(start) and math.isfinite(value)):
+        raise ValueError(f"start and value must be finite, got {start!r} and {value!r}")
+    end_day = (cycle.end - cycle.start).days
+    as_of_day = min(max((as_of - cycle.start).days, 0), end_day)
+    counted = sorted(
+        (c.on, c.value)
+        for c in check_ins
+        if c.value is not None and cycle.start <= c.on <= cycle.end and c.on < as_of
+    )
+    points: list[tuple[int, float]] = [(0, 0.0 if accumulates else start)]
+    points.extend(((on - cycle.start).days, checked) for on, checked in counted)
+    points.append((as_of_day, value))
+    recent = tuple(points[-TREND_POINTS:])
+    slope = ols_slope(recent)
+    return Forecast(
+        value=value + slope * (end_day - as_of_day),
+        slope=slope,
+        points=recent,
+        as_of_day=as_of_day,
+        end_day=end_day,
+    )
 
 
 def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
@@ -265,29 +374,22 @@ def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
     check_ins: Sequence[CheckInPoint] = (),
     *,
     milestone: bool = False,
+    accumulates: bool = False,
 ) -> float:
     """Projected score of a key result at the end of the cycle.
 
-    Fits the ordinary least-squares line ``y = a + b*x`` (``x`` is the number of days
-    since ``cycle.start``) through ``(0, start)`` and one point per counted check-in,
-    and scores its value on the cycle's last day with :func:`progress` and
-    :func:`round2`. A check-in counts when its date lies within the cycle, is not after
-    ``as_of`` and it has a value. Without counted check-ins the line runs through
-    ``(0, start)`` and ``(as_of_day, value)`` with
-    ``as_of_day = (min(as_of, cycle.end) - cycle.start).days``.
-
-    When the line is undefined the forecast score is the current score: on or before
-    the cycle's first day without check-ins, and when every point lies on the same day.
+    The :func:`forecast` value turned into progress (the milestone rule for
+    milestones) and rounded with :func:`round2`.
 
     Args:
         cycle: The cycle.
         start: Value at the start of the cycle.
         target: Value to reach by the end of the cycle.
-        value: Current value (used only when no check-in counts, and for the
-            degenerate cases).
+        value: The value as of ``as_of``.
         as_of: The day to evaluate on.
         check_ins: Recorded check-ins, in any order.
         milestone: Whether the key result is a milestone.
+        accumulates: Whether the metric accumulates (starts the cycle at 0).
 
     Returns:
         Forecast score in ``[0, 1]``, rounded with :func:`round2`.
@@ -295,57 +397,67 @@ def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
     Raises:
         ValueError: As :func:`progress`.
     """
-    current_score = round2(progress(value, start, target, milestone=milestone))
-    points: list[tuple[int, float]] = [(0, start)]
-    points.extend(
-        ((check_in.on - cycle.start).days, check_in.value)
-        for check_in in check_ins
-        if check_in.value is not None and cycle.start <= check_in.on <= min(cycle.end, as_of)
-    )
-    if len(points) == 1:
-        as_of_day = (min(as_of, cycle.end) - cycle.start).days
-        if as_of_day <= 0:
-            return current_score
-        points.append((as_of_day, value))
-    end_value = _ols_value_at(points, (cycle.end - cycle.start).days)
-    if end_value is None:
-        return current_score
-    return round2(progress(end_value, start, target, milestone=milestone))
+    _check_definition(start, target, milestone=milestone)
+    projected = forecast(cycle, start, value, as_of, check_ins, accumulates=accumulates)
+    return round2(progress(projected.value, start, target, milestone=milestone))
 
 
-def _band(forecast: float) -> Status:
-    if forecast >= ON_TRACK_AT:
+def _band(forecast_score: float) -> Status:
+    if forecast_score >= ON_TRACK_AT:
         return Status.ON_TRACK
-    if forecast >= AT_RISK_AT:
+    if forecast_score >= AT_RISK_AT:
         return Status.AT_RISK
     return Status.OFF_TRACK
 
 
-def status_from(progress: float | None, forecast: float | None, *, started: bool) -> Status:
-    """Status of a key result from its progress and forecast score.
+def status_from(
+    progress: float | None,
+    forecast: float | None,
+    *,
+    started: bool,
+    ended: bool = False,
+    expected: float = 0.0,
+    milestone: bool = False,
+    can_be_lost: bool = True,
+) -> Status:
+    """Status of a key result.
 
-    In order: ``not_started`` when the cycle has not started, ``no_data`` without
-    progress, ``done`` when progress is 1, else by the forecast score: at least
-    ``ON_TRACK_AT`` is ``on_track``, at least ``AT_RISK_AT`` is ``at_risk``, below is
-    ``off_track``.
+    In order: ``not_started`` before the cycle starts; ``no_data`` without progress;
+    ``done`` when progress is 1 and can no longer be lost (a milestone, a key result
+    with ``can_be_lost=False``, or any key result once the cycle has ended); a
+    milestone not reached is ``on_track`` while ``expected <= MILESTONE_ON_TRACK_UNTIL``,
+    ``at_risk`` after that and ``off_track`` once the cycle has ended; otherwise by
+    the forecast score: at least ``ON_TRACK_AT`` is ``on_track``, at least
+    ``AT_RISK_AT`` is ``at_risk``, below is ``off_track``.
 
     Args:
         progress: Unrounded progress, or ``None`` without a value.
         forecast: Forecast score, or ``None`` without a value.
-        started: Whether the as-of date is on or after the cycle's start.
+        started: Whether the as-of date is on or after the cycle's first day.
+        ended: Whether the as-of date is after the cycle's last day.
+        expected: Expected progress (as :func:`expected_progress` gives it).
+        milestone: Whether the key result is a milestone.
+        can_be_lost: Whether progress 1 could still be lost before the cycle ends
+            (``False`` only for a metric that accumulates towards a target above
+            its start: it can only grow).
 
     Returns:
         The status.
 
     Raises:
-        ValueError: If there is progress below 1 but no forecast score.
+        ValueError: If a key result that is not a milestone has progress below 1
+            but no forecast score.
     """
     if not started:
         return Status.NOT_STARTED
     if progress is None:
         return Status.NO_DATA
-    if progress == 1:
+    if progress == 1 and (milestone or not can_be_lost or ended):
         return Status.DONE
+    if milestone:
+        if ended:
+            return Status.OFF_TRACK
+        return Status.ON_TRACK if expected <= MILESTONE_ON_TRACK_UNTIL else Status.AT_RISK
     if forecast is None:
         raise ValueError("a key result with progress needs a forecast score")
     return _band(forecast)
@@ -360,6 +472,7 @@ def score_key_result(
     as_of: date,
     check_ins: Sequence[CheckInPoint] = (),
     milestone: bool = False,
+    accumulates: bool = False,
 ) -> KeyResultScore:
     """Score one key result as of a given day.
 
@@ -367,14 +480,17 @@ def score_key_result(
         cycle: The cycle.
         start: Value at the start of the cycle.
         target: Value to reach by the end of the cycle.
-        value: Current value, or ``None`` when there is no data.
+        value: The value as of ``as_of``, or ``None`` when there is no data.
         as_of: The day to evaluate on.
-        check_ins: Recorded check-ins, in any order.
+        check_ins: Recorded check-ins, in any order (those dated on or after
+            ``as_of`` are not used).
         milestone: Whether the key result is a milestone.
+        accumulates: Whether the metric accumulates (starts the cycle at 0 and
+            only grows) rather than being a level.
 
     Returns:
-        The key result's score. Without a value, progress, score and forecast score
-        are ``None`` and the status is ``no_data`` (or ``not_started``).
+        The key result's score. Without a value, progress, score and forecast are
+        ``None`` and the status is ``no_data`` (or ``not_started``).
 
     Raises:
         ValueError: If a number is not finite, or ``start == target`` for a
@@ -393,14 +509,25 @@ def score_key_result(
             status=status_from(None, None, started=started),
         )
     kr_progress = progress(value, start, target, milestone=milestone)
-    forecast = forecast_score(cycle, start, target, value, as_of, check_ins, milestone=milestone)
+    projected = forecast(cycle, start, value, as_of, check_ins, accumulates=accumulates)
+    kr_forecast = round2(progress(projected.value, start, target, milestone=milestone))
+    status = status_from(
+        kr_progress,
+        kr_forecast,
+        started=started,
+        ended=as_of > cycle.end,
+        expected=expected,
+        milestone=milestone,
+        can_be_lost=not (accumulates and target > start),
+    )
     return KeyResultScore(
         value=value,
         progress=kr_progress,
         score=round2(kr_progress),
         expected=expected,
-        forecast_score=forecast,
-        status=status_from(kr_progress, forecast, started=started),
+        forecast_score=kr_forecast,
+        status=status,
+        forecast=projected,
     )
 
 

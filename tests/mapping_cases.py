@@ -103,6 +103,18 @@ CASES: dict[str, dict[str, str | bytes]] = {
         )
     },
     "owner_bad_email": {"b.yaml": kr("owner: {user: jane}")},
+    "accumulates_not_a_flag": {"b.yaml": kr("accumulates: sometimes")},
+    "named_metric_accumulates_not_a_flag": {
+        "a.yaml": (
+            "version: 1\n"
+            "metrics:\n"
+            "  salesforce:\n"
+            "    trainings:\n"
+            "      accumulates: 1\n"
+            "      metric: {count: Event, window: {ActivityDate: cycle_to_date}}\n"
+        ),
+        "b.yaml": BASE,
+    },
     "aligns_to_unknown": {
         "b.yaml": BASE.replace(
             "    title: Objective\n", "    title: Objective\n    aligns_to: grow-revenue\n"

@@ -96,6 +96,28 @@ def test_metrics_lists_catalog_and_admin_metrics() -> None:
     for name in ("win_rate", "customer_churn_rate", "sales_trainings", "enquiries_answered_i"):
         assert name in result.stdout
     assert "hubspot" not in result.stdout
+    rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    for name, nature in (("won_revenue", "accumulates"), ("pipeline_value", "level")):
+        assert f"│ {nature}" in rows[name], rows[name]
+    assert "│ accumulates" in rows["sales_trainings"]  # inferred: a count over the cycle
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2026-13-01", "error: --as-of: expected a date like 2026-07-01, got '2026-13-01'"),
+        (
+            "2999-01-04",
+            "error: --as-of: a check-in records what happened, so it cannot be dated after",
+        ),
+    ],
+)
+def test_check_in_refuses_bad_and_future_dates(as_of: str, message: str) -> None:
+    """`okrsync check-in --as-of` exits 2 for a date it cannot read or one in the future."""
+    result = runner.invoke(app, ["check-in", "--as-of", as_of])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert result.stdout == ""
 
 
 def test_installed_script_discovers_connector_plugins(tmp_path: Path) -> None:

@@ -84,18 +84,47 @@ def test_cycle_shows_in_metrics_and_readiness(daemon) -> None:
     assert crm.okr["key_result"]["Q3/grow/deals"]["current_value"] == 4.0
 
 
-def test_readiness_fails_after_repeated_failed_cycles(daemon) -> None:
-    """Three failed cycles in a row make /readyz answer 503 until one succeeds."""
+def test_readiness_follows_cycles_that_synced_nothing(daemon) -> None:
+    """Three real cycles that reach no CRM make /readyz 503; a partly synced cycle makes it ready again."""
     d, crm, _ = daemon
-    for _ in range(3):
-        crm.fail_next = [RetriableConnectorError("down")] * 20
-        d.failures += 1  # a failed pull alone makes a partial cycle; count the run as failed
+    d.cycle("sync")
+    status, body = get(d, "/readyz")
+    assert (status, json.loads(body)["cycles_synced_nothing"]) == (200, 0)
+    crm.fail_next = [RetriableConnectorError("connection refused", crm="salesforce")] * 1000
+    for n in (1, 2):
+        d.cycle("sync")
+        status, body = get(d, "/readyz")
+        assert status == 200, body
+        assert json.loads(body)["cycles_synced_nothing"] == n
+        assert json.loads(body)["last_outcome"] == "partial"  # a partial that synced nothing
+    d.cycle("check_in")  # every job counts
     status, body = get(d, "/readyz")
     assert status == 503
-    assert "3 cycles failed in a row" in body
+    assert json.loads(body)["reason"] == "3 cycles in a row synced nothing"
+    assert json.loads(body)["last_synced_at"] is not None
+    _, metrics = get(d, "/metrics")
+    assert "okrsync_cycles_synced_nothing 3.0" in metrics
     crm.fail_next = []
+    crm.put("Opportunity", {"Amount": 99.0})  # both records change...
+    crm.fail_keys["Q3/grow"] = "VALIDATION_ERROR"  # ...and the objective is refused: partly synced
     d.cycle("sync")
-    assert get(d, "/readyz")[0] == 200
+    status, body = get(d, "/readyz")
+    assert status == 200, body
+    assert json.loads(body)["last_outcome"] == "partial"
+    assert json.loads(body)["cycles_synced_nothing"] == 0
+
+
+def test_readiness_threshold_is_configurable(daemon) -> None:
+    """`readiness.unready_after_cycles` sets how many cycles that synced nothing make /readyz 503."""
+    d, crm, _ = daemon
+    d.app.settings = d.app.settings.model_copy(
+        update={
+            "readiness": d.app.settings.readiness.model_copy(update={"unready_after_cycles": 1})
+        }
+    )
+    crm.fail_next = [RetriableConnectorError("connection refused", crm="salesforce")] * 1000
+    d.cycle("sync")
+    assert get(d, "/readyz")[0] == 503
 
 
 def test_mapping_edits_are_hot_reloaded_and_broken_ones_rejected(daemon) -> None:

@@ -1,23 +1,43 @@
-"""`okrsync demo`: the whole loop against the sandboxes, shortened to two weeks."""
+"""`okrsync demo`: the whole loop against the sandboxes, shortened to the quarter's last five weeks."""
 
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
 
-from okrsync_sandbox.demo import DEMO_START, run_demo
+from okrsync_sandbox.demo import DEMO_END, run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
+START = date(2026, 8, 31)
+"""Five Mondays before the quarter's end: enough check-ins for the trend to leave the origin."""
 
 
-def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
-    """The demo provisions, syncs every KR of the shipped mappings and records weekly check-ins."""
+@pytest.fixture(scope="module")
+def demo() -> tuple[dict[str, Any], str]:
+    """The demo's summary and printed output, from the last five weeks of the quarter."""
     out = io.StringIO()
-    summary = run_demo(ROOT / "mappings", size=2000, weeks=2, console=Console(file=out, width=160))
+    summary = run_demo(
+        ROOT / "mappings", size=2000, start=START, console=Console(file=out, width=160)
+    )
+    return summary, out.getvalue()
+
+
+def test_demo_syncs_checks_in_weekly_and_shows_trends(demo: tuple[dict[str, Any], str]) -> None:
+    """The demo provisions, syncs every KR of the shipped mappings and records weekly check-ins."""
+    summary, text = demo
     reports = summary["reports"]
-    assert [r.as_of.isoformat() for r in reports] == ["2026-08-03", "2026-08-10", "2026-08-17"]
+    assert [r.as_of.isoformat() for r in reports] == [
+        "2026-08-31",
+        "2026-09-07",
+        "2026-09-14",
+        "2026-09-21",
+        "2026-09-28",
+    ]
     first = reports[0]
     assert len(first.key_results) == 26
     assert all(r.status != "error" for r in first.key_results), [
@@ -28,7 +48,49 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0
     assert writes["salesforce"]["upserted"] > 26
     assert writes["hubspot"]["upserted"] > 13
-    text = out.getvalue()
     assert "Trends over the weekly check-ins" in text
-    assert f"Sync as of {DEMO_START}" in text
-    assert summary["seconds"] < 60
+    assert f"Sync as of {START}" in text
+
+
+def test_demo_trend_table_at_the_quarters_end_tells_the_truth(
+    demo: tuple[dict[str, Any], str],
+) -> None:
+    """Two days before the quarter ends, nothing falling shows on track below 0.7, nothing low shows on track, no level or growing churn is done early."""
+    summary, text = demo
+    reports = summary["reports"]
+    final = reports[-1]
+    assert final.as_of == DEMO_END
+    early_done = [
+        (report.as_of, r.kr.full_key)
+        for report in reports
+        for r in report.key_results
+        if r.status == "done"
+        and report.as_of <= r.kr.cycle.end
+        and not (r.kr.is_milestone or (r.kr.accumulates and r.kr.target > r.kr.start))
+    ]
+    assert early_done == []
+    levels_at_target = [
+        r for r in final.key_results if r.score.progress == 1 and not r.kr.accumulates
+    ]
+    assert levels_at_target, "the demo's data has levels at their target"
+    falling = {
+        r.kr.full_key: r
+        for r in final.key_results
+        if r.score.forecast is not None
+        and r.score.forecast.slope * (r.kr.target - r.kr.start) < 0  # away from the target
+    }
+    assert falling, "the demo's data has key results falling at the quarter's end"
+    on_track_falling = {k: r.score.score for k, r in falling.items() if r.status == "on_track"}
+    assert all(score is not None and score >= 0.7 for score in on_track_falling.values()), (
+        on_track_falling
+    )
+    low_on_track = [
+        (r.kr.full_key, r.score.score)
+        for r in final.key_results
+        if r.status == "on_track" and (r.score.score or 0) < 0.4
+    ]
+    assert low_on_track == []
+    table = text.split("Trends over the weekly check-ins", 1)[1]
+    for key in falling:
+        row = next(line for line in table.splitlines() if key in line)
+        assert "↘" in row, row

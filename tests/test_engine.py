@@ -480,3 +480,64 @@ def test_fatal_pull_error_describes_the_object_again(engine_for, other) -> None:
     report = engine_for(crm=crm, other=other).run("sync", AS_OF)
     assert report.outcome == "partial"
     assert crm.refreshed == ["deals"]
+
+
+def _check_ins(db, day: date) -> dict[str, CheckInRow]:
+    with Session(db) as session:
+        return {r.kr_key: r for r in session.exec(select(CheckInRow).where(CheckInRow.on == day))}
+
+
+def test_check_in_again_the_same_day_replaces_it_and_scores_the_same(engine_for, crm) -> None:
+    """A second check-in on a day replaces the first with the same numbers; a sync then writes nothing."""
+    engine_for().run("check_in", date(2026, 8, 8))  # last week's check-in: a history
+    first = engine_for().run("check_in", AS_OF)
+    crm_first = {k: dict(v) for k, v in crm.okr["check_in"].items()}
+    stored_first = {k: r.model_dump() for k, r in _check_ins(engine_for.db, AS_OF).items()}
+    again = engine_for().run("check_in", AS_OF)
+    assert again.checked_in == first.checked_in == 3
+    assert again.as_json()["key_results"] == first.as_json()["key_results"]
+    assert {k: r.model_dump() for k, r in _check_ins(engine_for.db, AS_OF).items()} == stored_first
+    assert crm.okr["check_in"] == crm_first
+    assert again.writes.as_dict()["crm"] == {"upserted": 0, "unchanged": 5, "failed": 0}
+    later = engine_for().run("sync", AS_OF)
+    assert later.as_json()["key_results"] == first.as_json()["key_results"]
+    assert later.writes.as_dict()["crm"] == {"upserted": 0, "unchanged": 3, "failed": 0}
+
+
+def test_failing_metric_never_replaces_a_recorded_check_in(engine_for, other) -> None:
+    """A re-run whose CRM fails keeps the day's recorded check-in (store and CRM) of the KRs it could not compute."""
+    engine_for().run("check_in", AS_OF)
+    recorded = _check_ins(engine_for.db, AS_OF)["Q3/talk/calls"].model_dump()
+    assert recorded["value"] == 3.0
+    other.fail_next = [RetriableConnectorError("service unavailable", crm="other")] * 3
+    report = engine_for().run("check_in", AS_OF)
+    assert by_key(report)["calls"]["status"] == "error"
+    assert _check_ins(engine_for.db, AS_OF)["Q3/talk/calls"].model_dump() == recorded
+    assert other.okr["check_in"]["Q3/talk/calls/2026-08-15"]["current_value"] == 3.0
+    assert other.okr["check_in"]["Q3/talk/calls/2026-08-15"]["status"] == recorded["status"]
+
+
+def test_backfilled_check_in_adds_history_and_leaves_the_key_results_alone(engine_for, crm) -> None:
+    """A check-in for a day before the last sync writes its check-in records only, and later runs forecast from it."""
+    engine_for().run("sync", AS_OF)
+    before = {k: dict(v) for k, v in crm.okr["key_result"].items()}
+    backfill = engine_for().run("check_in", date(2026, 7, 20))
+    # as of July 20 only d0 (100) was won; the check-in says so, the key result keeps 400
+    assert crm.okr["check_in"]["Q3/grow/won/2026-07-20"]["current_value"] == 100.0
+    assert crm.okr["key_result"] == before
+    assert backfill.writes.as_dict()["crm"] == {"upserted": 2, "unchanged": 0, "failed": 0}
+    # the next day's forecast fits (0, 0), (19, 100) and (45, 400) (won revenue accumulates):
+    # mean x 64/3, mean y 500/3, slope 13850/1531 = 9.0464; 400 + 9.0464 * 46 = 816.13
+    # -> 0.82 of 1000 (without the backfilled point: 400 * 91 / 45 = 808.9 -> 0.81)
+    later = by_key(engine_for().run("sync", AS_OF))["won"]
+    assert later["forecast"] == pytest.approx(400 + 13850 / 1531 * 46)
+    assert later["forecast_score"] == 0.82
+    assert later["accumulates"] is True
+
+
+def test_check_in_with_no_later_sync_writes_the_key_results(engine_for, crm) -> None:
+    """A check-in for the newest day yet is the daemon's check-in job: key results are written too."""
+    engine_for().run("check_in", date(2026, 7, 20))
+    assert crm.okr["key_result"]["Q3/grow/won"]["current_value"] == 100.0
+    engine_for().run("check_in", AS_OF)
+    assert crm.okr["key_result"]["Q3/grow/won"]["current_value"] == 400.0

@@ -21,7 +21,7 @@ EXPECTED: dict[str, list[str]] = {
         "b.yaml:12:1: objectivs: unknown key `objectivs` (did you mean `objectives`?); expected one of `version`, `cycle`, `objectives`, `metrics`",
     ],
     "unknown_kr_key": [
-        "b.yaml:12:9: objectives[0].key_results[0].targt: unknown key `targt` (did you mean `target`?); expected one of `key`, `title`, `description`, `kind`, `source`, `metric`, `start`, `target`, `weight`, `unit`, `owner`, `publish_to`",
+        "b.yaml:12:9: objectives[0].key_results[0].targt: unknown key `targt` (did you mean `target`?); expected one of `key`, `title`, `description`, `kind`, `source`, `metric`, `start`, `target`, `weight`, `unit`, `owner`, `publish_to`, `accumulates`",
     ],
     "title_wrong_type": [
         "b.yaml:8:16: objectives[0].key_results[0].title: expected a non-empty text, got a list",
@@ -94,6 +94,12 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "owner_bad_email": [
         "b.yaml:12:23: objectives[0].key_results[0].owner.user: expected an e-mail address like `jane@acme.example`, got 'jane'",
+    ],
+    "accumulates_not_a_flag": [
+        "b.yaml:12:22: objectives[0].key_results[0].accumulates: expected `true` or `false`, got 'sometimes'",
+    ],
+    "named_metric_accumulates_not_a_flag": [
+        "a.yaml:5:20: metrics.salesforce.trainings.accumulates: expected `true` or `false`, got 1",
     ],
     "aligns_to_unknown": [
         "b.yaml:6:16: objectives[0].aligns_to: unknown objective `grow-revenue`; expected the key of an objective in cycle `2026-Q3` (none) or `<cycle>/<objective>`",

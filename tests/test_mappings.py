@@ -155,6 +155,107 @@ def test_defaults_and_percentages(catalogs: dict[str, Catalog], tmp_path: Path) 
     assert loaded.objectives[0].full_key == "Q/o"
 
 
+ACCUMULATING = {"won_revenue", "new_pipeline", "customer_churn_rate"}
+"""The catalog metrics the design names as accumulating; every other one is a level."""
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_catalog_carries_each_metric_nature(catalogs: dict[str, Catalog], source: str) -> None:
+    """Each catalog states `accumulates` for every entry: won revenue, new pipeline and churn accumulate."""
+    catalog = catalogs[source]
+    for name in DESIGN_METRICS:
+        assert catalog.definition(name).spec.accumulates is (name in ACCUMULATING), name
+
+
+@pytest.mark.parametrize(
+    ("metric", "accumulates"),
+    [
+        ("{count: Task, window: {ActivityDate: cycle_to_date}}", True),
+        ("{sum: Opportunity.Amount, window: {CloseDate: cycle}}", True),
+        ("{count_distinct: Task.WhoId, window: {ActivityDate: cycle}}", True),
+        (
+            "{churn_rate: Account, customer_since: Customer_Since__c, churned_on: Churned_On__c}",
+            True,
+        ),
+        ("{count: Task}", False),  # no window: a snapshot of every row
+        ("{sum: Opportunity.Amount, window: {CloseDate: last_30_days}}", False),
+        ("{count: Task, window: {ActivityDate: all_time}}", False),
+        ("{avg: Opportunity.Amount, window: {CloseDate: cycle_to_date}}", False),
+        ("{min: Opportunity.Amount, window: {CloseDate: cycle_to_date}}", False),
+        ("{max: Opportunity.Amount, window: {CloseDate: cycle}}", False),
+        ("{nps: NPS_Response__c.Score__c, window: {Response_Date__c: cycle_to_date}}", False),
+        (
+            "{ratio: {numerator: {count: Task, window: {ActivityDate: cycle}}, denominator: {count: Task}}}",
+            False,
+        ),
+    ],
+)
+def test_nature_inferred_from_the_expression(
+    catalogs: dict[str, Catalog], tmp_path: Path, metric: str, accumulates: bool
+) -> None:
+    """Counts, sums and distinct counts over the cycle and churn rates accumulate; the rest are levels."""
+    loaded = load(
+        tmp_path,
+        catalogs,
+        m=f"""\
+        version: 1
+        cycle: {{name: Q, start: 2026-07-01, end: 2026-09-30}}
+        objectives:
+          - key: o
+            title: O
+            key_results:
+              - {{key: k, title: K, source: salesforce, metric: {metric}, start: 0.5, target: 0.9}}
+        """,
+    )
+    assert next(loaded.key_results()).accumulates is accumulates
+
+
+def test_nature_from_catalog_admin_metrics_and_key_result_override(
+    catalogs: dict[str, Catalog], tmp_path: Path
+) -> None:
+    """A key result's `accumulates` wins over its named metric's, which wins over the inference."""
+    loaded = load(
+        tmp_path,
+        catalogs,
+        metrics="""\
+        version: 1
+        metrics:
+          salesforce:
+            signed_contracts:
+              accumulates: false
+              metric: {count: Contract, window: {StartDate: cycle_to_date}}
+            contracts: {metric: signed_contracts}
+            open_pipeline:
+              metric: {sum: Opportunity.Amount, where: {IsClosed: false}, window: {CloseDate: cycle}}
+        """,
+        m="""\
+        version: 1
+        cycle: {name: Q, start: 2026-07-01, end: 2026-09-30}
+        objectives:
+          - key: o
+            title: O
+            key_results:
+              - {key: won, title: W, source: hubspot, metric: won_revenue, target: 10}
+              - {key: pipe, title: P, source: salesforce, metric: pipeline_value, target: 10}
+              - {key: won-level, title: WL, source: salesforce, metric: won_revenue, target: 10, accumulates: false}
+              - {key: avg-acc, title: AA, source: salesforce, metric: avg_deal_size, target: 10, accumulates: true}
+              - {key: signed, title: S, source: salesforce, metric: signed_contracts, target: 10}
+              - {key: alias, title: A, source: salesforce, metric: contracts, target: 10}
+              - {key: own, title: O, source: salesforce, metric: open_pipeline, target: 10}
+        """,
+    )
+    natures = {kr.key: kr.accumulates for kr in loaded.key_results()}
+    assert natures == {
+        "won": True,  # the catalog says so
+        "pipe": False,  # the catalog says so, against the inference (a snapshot)
+        "won-level": False,  # the key result overrides
+        "avg-acc": True,
+        "signed": False,  # the admin's named metric says so, against the inference
+        "alias": False,  # a name for that name carries its nature
+        "own": True,  # an admin metric without `accumulates` is inferred
+    }
+
+
 def test_cycle_shared_across_files_and_alignment(
     catalogs: dict[str, Catalog], tmp_path: Path
 ) -> None:

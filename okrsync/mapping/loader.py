@@ -334,6 +334,7 @@ class _Loader:
             owner=_owner(spec.owner) or _owner(head.owner),
             publish_to=tuple(spec.publish_to),
             origin=origin,
+            accumulates=metric.accumulates if spec.accumulates is None else spec.accumulates,
         )
 
     def start_target(

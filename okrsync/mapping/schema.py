@@ -114,6 +114,20 @@ def _positive(value: Any) -> float:
     return float(value)
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise PydanticCustomError("flag", f"expected `true` or `false`, got {describe_value(value)}")
+
+
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+
+ACCUMULATES_HELP = (
+    "Whether the metric accumulates (counts or sums what happened since the cycle "
+    "began: 0 at the start, it only grows) rather than being a level (a ratio, an "
+    "average, a snapshot). Inferred from the metric when left out."
+)
+
 Weight = Annotated[
     float,
     PlainValidator(_positive),
@@ -167,6 +181,7 @@ class KeyResultSpec(_Strict):
         default_factory=list,
         description="Connectors to write this key result to besides its source.",
     )
+    accumulates: Flag | None = Field(None, description=ACCUMULATES_HELP)
 
 
 class ObjectiveSpec(_Strict):
@@ -188,6 +203,7 @@ class NamedMetricSpec(_Strict):
 
     description: Description | None = None
     unit: Unit | None = None
+    accumulates: Flag | None = Field(None, description=ACCUMULATES_HELP)
     metric: MetricRef
 
 

@@ -296,6 +296,8 @@ DOCUMENTED_KR_KEYS = {
     "score",
     "expected",
     "forecast_score",
+    "forecast",
+    "accumulates",
     "status",
     "error",
 }

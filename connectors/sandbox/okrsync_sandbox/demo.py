@@ -31,7 +31,7 @@ from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
-    from okrsync.engine import CycleReport
+    from okrsync.engine import CycleReport, KeyResultResult
     from okrsync_sandbox.server import RunningSandbox
 
 __all__ = ["DEMO_END", "DEMO_START", "run_demo"]
@@ -61,12 +61,17 @@ def run_demo(
     size: int = 6000,
     weeks: int | None = None,
     console: Console | None = None,
+    start: date = DEMO_START,
 ) -> dict[str, Any]:
-    """Run the demo; return a summary (for tests): reports, check-ins and timings."""
+    """Run the demo; return a summary (for tests): reports, check-ins and timings.
+
+    ``start`` (a Monday, ``DEMO_START`` by default) is the first sync and check-in;
+    ``weeks`` limits how many weekly check-ins follow it (default: to ``DEMO_END``).
+    """
     out = console or Console()
     began = time.monotonic()
     registry = PluginRegistry.from_entry_points()
-    clock_start = _moment(DEMO_START)
+    clock_start = _moment(start)
     group = start_sandboxes(SandboxOptions(seed=seed, size=size, as_of=clock_start))
     moment = {"now": clock_start}
     with tempfile.TemporaryDirectory(prefix="okrsync-demo-") as folder:
@@ -99,15 +104,15 @@ def run_demo(
             for name, connector in sorted(app.connectors.items()):
                 changes = connector.provision(OKR_OBJECTS)
                 out.print(f"Provisioned {name}: {len(changes)} changes")
-            out.rule(f"Sync as of {DEMO_START}")
-            first = app.engine().run("check_in", DEMO_START)
+            out.rule(f"Sync as of {start}")
+            first = app.engine().run("check_in", start)
             print_report(
                 first.as_json(), {r.kr.full_key: r.kr.unit.value for r in first.key_results}, out
             )
             _sample(app, out)
             history: list[CycleReport] = [first]
-            monday = DEMO_START
-            last = DEMO_END if weeks is None else min(DEMO_END, DEMO_START + timedelta(weeks=weeks))
+            monday = start
+            last = DEMO_END if weeks is None else min(DEMO_END, start + timedelta(weeks=weeks))
             out.rule("Weekly check-ins (the CRMs' data moves on each week)")
             while monday < last:
                 monday += timedelta(weeks=1)
@@ -177,11 +182,24 @@ def _sample(app: App, out: Console) -> None:
         out.print(table)
 
 
+def _trend(result: KeyResultResult) -> Text:
+    """The recent trend the forecast moves by, in progress per week (↗ towards the target)."""
+    forecast = result.score.forecast
+    if forecast is None or result.value.error:
+        return Text("—", style="dim")
+    per_week = forecast.slope * 7 / (result.kr.target - result.kr.start)
+    if abs(per_week) < 0.005:  # noqa: PLR2004  (under half a point of progress a week)
+        return Text("→", style="dim")
+    if per_week > 0:
+        return Text(f"↗ {per_week:+.2f}/wk", style="green")
+    return Text(f"↘ {per_week:+.2f}/wk", style="red")
+
+
 def _trends(history: list[CycleReport], out: Console) -> None:
-    """Each KR's weekly score, its forecast and status at the end."""
+    """Each KR's weekly score, its recent trend, its forecast and status at the end."""
     final = history[-1]
     table = Table(title="Trends over the weekly check-ins", header_style="bold")
-    for column in ("key result", "weekly score", "score", "forecast", "status"):
+    for column in ("key result", "weekly score", "trend", "score", "forecast", "status"):
         table.add_column(column)
     for result in final.key_results:
         key = result.kr.full_key
@@ -193,6 +211,7 @@ def _trends(history: list[CycleReport], out: Console) -> None:
         table.add_row(
             key,
             _spark(scores),
+            _trend(result),
             "—" if result.score.score is None else f"{result.score.score:.2f}",
             "—" if result.score.forecast_score is None else f"{result.score.forecast_score:.2f}",
             Text(status.replace("_", " "), style=STATUS_STYLE.get(status, "")),

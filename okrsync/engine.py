@@ -21,6 +21,7 @@ import structlog
 from sqlmodel import Session, col, select
 
 from okrsync._parallel import run_each
+from okrsync.alignment import parents_first, with_ancestors
 from okrsync.compute import MetricValue, evaluate
 from okrsync.connector import Cursor
 from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE
@@ -475,7 +476,8 @@ class SyncEngine:
                 wanted.setdefault((connector, KEY_RESULT.name), []).append(
                     _kr_record(result, objective_key, now)
                 )
-        for objective in self.mappings.objectives:
+        destinations = with_ancestors(self.mappings.objectives, destinations)
+        for objective in parents_first(self.mappings.objectives):
             score = report.objectives[objective.full_key]
             for connector in sorted(destinations.get(objective.full_key, ())):
                 wanted.setdefault((connector, OBJECTIVE.name), []).append(
@@ -658,6 +660,7 @@ def _objective_record(objective: Objective, score: ObjectiveScore, now: datetime
         "owner": email,
         "owner_name": owner_name,
         "aligns_to": objective.aligns_to,
+        "parent_objective": objective.aligns_to,
         "score": score.score,
         "forecast_score": score.forecast_score,
         "status": status,

@@ -66,6 +66,19 @@ def test_production_install_has_connectors_and_no_emulator(tmp_path: Path) -> No
     for member in connectors:
         assert f"okrsync_{member.replace('-', '_')}" in modules, member
     assert not {m for m in modules if m.endswith("_sandbox")}
+    # the Salesforce DX project ships in the wheel, where the deploy command points
+    python = tmp_path / "venv" / "bin" / "python"
+    shown = subprocess.run(  # noqa: S603
+        [python, "-c", "from okrsync_salesforce import plugin; print(plugin.deploy_command())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    source_dir = Path(shown.stdout.split("--source-dir ", 1)[1].strip())
+    assert source_dir.is_relative_to(site)
+    assert (source_dir.parent / "sfdx-project.json").is_file()
+    assert list(source_dir.glob("main/default/objects/*/fields/*.field-meta.xml"))
     # the image's command line starts and says what is missing instead of failing on an import
     okrsync = tmp_path / "venv" / "bin" / "okrsync"
     help_run = subprocess.run([okrsync, "--help"], capture_output=True, text=True, check=False)  # noqa: S603

@@ -31,4 +31,8 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     text = out.getvalue()
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {DEMO_START}" in text
+    assert "App Launcher → OKRs" in text
+    assert "/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results" in text
+    assert "sf project deploy start --source-dir " in text
+    assert "CRM → OKR Key Results" in text
     assert summary["seconds"] < 60

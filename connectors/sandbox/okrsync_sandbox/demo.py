@@ -23,7 +23,7 @@ from rich.text import Text
 
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
-from okrsync.plugins import PluginRegistry
+from okrsync.plugins import MetadataExporter, PluginRegistry
 from okrsync.render import STATUS_STYLE, print_report
 from okrsync.state.db import open_store
 from okrsync_sandbox.runner import start_sandboxes, write_config
@@ -121,12 +121,32 @@ def run_demo(
                     + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in statuses.items())
                 )
             _trends(history, out)
+            _where_reps_look(sf_url, hs_url, registry, out)
             app.close()
         finally:
             group.stop()
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
     return {"reports": history, "seconds": seconds}
+
+
+def _where_reps_look(sf_url: str, hs_url: str, registry: PluginRegistry, out: Console) -> None:
+    """Where a rep finds the OKRs just written, in each CRM."""
+    out.rule("Where reps find their OKRs")
+    out.print(
+        "Salesforce: App Launcher → [bold]OKRs[/bold] (tabs OKR Objectives, OKR Key Results, "
+        "OKR Check-ins; list views My key results, At risk or off track, This cycle), e.g. "
+        f"{sf_url}/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results"
+    )
+    if "salesforce" in registry:
+        plugin = registry.get("salesforce")
+        if isinstance(plugin, MetadataExporter):
+            out.print(f"  (a real org gets the app from: {plugin.deploy_command()})")
+    out.print(
+        "HubSpot: CRM → [bold]OKR Key Results[/bold] (also OKR Objectives, OKR Check-ins), "
+        "objects okr_key_result, okr_objective, okr_check_in; save a view filtered by owner, "
+        f"e.g. {hs_url}/crm/v3/objects/okr_key_result"
+    )
 
 
 def _count(report: CycleReport) -> dict[str, int]:

@@ -21,7 +21,7 @@ from okrsync.app import load_config, load_mappings_for, plugin_catalogs
 from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
 from okrsync.mapping.schema import json_schema
-from okrsync.plugins import PluginRegistry
+from okrsync.plugins import MetadataExporter, PluginRegistry
 
 if TYPE_CHECKING:
     from okrsync.app import App
@@ -453,9 +453,44 @@ def provision(
             for change in changes:
                 typer.echo(f"  {change}")
             connector.close()
+            plugin = registry.get(settings.connectors[name].type)
+            if isinstance(plugin, MetadataExporter):
+                typer.echo(
+                    f"{name}: then deploy what its API cannot create (app, tabs, layouts, "
+                    "list views, reports, dashboard, permission sets):"
+                )
+                typer.echo(f"  {plugin.deploy_command()}")
         db.dispose()
     except OkrsyncError as error:
         raise _fail(error) from None
+
+
+@app.command("export-metadata")
+def export_metadata(
+    connector_type: Annotated[
+        str, typer.Argument(help="Connector type whose metadata to write, e.g. salesforce.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write it to.", file_okay=False)
+    ],
+) -> None:
+    """Write the CRM metadata a connector ships (Salesforce: its SFDX project) to a folder."""
+    try:
+        registry = PluginRegistry.from_entry_points()
+        plugin = registry.get(connector_type)
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    if not isinstance(plugin, MetadataExporter):
+        having = [n for n in registry if isinstance(registry.get(n), MetadataExporter)]
+        typer.echo(
+            f"error: connector type `{connector_type}` ships no metadata; "
+            f"types that do: {', '.join(having) or 'none installed'}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    written = plugin.export_metadata(out)
+    typer.echo(f"{connector_type}: wrote {len(written)} files to {out}")
+    typer.echo(f"deploy with: {plugin.deploy_command(out)}")
 
 
 @app.command()

@@ -180,7 +180,9 @@ class Usage:
 class Change:
     """One change provisioning made (or would make, in a dry run)."""
 
-    action: Literal["create_object", "create_field", "update_field", "grant_access"]
+    action: Literal[
+        "create_object", "update_object", "create_field", "update_field", "grant_access"
+    ]
     target: str
     detail: str = ""
 

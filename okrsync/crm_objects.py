@@ -5,6 +5,11 @@ write is an idempotent upsert: objectives (``<cycle>/<objective>``), key
 results (``<cycle>/<objective>/<kr>``) and check-ins (``<kr key>/<YYYY-MM-DD>``).
 Fields marked rep-owned (confidence, comment) are edited by reps in the CRM;
 okrsync reads them into the check-in history and never overwrites them.
+
+Alignment is written twice on an objective: ``aligns_to`` holds the parent's
+key as text (readable anywhere, even where the parent is not written), and
+``parent_objective`` links the record to its parent (a lookup in Salesforce,
+an association in HubSpot) so reps can navigate up and down the tree.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ OBJECTIVE = LogicalObject(
         LogicalField("owner", "owner", "Owner"),
         LogicalField("owner_name", "text", "Owner (team or person)"),
         LogicalField("aligns_to", "text", "Aligns to"),
+        LogicalField("parent_objective", "lookup", "Parent objective", lookup="objective"),
         LogicalField("score", "number", "Score"),
         LogicalField("forecast_score", "number", "Forecast score"),
         LogicalField("status", "picklist", "Status", STATUSES),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from okrsync.alignment import parents_first, with_ancestors
 from okrsync.crm_objects import KEY_RESULT, OBJECTIVE
 from okrsync.model import OwnerKind
 from okrsync.scoring import Status
@@ -71,7 +72,8 @@ def wanted_records(
     """Each key result's record for its destinations, and each objective's for theirs.
 
     Only connectors in ``connectors`` (the configured ones) get records; an
-    objective goes where at least one of its key results goes.
+    objective goes where at least one of its key results goes, and so do its
+    ancestors (its alignment is a real link there), parents before children.
     """
     wanted: Wanted = {}
     destinations: dict[str, set[str]] = {}
@@ -85,7 +87,8 @@ def wanted_records(
             wanted.setdefault((connector, KEY_RESULT.name), []).append(
                 _kr_record(result, objective_key, now)
             )
-    for objective in objectives:
+    destinations = with_ancestors(objectives, destinations)
+    for objective in parents_first(objectives):
         score = scores[objective.full_key]
         for connector in sorted(destinations.get(objective.full_key, ())):
             wanted.setdefault((connector, OBJECTIVE.name), []).append(
@@ -142,6 +145,7 @@ def _objective_record(objective: Objective, score: ObjectiveScore, now: datetime
         "owner": email,
         "owner_name": owner_name,
         "aligns_to": objective.aligns_to,
+        "parent_objective": objective.aligns_to,
         "score": score.score,
         "forecast_score": score.forecast_score,
         "status": status,

@@ -17,6 +17,7 @@ from okrsync.errors import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from datetime import datetime
+    from pathlib import Path
 
     from pydantic import BaseModel
 
@@ -26,7 +27,9 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "ConnectablePlugin",
     "ConnectorPlugin",
+    "MetadataExporter",
     "PluginRegistry",
+    "RepGuide",
     "StaticPlugin",
     "packaged_catalog",
 ]
@@ -73,6 +76,38 @@ class ConnectorPlugin(Protocol):
 
     def catalog(self) -> tuple[str, bytes]:
         """Display name and YAML content of the connector's built-in metric catalog."""
+        ...
+
+
+@runtime_checkable
+class MetadataExporter(Protocol):
+    """An optional plugin capability: CRM metadata an admin deploys with the CRM's own tools.
+
+    What the CRM's API cannot create (Salesforce: the app, tabs, layouts, list
+    views, reports, dashboard and permission sets) ships as files in the
+    connector package; ``okrsync provision`` names the deploy command and
+    ``okrsync export-metadata`` writes a copy elsewhere.
+    """
+
+    def metadata_path(self) -> Path:
+        """The shipped metadata (a folder that exists in the installed package)."""
+        ...
+
+    def deploy_command(self, path: Path | None = None) -> str:
+        """The one command an admin runs to deploy it (from ``path``: the shipped copy)."""
+        ...
+
+    def export_metadata(self, out: Path) -> list[Path]:
+        """Generate the metadata under ``out``; return the files written."""
+        ...
+
+
+@runtime_checkable
+class RepGuide(Protocol):
+    """An optional plugin capability: where a rep finds okrsync's records in this CRM."""
+
+    def where_reps_look(self, base_url: str) -> str:
+        """One or two sentences for a rep, with a link under the CRM's ``base_url``."""
         ...
 
 

@@ -50,6 +50,10 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(demo: tuple[dict[str, Any]
     assert writes["hubspot"]["upserted"] > 13
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {START}" in text
+    assert "App Launcher → OKRs" in text
+    assert "/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results" in text
+    assert "sf project deploy start --source-dir " in text
+    assert "CRM → OKR Key Results" in text
 
 
 def test_demo_trend_table_at_the_quarters_end_tells_the_truth(

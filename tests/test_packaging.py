@@ -77,6 +77,18 @@ def test_production_install_has_connectors_and_no_emulator(tmp_path: Path) -> No
     )
     imported = subprocess.run([python, "-c", imports], capture_output=True, text=True, check=False)  # noqa: S603
     assert imported.returncode == 0, imported.stderr
+    # the Salesforce DX project ships in the wheel, where the deploy command points
+    shown = subprocess.run(  # noqa: S603
+        [python, "-c", "from okrsync_salesforce import plugin; print(plugin.deploy_command())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    source_dir = Path(shown.stdout.split("--source-dir ", 1)[1].strip())
+    assert source_dir.is_relative_to(site)
+    assert (source_dir.parent / "sfdx-project.json").is_file()
+    assert list(source_dir.glob("main/default/objects/*/fields/*.field-meta.xml"))
     # the image's command line starts and says what is missing instead of failing on an import
     okrsync = tmp_path / "venv" / "bin" / "okrsync"
     help_run = subprocess.run([okrsync, "--help"], capture_output=True, text=True, check=False)  # noqa: S603

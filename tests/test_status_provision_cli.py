@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -16,9 +16,6 @@ from okrsync.state.db import open_store
 from okrsync.testing import InMemoryConnector
 from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 runner = CliRunner()
 MAPPING = """\
@@ -91,6 +88,12 @@ def test_provision_dry_run_then_real_then_nothing_left(tmp_path: Path) -> None:
             if line.endswith(tuple("0123456789"))
         }
         assert counts["salesforce"] != "salesforce: changed 0"
+        # what the Tooling API cannot create: the one deploy command, with the installed path
+        deploy = next(line for line in real.stdout.splitlines() if "sf project deploy" in line)
+        source_dir = Path(deploy.split("--source-dir ", 1)[1].strip())
+        assert deploy.strip().startswith("sf project deploy start --source-dir ")
+        assert (source_dir / "main" / "default" / "applications" / "OKRs.app-meta.xml").is_file()
+        assert "hubspot: then deploy" not in real.stdout
         again = runner.invoke(app, ["provision", "--config", str(config)], env={})
         assert again.exit_code == 0, again.output
         assert "salesforce: changed 0" in again.stdout

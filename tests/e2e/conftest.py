@@ -27,6 +27,7 @@ from hubspot import HubSpot  # type: ignore[import-untyped]
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
+from okrsync.alignment import with_ancestors
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.state.db import open_store
@@ -99,10 +100,15 @@ def free_port() -> int:
 def expected_keys(app: App, as_of: date = AS_OF) -> dict[tuple[str, str], list[str]]:
     """Keys of the records okrsync should hold in each CRM, by (connector, logical object)."""
     out: dict[tuple[str, str], list[str]] = {}
+    own: dict[str, set[str]] = {}
+    for kr in app.mappings.key_results():
+        own.setdefault(f"{kr.cycle.name}/{kr.objective_key}", set()).update(kr.destinations)
+    # a parent objective goes wherever one of its children goes (alignment links need it)
+    objectives = with_ancestors(app.mappings.objectives, own)
     for name in sorted(app.connectors):
         krs = [kr for kr in app.mappings.key_results() if name in kr.destinations]
         out[name, "key_result"] = [kr.full_key for kr in krs]
-        out[name, "objective"] = sorted({f"{kr.cycle.name}/{kr.objective_key}" for kr in krs})
+        out[name, "objective"] = sorted(k for k, found in objectives.items() if name in found)
         out[name, "check_in"] = [
             f"{kr.full_key}/{as_of.isoformat()}" for kr in krs if kr.cycle.contains(as_of)
         ]

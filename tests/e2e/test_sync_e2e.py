@@ -12,6 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 from sqlmodel import Session, select
 
+from okrsync.alignment import with_ancestors
 from okrsync.model import OwnerKind
 from okrsync.plan import build_plan
 from okrsync.state.models import RunRow, WrittenRow
@@ -152,6 +153,7 @@ def _objective_wanted(entry: dict[str, Any], objective: Objective) -> dict[str, 
         "cycle_end": objective.cycle.end,
         "owner_name": _owner_fields(objective.owner)[1],
         "aligns_to": objective.aligns_to,
+        "parent_objective": objective.aligns_to,
         "score": entry["score"],
         "forecast_score": entry["forecast_score"],
         "status": entry["status"],
@@ -217,7 +219,9 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
             assert abs((stamp - synced_at).total_seconds()) < 0.002, (key, stamp, synced_at)
     assert not problems, json.dumps(problems, indent=1, default=str)
     written = sum(len(v) for (_, obj), v in journey.after_first.items() if obj != "check_in")
-    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == 38
+    # 26 key results (16 to Salesforce, 10 to HubSpot) and 13 objectives: the company
+    # objective goes to HubSpot too, for a HubSpot objective aligns to it
+    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == 39
 
 
 def test_second_sync_writes_nothing_and_pulls_once_per_object(journey: Journey) -> None:
@@ -253,6 +257,7 @@ def _changed(journey: Journey) -> set[tuple[str, str, str]]:
         )
         if before[kr.full_key] != after[kr.full_key]:
             changed.update((c, "key_result", kr.full_key) for c in kr.destinations)
+    objective_targets = with_ancestors(journey.app.mappings.objectives, objective_targets)
     old = {e["key"]: e for e in journey.second.as_json()["objectives"]}
     new = {e["key"]: e for e in journey.third.as_json()["objectives"]}
     for key, entry in new.items():
@@ -330,7 +335,7 @@ def test_cli_sync_json_prints_the_documented_report(journey: Journey) -> None:
     assert data["key_results"] == in_process["key_results"]
     assert data["objectives"] == in_process["objectives"]
     assert data["writes"] == {
-        "hubspot": {"upserted": 16, "unchanged": 0, "failed": 0},
+        "hubspot": {"upserted": 17, "unchanged": 0, "failed": 0},
         "salesforce": {"upserted": 22, "unchanged": 0, "failed": 0},
     }
     assert set(data["api_calls"]) == {"hubspot", "salesforce"}

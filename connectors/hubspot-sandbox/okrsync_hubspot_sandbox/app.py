@@ -70,6 +70,7 @@ def _rules() -> list[Rule]:
         rule("/crm-object-schemas/v3/schemas", "schemas", "GET"),
         rule("/crm-object-schemas/v3/schemas", "schema_create", "POST"),
         rule("/crm-object-schemas/v3/schemas/<object_type>", "schema", "GET"),
+        rule("/crm-object-schemas/v3/schemas/<object_type>", "schema_update", "PATCH"),
         rule("/crm/v3/properties/<object_type>", "properties", "GET"),
         rule("/crm/v3/properties/<object_type>", "property_create", "POST"),
         rule("/crm/v3/properties/<object_type>/<property_name>", "property", "GET"),
@@ -78,6 +79,7 @@ def _rules() -> list[Rule]:
         rule(f"{_ASSOC}/batch/read", "assoc_read", "POST"),
         rule(f"{_ASSOC}/batch/archive", "assoc_archive", "POST"),
         rule(f"{_ASSOC}/labels", "assoc_labels", "GET"),
+        rule(f"{_ASSOC}/labels", "assoc_label_create", "POST"),
         rule(f"{_OBJ4}/associations/<to_type>", "assoc_list", "GET"),
         rule(f"{_OBJ4}/associations/<to_type>/<to_id>", "assoc_put", "PUT"),
         rule(f"{_OBJ4}/associations/default/<to_type>/<to_id>", "assoc_put_default", "PUT"),
@@ -460,6 +462,15 @@ class HubSpotSandboxApp(SandboxApp):
         kind = self.portal.create_schema(body)
         return json_response(self.portal.schema_json(kind), 201)
 
+    def on_schema_update(self, request: Request, object_type: str) -> Response:
+        """``PATCH /crm-object-schemas/v3/schemas/{objectType}``: display and labels; 200."""
+        self.require("crm.schemas.custom.write")
+        kind = self.portal.find(object_type)
+        if kind is None:
+            raise not_found(f"Unable to find object type {object_type}")
+        self.portal.update_schema(kind, _json(request))
+        return json_response(self.portal.schema_json(kind))
+
     def on_properties(self, request: Request, object_type: str) -> Response:
         """``GET /crm/v3/properties/{objectType}``."""
         del request
@@ -522,6 +533,14 @@ class HubSpotSandboxApp(SandboxApp):
         source, target = self._pair(from_type, to_type, "read")
         types = self.portal.association_types(source.object_type_id, target.object_type_id)
         return json_response({"results": [t.spec() for t in types]})
+
+    def on_assoc_label_create(self, request: Request, from_type: str, to_type: str) -> Response:
+        """``POST /crm/v4/associations/{from}/{to}/labels``: a (paired) label; 200."""
+        source, target = self._pair(from_type, to_type, "write")
+        created = self.portal.create_label(
+            source.object_type_id, target.object_type_id, _json(request)
+        )
+        return json_response({"results": [t.spec() for t in created]})
 
     def on_assoc_list(
         self, request: Request, object_type: str, object_id: str, to_type: str

@@ -456,6 +456,31 @@ _STANDARD_ASSOCIATIONS: tuple[tuple[str, str, int, int, str | None], ...] = (
 )
 
 
+_OPTION_REQUIRED = ("label", "value", "hidden")
+"""What HubSpot's ``OptionInput`` requires of each enumeration option (``displayOrder`` may go)."""
+
+
+def _check_options(name: str, options: Any) -> None:
+    """Refuse options that lack a field HubSpot requires, or of the wrong type."""
+    if not isinstance(options, list):
+        raise validation_error(f"Property {name}: options must be a list.")
+    for index, option in enumerate(options):
+        if not isinstance(option, dict):
+            raise validation_error(f"Property {name}: options[{index}] must be an object.")
+        missing = [k for k in _OPTION_REQUIRED if option.get(k) is None]
+        if missing:
+            raise validation_error(
+                f"Property {name}: options[{index}] is missing {', '.join(missing)}."
+            )
+        if not isinstance(option["hidden"], bool):
+            raise validation_error(f"Property {name}: options[{index}].hidden must be a boolean.")
+        order = option.get("displayOrder")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+            raise validation_error(
+                f"Property {name}: options[{index}].displayOrder must be an integer."
+            )
+
+
 def _check_references(body: dict[str, Any], names: list[str]) -> None:
     """Refuse a schema whose lists name properties it does not define."""
     if len(set(names)) != len(names):
@@ -484,6 +509,7 @@ class Portal:
         self._types: dict[str, ObjectType] = {}
         self._aliases: dict[str, str] = {}
         self._associations: dict[tuple[str, str], list[AssociationType]] = {}
+        self._label_names: dict[tuple[str, str], set[str]] = {}
         self._next_custom = 1_234_567
         self._next_association = 1_001
         for kind in standard_object_types():
@@ -589,6 +615,50 @@ class Portal:
                 )
             return kind
 
+    def update_schema(self, kind: ObjectType, body: Any) -> ObjectType:
+        """``PATCH`` a custom object type: labels, display and searchable properties.
+
+        Raises:
+            HubSpotError: 400 when the change names properties the type lacks.
+        """
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON: expected an object.")
+        if not kind.custom:
+            raise validation_error(f"{kind.name} is not a custom object type.")
+        allowed = {
+            "labels",
+            "primaryDisplayProperty",
+            "secondaryDisplayProperties",
+            "searchableProperties",
+            "requiredProperties",
+            "description",
+            "restorable",
+        }
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise validation_error(f"Unrecognized fields: {', '.join(unknown)}.")
+        with self._lock:
+            names = list(kind.properties)
+            _check_references(
+                {k: v for k, v in body.items() if k != "labels"} | {"properties": names}, names
+            )
+            labels = body.get("labels") or {}
+            if not isinstance(labels, dict):
+                raise validation_error("labels must be an object.")
+            kind.singular = str(labels.get("singular") or kind.singular)
+            kind.plural = str(labels.get("plural") or kind.plural)
+            if "primaryDisplayProperty" in body:
+                kind.primary_display_property = body["primaryDisplayProperty"]
+            if "secondaryDisplayProperties" in body:
+                kind.secondary_display_properties = tuple(body["secondaryDisplayProperties"] or ())
+            if "searchableProperties" in body:
+                kind.searchable = tuple(body["searchableProperties"] or ())
+            if "requiredProperties" in body:
+                kind.required_properties = tuple(body["requiredProperties"] or ())
+            if "description" in body:
+                kind.description = str(body["description"] or "")
+            return kind
+
     def parse_property(self, raw: Any, now: datetime) -> PropertyDef:
         """A property definition from a request body (schemas or properties API).
 
@@ -610,6 +680,7 @@ class Portal:
         options = raw.get("options") or []
         if kind is PropertyType.ENUMERATION and not options:
             raise validation_error(f"Enumeration property {name} needs options.")
+        _check_options(name, options)
         unique = bool(raw.get("hasUniqueValue", False))
         if unique and kind not in {PropertyType.STRING, PropertyType.NUMBER}:
             raise validation_error(
@@ -703,16 +774,59 @@ class Portal:
         *,
         category: str,
         label: str | None,
+        inverse_label: str | None = None,
     ) -> None:
         forward = AssociationType(
             from_type, to_type, type_id, category, label, inverse, default=label is None
         )
         backward = AssociationType(
-            to_type, from_type, inverse, category, label, type_id, default=label is None
+            to_type,
+            from_type,
+            inverse,
+            category,
+            inverse_label or label,
+            type_id,
+            default=label is None,
         )
         self._associations.setdefault((from_type, to_type), []).append(forward)
         if from_type != to_type or type_id != inverse:
             self._associations.setdefault((to_type, from_type), []).append(backward)
+
+    def create_label(self, from_type: str, to_type: str, body: Any) -> list[AssociationType]:
+        """A labelled association type between two object types (paired with ``inverseLabel``).
+
+        Between an object type and itself, a paired label gives two types: the
+        label one way, the inverse label the other way.
+
+        Raises:
+            HubSpotError: 400 when ``name`` or ``label`` is missing or the name is taken.
+        """
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON: expected an object.")
+        missing = [k for k in ("name", "label") if not body.get(k)]
+        if missing:
+            raise validation_error(f"Missing required fields: {', '.join(missing)}.")
+        name, label = str(body["name"]), str(body["label"])
+        inverse = body.get("inverseLabel")
+        with self._lock:
+            taken = self._label_names.setdefault((from_type, to_type), set())
+            if name in taken:
+                raise validation_error(f"An association label named {name} already exists.")
+            taken.add(name)
+            forward, backward = self._allocate_association(), self._allocate_association()
+            self._define_association(
+                from_type,
+                to_type,
+                forward,
+                backward,
+                category="USER_DEFINED",
+                label=label,
+                inverse_label=str(inverse) if inverse else label,
+            )
+            found = self.association_types(from_type, to_type)
+            if from_type != to_type:
+                found += self.association_types(to_type, from_type)
+            return [a for a in found if a.type_id in {forward, backward}]
 
     def association_types(self, from_type: str, to_type: str) -> list[AssociationType]:
         """The association types from one ``objectTypeId`` to another."""

@@ -5,11 +5,19 @@ fields keep their snake_case names except ``key`` → ``okr_key`` (the unique id
 property), ``owner`` → ``hubspot_owner_id``; ``lookup`` fields are
 associations, not properties. Percent fields are stored as 0–100 numbers
 (okrsync's records carry fractions), picklists as enumerations.
+
+A lookup to the object's own type (an objective's parent objective) is a
+paired association label on ``okr_objective`` → ``okr_objective``: "Parent
+objective" seen from the child, "Child objective" seen from the parent, so
+the direction is never ambiguous. Each object shows its title (a check-in its
+key) in lists, its score and status beside it, and is found by title, key
+and owner name.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +38,10 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY_PROPERTY",
     "OWNER_PROPERTY",
+    "Display",
+    "association_label",
     "check_value",
+    "display",
     "field_property",
     "logical_value",
     "object_name",
@@ -110,6 +121,47 @@ def property_definition(obj: LogicalObject, field: LogicalField) -> dict[str, An
     if field.rep_owned:
         out["description"] = "Edited by reps in HubSpot; okrsync reads it and never writes it."
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How a custom object's records read in HubSpot's lists, cards and search."""
+
+    primary: str
+    secondary: tuple[str, ...]
+    searchable: tuple[str, ...]
+
+    def as_schema(self) -> dict[str, Any]:
+        """The schemas API's fields for it."""
+        return {
+            "primaryDisplayProperty": self.primary,
+            "secondaryDisplayProperties": list(self.secondary),
+            "searchableProperties": list(self.searchable),
+        }
+
+
+def display(obj: LogicalObject) -> Display:
+    """Title first (a check-in: its key), then score and status; found by title, key, owner."""
+    names = {f.name for f in obj.fields}
+    primary = "title" if "title" in names else KEY_PROPERTY
+    secondary = tuple(
+        n for n in ("check_in_date", "score", "status") if n in names and n != primary
+    )
+    extra = [n for n in ("owner_name", "cycle") if n in names]
+    searchable = tuple(dict.fromkeys([primary, KEY_PROPERTY, *extra]))
+    return Display(primary, secondary, searchable)
+
+
+def association_label(obj: LogicalObject, field: LogicalField) -> tuple[str, str, str] | None:
+    """Name, label and inverse label of a lookup to the object's own type; ``None`` otherwise.
+
+    ``objective.parent_objective`` → (``okr_parent_objective``, "Parent objective",
+    "Child objective").
+    """
+    if field.type != "lookup" or field.lookup != obj.name:
+        return None
+    inverse = field.label.replace("Parent", "Child", 1) if "Parent" in field.label else obj.label
+    return f"{PREFIX}{field.name}", field.label, inverse
 
 
 def check_value(field: LogicalField, value: Any) -> str | None:

@@ -88,6 +88,14 @@ class HubSpotPlugin:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_hubspot")
 
+    def where_reps_look(self, base_url: str) -> str:
+        """Okrsync's custom objects in the CRM menu, and saved views by owner."""
+        return (
+            "CRM → [bold]OKR Key Results[/bold] (also OKR Objectives, OKR Check-ins), "
+            "objects okr_key_result, okr_objective, okr_check_in; save a view filtered by owner, "
+            f"e.g. {base_url.rstrip('/')}/crm/v3/objects/okr_key_result"
+        )
+
     def connect(
         self,
         instance: str,

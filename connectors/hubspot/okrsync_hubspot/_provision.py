@@ -1,11 +1,13 @@
 """Provisioning okrsync's custom objects in a portal: schemas, properties, associations.
 
 Missing objects are created with every property (``okr_key`` unique and
-required, the title as primary display property) and their associations to
-the objects their lookups point to; existing objects get the properties and
-associations they lack. The list of changes is computed before anything is
-sent, so a dry run returns exactly what a real run would do, and a second run
-returns ``[]``.
+required; the title as primary display property, score and status as
+secondary ones; searchable by title, key and owner name) and their
+associations to the objects their lookups point to — an objective's link to
+its parent objective is a paired association label on the objective itself;
+existing objects get the properties, associations and display settings they
+lack. The list of changes is computed before anything is sent, so a dry run
+returns exactly what a real run would do, and a second run returns ``[]``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from okrsync_hubspot._errors import CRM
 from okrsync_hubspot._okr import (
     KEY_PROPERTY,
     OWNER_PROPERTY,
+    association_label,
+    display,
     field_property,
     object_name,
     property_definition,
@@ -36,6 +40,7 @@ __all__ = ["Provisioner"]
 
 _SCHEMAS = "crm.schemas.core_api"
 _PROPERTIES = "crm.properties.core_api"
+_LABELS = "crm.associations.v4.schema.definitions_api"
 
 
 def _dependency_order(objects: Sequence[LogicalObject]) -> list[LogicalObject]:
@@ -58,7 +63,13 @@ def _dependency_order(objects: Sequence[LogicalObject]) -> list[LogicalObject]:
 
 
 def _lookups(obj: LogicalObject) -> list[LogicalField]:
-    return [f for f in obj.fields if f.type == "lookup" and f.lookup]
+    """Lookups to another object (associations between two object types)."""
+    return [f for f in obj.fields if f.type == "lookup" and f.lookup and f.lookup != obj.name]
+
+
+def _own_lookups(obj: LogicalObject) -> list[LogicalField]:
+    """Lookups to the object's own type (paired association labels)."""
+    return [f for f in obj.fields if association_label(obj, f) is not None]
 
 
 def _linked(child: SchemaInfo, parent: SchemaInfo) -> bool:
@@ -92,8 +103,11 @@ class Provisioner:
                 plan.append(
                     (Change("create_object", name, detail), self._creator(obj, name, parents))
                 )
+                plan.extend(self._labels(obj, name, set()))
                 continue
             plan.extend(self._completions(obj, info, existing))
+            if _own_lookups(obj):
+                plan.extend(self._labels(obj, name, self._existing_labels(info)))
         for change, apply in plan:
             log.info("hubspot.provision.change", change=str(change), dry_run=dry_run)
             if not dry_run:
@@ -130,6 +144,20 @@ class Provisioner:
                     self._property_adder(info, definition),
                 )
             )
+        wanted = display(obj)
+        shown = (info.primary_display, info.secondary_display, info.searchable)
+        if shown != (wanted.primary, wanted.secondary, wanted.searchable):
+            found.append(
+                (
+                    Change(
+                        "update_object",
+                        name,
+                        f"display {wanted.primary}; beside it {', '.join(wanted.secondary)}; "
+                        f"searchable by {', '.join(wanted.searchable)}",
+                    ),
+                    self._display_updater(info, wanted.as_schema()),
+                )
+            )
         for field in _lookups(obj):
             parent_name = object_name(field.lookup or "")
             parent = existing.get(parent_name)
@@ -146,15 +174,12 @@ class Provisioner:
     def _creator(self, obj: LogicalObject, name: str, parents: list[str]) -> Callable[[], None]:
         def create() -> None:
             existing = self._schemas.all()
-            titled = any(f.name == "title" for f in obj.fields)
             body: dict[str, Any] = {
                 "name": name,
                 "labels": {"singular": obj.label, "plural": obj.plural},
                 "description": f"{obj.plural}, written by okrsync.",
-                "primaryDisplayProperty": "title" if titled else KEY_PROPERTY,
-                "secondaryDisplayProperties": [KEY_PROPERTY] if titled else [],
+                **display(obj).as_schema(),
                 "requiredProperties": [KEY_PROPERTY],
-                "searchableProperties": [KEY_PROPERTY, *(["title"] if titled else [])],
                 "properties": [
                     property_definition(obj, f)
                     for f in obj.fields
@@ -170,6 +195,77 @@ class Provisioner:
             if owner is not None and OWNER_PROPERTY not in created.properties:
                 # Portals give custom objects an owner property; one that does not gets ours.
                 self._property_adder(created, property_definition(obj, owner))()
+
+        return create
+
+    def _display_updater(self, info: SchemaInfo, body: dict[str, Any]) -> Callable[[], None]:
+        def update() -> None:
+            self._http.call(
+                f"update how {info.name} records are shown",
+                _SCHEMAS,
+                "update",
+                info.object_type_id,
+                body,
+                object_name=info.name,
+            )
+
+        return update
+
+    def _existing_labels(self, info: SchemaInfo) -> set[str]:
+        """Labels of the association types from the object to itself."""
+        reply = self._http.call(
+            f"read association labels {info.name} → {info.name}",
+            _LABELS,
+            "get_all",
+            info.object_type_id,
+            info.object_type_id,
+            object_name=info.name,
+        )
+        body = reply.body if isinstance(reply.body, dict) else {}
+        return {str(t.get("label")) for t in body.get("results") or [] if t.get("label")}
+
+    def _labels(
+        self, obj: LogicalObject, name: str, have: set[str]
+    ) -> list[tuple[Change, Callable[[], None]]]:
+        """The paired labels for lookups to the object's own type that the portal lacks."""
+        found: list[tuple[Change, Callable[[], None]]] = []
+        for field in _own_lookups(obj):
+            label_name, label, inverse = association_label(obj, field) or ("", "", "")
+            if label in have:
+                continue
+            found.append(
+                (
+                    Change(
+                        "create_field",
+                        f"{name}.{field.name}",
+                        f"association label {label} / {inverse} on {name}",
+                    ),
+                    self._labeller(
+                        name, {"name": label_name, "label": label, "inverseLabel": inverse}
+                    ),
+                )
+            )
+        return found
+
+    def _labeller(self, name: str, body: dict[str, Any]) -> Callable[[], None]:
+        def create() -> None:
+            info = self._schemas.all(refresh=True).get(name)
+            if info is None:
+                raise FatalConnectorError(
+                    f"cannot label associations of `{name}`: it does not exist",
+                    crm=CRM,
+                    object_name=name,
+                    code="NOT_PROVISIONED",
+                )
+            self._http.call(
+                f"create the association label {body['label']} on {name}",
+                _LABELS,
+                "create",
+                info.object_type_id,
+                info.object_type_id,
+                body,
+                object_name=name,
+            )
 
         return create
 

@@ -33,6 +33,9 @@ class SchemaInfo:
     properties: dict[str, PropertyMeta]
     associations: dict[str, int] = field(default_factory=dict)
     """Association type id by the ``objectTypeId`` it leads to."""
+    primary_display: str | None = None
+    secondary_display: tuple[str, ...] = ()
+    searchable: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SchemaInfo:
@@ -58,6 +61,9 @@ class SchemaInfo:
             label=str(labels.get("singular") or data.get("name") or ""),
             properties={p.name: p for p in props},
             associations=associations,
+            primary_display=data.get("primaryDisplayProperty") or None,
+            secondary_display=tuple(str(n) for n in data.get("secondaryDisplayProperties") or ()),
+            searchable=tuple(str(n) for n in data.get("searchableProperties") or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -72,6 +78,9 @@ class SchemaInfo:
                 {"fromObjectTypeId": self.object_type_id, "toObjectTypeId": to, "id": number}
                 for to, number in self.associations.items()
             ],
+            "primaryDisplayProperty": self.primary_display,
+            "secondaryDisplayProperties": list(self.secondary_display),
+            "searchableProperties": list(self.searchable),
         }
 
 

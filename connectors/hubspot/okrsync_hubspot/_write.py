@@ -7,10 +7,13 @@ is split in halves until the invalid records are alone, and a batch that
 still fails after the retries makes each of its records FAILED and retriable
 — so one batch failing never loses the outcomes of the others. Lookups become
 associations (v4 batch create) once the upserts are done, the parents found
-by ``okr_key``. The links made are remembered in the connector's schema cache
-(child id → parent key), so a record written again under the same parent is
-not linked again: a warm write-back costs its upserts only. What the cache
-forgets (after a day) is linked again, harmlessly.
+by ``okr_key``. A lookup is one parent: a record that existed before (a key
+result moved to another objective) first has its associations of that type
+read, and those to any other parent are removed (v4 batch archive), so it
+ends linked to exactly one. The links made are remembered in the connector's
+schema cache (child id → parent key), so a record written again under the
+same parent is not read or linked again: a warm write-back costs its upserts
+only. What the cache forgets (after a day) is checked again, harmlessly.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from okrsync.errors import FatalConnectorError, RetriableConnectorError
 from okrsync_hubspot._errors import CRM, retriable_category
 from okrsync_hubspot._okr import (
     KEY_PROPERTY,
+    association_label,
     check_value,
     field_property,
     logical_value,
@@ -122,6 +126,8 @@ class Writer:
         self._owner_email = owner_email
         self._ids: dict[str, dict[str, str]] = {}
         """HubSpot ids by ``okr_key``, per physical object (from writes and reads)."""
+        self._types: dict[tuple[str, str, str], tuple[str, int]] = {}
+        """Association category and type id, by (from type, to type, lookup field)."""
 
     def _log(self, obj: str) -> Any:
         return structlog.get_logger("okrsync.hubspot").bind(
@@ -291,11 +297,22 @@ class Writer:
 
     # -- associations ----------------------------------------------------------
 
-    def _association_type(self, child: SchemaInfo, parent: SchemaInfo) -> tuple[str, int]:
-        """Category and type id of the association from ``child`` to ``parent``."""
+    def _association_type(
+        self, obj: LogicalObject, field: LogicalField, child: SchemaInfo, parent: SchemaInfo
+    ) -> tuple[str, int]:
+        """Category and type id of the association a lookup is written as.
+
+        A lookup to another object uses the association defined between the two
+        types; a lookup to the object's own type uses its paired label (the
+        direction child → parent, e.g. "Parent objective").
+        """
+        own = association_label(obj, field)
         known = child.associations.get(parent.object_type_id)
-        if known is not None:
+        if own is None and known is not None:
             return "USER_DEFINED", known
+        memo = (child.object_type_id, parent.object_type_id, field.name)
+        if memo in self._types:
+            return self._types[memo]
         reply = self._http.call(
             f"read association types {child.name} → {parent.name}",
             _LABELS,
@@ -306,16 +323,21 @@ class Writer:
         )
         body = reply.body if isinstance(reply.body, dict) else {}
         types = [t for t in body.get("results") or [] if isinstance(t, dict)]
+        if own is not None:
+            types = [t for t in types if t.get("label") == own[1]]
         types.sort(key=lambda t: t.get("label") is not None)
         if not types:
+            what = f"no association labelled `{own[1]}`" if own else "no association"
             raise FatalConnectorError(
-                f"no association is defined between `{child.name}` and `{parent.name}`: "
+                f"{what} is defined between `{child.name}` and `{parent.name}`: "
                 "run `okrsync provision`",
                 crm=CRM,
                 object_name=child.name,
                 code="NOT_PROVISIONED",
             )
-        return str(types[0].get("category") or "USER_DEFINED"), int(types[0]["typeId"])
+        found = (str(types[0].get("category") or "USER_DEFINED"), int(types[0]["typeId"]))
+        self._types[memo] = found
+        return found
 
     def ids_by_key(self, info: SchemaInfo, keys: Iterable[str]) -> dict[str, str]:
         """HubSpot ids of the records with these keys (cached; batch reads by ``okr_key``)."""
@@ -345,10 +367,11 @@ class Writer:
                 if outcome.status is not UpsertStatus.FAILED and records[index].get(field.name)
             ]
             if wanted:
-                self._link(field, info, wanted, outcomes)
+                self._link(obj, field, info, wanted, outcomes)
 
     def _link(
         self,
+        obj: LogicalObject,
         field: LogicalField,
         info: SchemaInfo,
         wanted: list[tuple[int, str]],
@@ -372,27 +395,21 @@ class Writer:
         if not wanted:
             return  # every record is linked to that parent already
         parent_of = dict(wanted)
-        category, type_id = self._association_type(info, parent)
-        parents = self.ids_by_key(parent, (k for _, k in wanted))
-        pairs: list[tuple[int, str, str]] = []
-        for index, parent_key in wanted:
-            outcome = outcomes[index]
-            if parent_key not in parents:
-                outcomes[index] = _failed(
-                    outcome.key,
-                    "PARENT_NOT_FOUND",
-                    f"{field.name} `{parent_key}` is not in HubSpot (write it first)",
-                    ident=outcome.id,
-                )
-                continue
-            pairs.append((index, str(outcome.id), parents[parent_key]))
+        kind = self._association_type(obj, field, info, parent)
+        pairs, stale = self._plan_links(field, (info, parent, kind[1]), wanted, outcomes)
+        for index, child, _ in [(i, c, t) for i, c, t in pairs if t == ""]:
+            linked[child] = parent_of[index]  # linked already (seen in HubSpot)
+        pairs = [item for item in pairs if item[2]]
+        unlinked = self._unlink(info, parent, stale, outcomes)
+        for child in unlinked:
+            linked.pop(child, None)
         for chunk in _chunks(pairs, self._batch_size):
-            failed = self._create_links(info, parent, (category, type_id), chunk)
+            failed = self._create_links(info, parent, kind, chunk)
             for index, child, _ in chunk:
                 linked.pop(child, None)
-                if child not in failed:
+                if child not in failed and child not in unlinked:
                     linked[child] = parent_of[index]
-                else:
+                elif child in failed:
                     code, message, retriable = failed[child]
                     outcomes[index] = _failed(
                         outcomes[index].key,
@@ -405,6 +422,115 @@ class Writer:
         if len(linked) > LINKS_KEPT:  # check-ins add links every day: keep the newest
             linked = dict(list(linked.items())[-LINKS_KEPT:])
         self._cache.put(linked_key, linked)
+
+    def _plan_links(
+        self,
+        field: LogicalField,
+        ends: tuple[SchemaInfo, SchemaInfo, int],
+        wanted: list[tuple[int, str]],
+        outcomes: list[UpsertOutcome],
+    ) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, list[str]]]]:
+        """Links to make (child, parent id; ``""``: made already) and former ones to remove.
+
+        ``ends``: the child's and parent's schemas and the association type id.
+
+        Records created by this write have no associations yet; the others'
+        are read, for a moved record still points at its former parent.
+        """
+        info, parent, type_id = ends
+        parents = self.ids_by_key(parent, (k for _, k in wanted))
+        older = [
+            str(outcomes[i].id) for i, _ in wanted if outcomes[i].status is UpsertStatus.UPDATED
+        ]
+        current = self._current_links(info, parent, type_id, older)
+        pairs: list[tuple[int, str, str]] = []
+        stale: list[tuple[int, str, list[str]]] = []
+        for index, parent_key in wanted:
+            outcome = outcomes[index]
+            if parent_key not in parents:
+                outcomes[index] = _failed(
+                    outcome.key,
+                    "PARENT_NOT_FOUND",
+                    f"{field.name} `{parent_key}` is not in HubSpot (write it first)",
+                    ident=outcome.id,
+                )
+                continue
+            child, target = str(outcome.id), parents[parent_key]
+            have = current.get(child, set())
+            if have - {target}:
+                stale.append((index, child, sorted(have - {target})))
+            pairs.append((index, child, "" if target in have else target))
+        return pairs, stale
+
+    def _current_links(
+        self, info: SchemaInfo, parent: SchemaInfo, type_id: int, children: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """The parent ids each child is associated with, by association type ``type_id``."""
+        found: dict[str, set[str]] = {}
+        for chunk in _chunks(list(dict.fromkeys(children)), READ_LIMIT):
+            reply = self._http.call(
+                f"read associations {info.name} → {parent.name}",
+                _ASSOCIATIONS,
+                "get_page",
+                info.object_type_id,
+                parent.object_type_id,
+                {"inputs": [{"id": c} for c in chunk]},
+                object_name=info.name,
+            )
+            body = reply.body if isinstance(reply.body, dict) else {}
+            for result in body.get("results") or []:
+                child = str((result.get("from") or {}).get("id"))
+                for target in result.get("to") or []:
+                    types = target.get("associationTypes") or []
+                    if any(int(t.get("typeId", -1)) == type_id for t in types):
+                        found.setdefault(child, set()).add(str(target.get("toObjectId")))
+        return found
+
+    def _unlink(
+        self,
+        info: SchemaInfo,
+        parent: SchemaInfo,
+        stale: list[tuple[int, str, list[str]]],
+        outcomes: list[UpsertOutcome],
+    ) -> set[str]:
+        """Remove the associations to former parents; the children still linked to one."""
+        failed: set[str] = set()
+        for chunk in _chunks(stale, READ_LIMIT):
+            body = {
+                "inputs": [
+                    {"from": {"id": child}, "to": [{"id": o} for o in others]}
+                    for _, child, others in chunk
+                ]
+            }
+            try:
+                self._http.call(
+                    f"remove {len(chunk)} former {info.name} → {parent.name} associations",
+                    _ASSOCIATIONS,
+                    "archive",
+                    info.object_type_id,
+                    parent.object_type_id,
+                    body,
+                    object_name=info.name,
+                )
+            except (RetriableConnectorError, FatalConnectorError) as exc:
+                if isinstance(exc, FatalConnectorError) and exc.code not in _PER_RECORD_CODES:
+                    raise
+                for index, child, _ in chunk:
+                    failed.add(child)
+                    outcomes[index] = _failed(
+                        outcomes[index].key,
+                        "ASSOCIATION_FAILED",
+                        f"removing the former parent: {exc.code}: {exc}",
+                        retriable=isinstance(exc, RetriableConnectorError),
+                        ident=child,
+                    )
+                continue
+            self._log(info.name).info(
+                "hubspot.write.associations_moved",
+                records=len(chunk),
+                removed=sum(len(others) for _, _, others in chunk),
+            )
+        return failed
 
     def _create_links(
         self,
@@ -486,7 +612,7 @@ class Writer:
         self._ids.setdefault(info.name, {}).update(ids)
         for field in obj.fields:
             if field.type == "lookup" and field.lookup and ids:
-                parents = self._parents(info, field, ids)
+                parents = self._parents(obj, info, field, ids)
                 for key, record in out.items():
                     record[field.name] = parents.get(ids[key])
         return out
@@ -518,29 +644,18 @@ class Writer:
         return record
 
     def _parents(
-        self, info: SchemaInfo, field: LogicalField, ids: dict[str, str]
+        self, obj: LogicalObject, info: SchemaInfo, field: LogicalField, ids: dict[str, str]
     ) -> dict[str, str]:
-        """The parent key of each child id, through the associations."""
+        """The parent key of each child id, through the associations of the lookup's type."""
         parent = self._schemas.get(object_name(field.lookup or ""))
         if parent is None:
             return {}
-        parent_of: dict[str, str] = {}
-        for chunk in _chunks(list(ids.values()), READ_LIMIT):
-            reply = self._http.call(
-                f"read associations {info.name} → {parent.name}",
-                _ASSOCIATIONS,
-                "get_page",
-                info.object_type_id,
-                parent.object_type_id,
-                {"inputs": [{"id": i} for i in chunk]},
-                object_name=info.name,
-            )
-            body = reply.body if isinstance(reply.body, dict) else {}
-            for result in body.get("results") or []:
-                targets = result.get("to") or []
-                if targets:
-                    child = str((result.get("from") or {}).get("id"))
-                    parent_of[child] = str(targets[0].get("toObjectId"))
+        try:
+            _, type_id = self._association_type(obj, field, info, parent)
+        except FatalConnectorError:
+            return {}  # not provisioned: no record can be linked
+        current = self._current_links(info, parent, type_id, list(ids.values()))
+        parent_of = {child: min(found) for child, found in current.items() if found}
         keys_by_id = {v: k for k, v in self._ids.get(parent.name, {}).items()}
         unknown = [i for i in dict.fromkeys(parent_of.values()) if i not in keys_by_id]
         for chunk in _chunks(unknown, READ_LIMIT):

@@ -33,7 +33,7 @@ from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync_hubspot._errors import CRM
 from okrsync_hubspot._http import Transport
-from okrsync_hubspot._okr import PREFIX, field_property, object_name
+from okrsync_hubspot._okr import PREFIX, association_label, field_property, object_name
 from okrsync_hubspot._provision import Provisioner
 from okrsync_hubspot._pull import OBJECT_ID, HubSpotPull, PullSpec, stamp_property
 from okrsync_hubspot._schemas import Schemas
@@ -263,7 +263,8 @@ class HubSpotConnector:
     def physical_name(self, obj: str, logical_field: str | None = None) -> str:
         """``key_result`` → ``okr_key_result``; its field ``key`` → ``okr_key``.
 
-        A lookup field is an association, named ``<object>_to_<parent>``. Names of
+        A lookup field is an association, named ``<object>_to_<parent>`` (a lookup
+        to the object's own type: its label's name, ``okr_parent_objective``). Names of
         other objects and fields are returned as they are.
         """
         logical = _LOGICAL.get(obj) or _LOGICAL.get(obj.removeprefix(PREFIX))
@@ -276,7 +277,10 @@ class HubSpotConnector:
         if field is None:
             return logical_field
         prop = field_property(field)
-        return prop if prop is not None else f"{name}_to_{object_name(field.lookup or '')}"
+        if prop is not None:
+            return prop
+        own = association_label(logical, field)
+        return own[0] if own else f"{name}_to_{object_name(field.lookup or '')}"
 
     # -- owners ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import pytest
 from hubspot.crm.objects import (  # type: ignore[import-untyped]
     BatchInputSimplePublicObjectBatchInput,
 )
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from hubspot.crm.schemas import ObjectSchemaEgg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 
 CREATES = [
     Change("create_object", "okr_objective", "13 properties"),
+    Change(
+        "create_field",
+        "okr_objective.parent_objective",
+        "association label Parent objective / Child objective on okr_objective",
+    ),
     Change("create_object", "okr_key_result", "21 properties; associated with okr_objective"),
     Change("create_object", "okr_check_in", "9 properties; associated with okr_key_result"),
 ]
@@ -131,7 +137,17 @@ def test_provision_dry_run_changes_nothing_then_creates_once(portal: Any, connec
     assert sorted(schemas) == ["okr_check_in", "okr_key_result", "okr_objective"]
     kr = schemas["okr_key_result"]
     assert kr.primary_display_property == "title"
+    assert kr.secondary_display_properties == ["score", "status"]
+    assert kr.searchable_properties == ["title", "okr_key", "owner_name"]
     assert kr.required_properties == ["okr_key"]
+    check_in = schemas["okr_check_in"]
+    assert check_in.primary_display_property == "okr_key"
+    assert check_in.secondary_display_properties == ["check_in_date", "score", "status"]
+    objective_type = schemas["okr_objective"].object_type_id
+    labels = crm(portal).crm.associations.v4.schema.definitions_api.get_all(
+        objective_type, objective_type
+    )
+    assert sorted(t.label for t in labels.results) == ["Child objective", "Parent objective"]
     props = {p.name: p for p in kr.properties}
     assert props["okr_key"].has_unique_value is True
     assert props["progress"].type == "number"
@@ -146,6 +162,7 @@ def test_provision_dry_run_changes_nothing_then_creates_once(portal: Any, connec
     assert connector.physical_name("key_result", "key") == "okr_key"
     assert connector.physical_name("key_result", "owner") == "hubspot_owner_id"
     assert connector.physical_name("key_result", "objective") == "okr_key_result_to_okr_objective"
+    assert connector.physical_name("objective", "parent_objective") == "okr_parent_objective"
     assert connector.physical_name("deals", "amount") == "amount"
 
 
@@ -179,7 +196,51 @@ def test_provision_completes_an_object_that_lacks_properties(portal: Any, connec
         "okr_key_result",
         "okr_check_in",
     ]
+    assert [c.target for c in changes if c.action == "update_object"] == ["okr_objective"]
     assert connector.provision(OKR_OBJECTS) == []
+    objective = crm(portal).crm.schemas.core_api.get_by_id("okr_objective")
+    assert objective.secondary_display_properties == ["score", "status"]
+    assert objective.searchable_properties == ["title", "okr_key", "owner_name", "cycle"]
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        ({"label": "On track", "value": "on_track"}, "options[0] is missing hidden"),
+        ({"value": "on_track", "hidden": False}, "options[0] is missing label"),
+        ({"label": "On track", "value": "on_track", "hidden": "no"}, "hidden must be a boolean"),
+        ({"label": "On track", "value": "on_track", "hidden": False, "displayOrder": "1"}, "displayOrder must be an integer"),
+    ],
+)  # fmt: skip
+def test_enumeration_options_must_be_complete(
+    portal: Any, option: dict[str, Any], problem: str
+) -> None:
+    """The portal refuses an enumeration option without what HubSpot's OptionInput requires."""
+    client = crm(portal)
+    body = {
+        "name": "okr_stage",
+        "label": "Stage",
+        "type": "enumeration",
+        "fieldType": "select",
+        "groupName": "contactinformation",
+        "options": [option],
+    }
+    with pytest.raises(PropertiesApiException) as caught:
+        client.crm.properties.core_api.create("contacts", body)
+    assert caught.value.status == 400
+    assert problem in caught.value.body
+
+
+def test_okrsync_enumeration_options_carry_every_field(portal: Any, okr: Any) -> None:
+    """Okrsync's status options arrive with label, value, displayOrder and hidden, in order."""
+    del okr
+    status = crm(portal).crm.properties.core_api.get_by_name("okr_key_result", "status")
+    assert [(o.value, o.display_order, o.hidden) for o in status.options][:3] == [
+        ("done", 0, False),
+        ("on_track", 1, False),
+        ("at_risk", 2, False),
+    ]
+    assert status.options[1].label == "On track"
 
 
 def test_missing_schema_write_scope_is_reported_as_such(
@@ -296,7 +357,7 @@ def test_invalid_records_fail_alone(portal: Any, connect: Any) -> None:
                     "label": "Status",
                     "type": "enumeration",
                     "fieldType": "select",
-                    "options": [{"label": "On track", "value": "on_track"}],
+                    "options": [{"label": "On track", "value": "on_track", "hidden": False}],
                 },
             ],
         )
@@ -399,7 +460,70 @@ def test_links_made_are_remembered_so_a_rewrite_costs_its_upserts_only(
     assert served(portal, "assoc_create") == links + 1
     back = second.read_back(KEY_RESULT, [krs[0]["key"], krs[1]["key"]])
     assert back[krs[1]["key"]]["objective"] == "2026-Q3/obj-000"
-    assert back[krs[0]["key"]]["objective"] in {"2026-Q3/obj-000", "2026-Q3/obj-001"}
+    assert back[krs[0]["key"]]["objective"] == "2026-Q3/obj-001"
+
+
+def objective_links(portal: RunningHubSpotSandbox, kr_key: str) -> list[tuple[str, list[str]]]:
+    """The objectives a key result is associated with, as hubspot-api-client reads them."""
+    client = crm(portal)
+    kr = client.crm.objects.basic_api.get_by_id("okr_key_result", kr_key, id_property="okr_key")
+    page = client.crm.associations.v4.basic_api.get_page("okr_key_result", kr.id, "okr_objective")
+    found = []
+    for link in page.results:
+        objective = client.crm.objects.basic_api.get_by_id(
+            "okr_objective", str(link.to_object_id), properties=["okr_key"]
+        )
+        found.append((objective.properties["okr_key"], [t.type_id for t in link.association_types]))
+    return found
+
+
+def test_a_moved_key_result_ends_with_exactly_one_objective(portal: Any, connect: Any) -> None:
+    """Moving a key result to another objective removes its old association, whatever the cache knows."""
+    writer = connect(portal)  # no schema cache: every write checks what HubSpot holds
+    writer.provision(OKR_OBJECTS)
+    writer.write(OBJECTIVE, objectives(3))
+    kr = {"key": "2026-Q3/obj-000/kr-moving", "title": "Moving KR", "objective": "2026-Q3/obj-000"}
+    assert writer.write(KEY_RESULT, [kr])[0].status is UpsertStatus.CREATED
+    assert [k for k, _ in objective_links(portal, kr["key"])] == ["2026-Q3/obj-000"]
+    for target in ("2026-Q3/obj-001", "2026-Q3/obj-002", "2026-Q3/obj-002"):
+        [outcome] = connect(portal).write(KEY_RESULT, [{**kr, "objective": target}])
+        assert outcome.status is UpsertStatus.UPDATED, outcome
+        links = objective_links(portal, kr["key"])
+        assert [k for k, _ in links] == [target]
+        assert len(links[0][1]) == 1  # one association type: no duplicate link either
+    assert writer.read_back(KEY_RESULT, [kr["key"]])[kr["key"]]["objective"] == "2026-Q3/obj-002"
+
+
+def test_an_objective_links_to_its_parent_by_the_paired_label(portal: Any, okr: Any) -> None:
+    """An objective's parent is a "Parent objective" association; the parent sees a "Child objective"."""
+    company, team, other = objectives(3)
+    team["parent_objective"] = company["key"]
+    outcomes = okr.write(OBJECTIVE, [company, team, other])
+    assert {o.status for o in outcomes} == {UpsertStatus.CREATED}
+    client = crm(portal)
+    ids = {o.key: o.id for o in outcomes}
+    up = client.crm.associations.v4.basic_api.get_page(
+        "okr_objective", ids[team["key"]], "okr_objective"
+    )
+    assert [(str(r.to_object_id), [t.label for t in r.association_types]) for r in up.results] == [
+        (ids[company["key"]], ["Parent objective"])
+    ]
+    down = client.crm.associations.v4.basic_api.get_page(
+        "okr_objective", ids[company["key"]], "okr_objective"
+    )
+    assert [
+        (str(r.to_object_id), [t.label for t in r.association_types]) for r in down.results
+    ] == [(ids[team["key"]], ["Child objective"])]
+    back = okr.read_back(OBJECTIVE, [company["key"], team["key"]])
+    assert back[team["key"]]["parent_objective"] == company["key"]
+    assert back[company["key"]]["parent_objective"] is None  # its child is not its parent
+    okr.write(OBJECTIVE, [{**team, "parent_objective": other["key"]}])
+    back = okr.read_back(OBJECTIVE, [team["key"]])
+    assert back[team["key"]]["parent_objective"] == other["key"]
+    still = client.crm.associations.v4.basic_api.get_page(
+        "okr_objective", ids[company["key"]], "okr_objective"
+    )
+    assert still.results == []
 
 
 def test_read_back_returns_rep_owned_fields_set_in_the_crm_and_never_overwrites_them(

@@ -331,6 +331,19 @@ class Tooling:
                 "Required fields are missing: [relationshipName]",
                 ["relationshipName"],
             )
+        taken = [
+            item
+            for obj in self.org.schema
+            for item in obj.fields.values()
+            if item.column.reference_to == target.name
+            and (item.child_relationship or "").lower() == f"{child}__r".lower()
+        ]
+        if taken:
+            # Salesforce refuses a second related list of the same name on one object.
+            raise _integrity(
+                f"There is already a Child Relationship named {child} on {target.label}.",
+                ["relationshipName"],
+            )
         return target.name, name.removesuffix("__c") + "__r", f"{child}__r"
 
     # -- reading and patching --------------------------------------------------------

@@ -3,7 +3,9 @@
 Objects are ``OKR_Objective__c``, ``OKR_Key_Result__c`` and ``OKR_Check_In__c``.
 A logical field ``forecast_score`` is ``Forecast_Score__c``; the key is the
 external id ``OKR_Key__c`` (unique); the owner is the standard ``OwnerId``; a
-lookup ``objective`` is ``Objective__c`` with the relationship ``Objective__r``.
+lookup ``objective`` is ``Objective__c`` with the relationship ``Objective__r``
+(and, seen from the objective, the child relationship ``OKR_Key_Results``; an
+objective's own ``Parent_Objective__c`` has the children ``Child_Objectives``).
 The record name ``Name`` holds the title (or the key) cut to 80 characters.
 """
 
@@ -20,8 +22,13 @@ __all__ = [
     "KEY_FIELD",
     "LONG_TEXT_LENGTH",
     "NAME_LENGTH",
+    "NUMBER_PRECISION",
+    "NUMBER_SCALE",
     "OBJECTS",
+    "PERCENT_PRECISION",
+    "PERCENT_SCALE",
     "TEXT_LENGTH",
+    "child_relationship",
     "field_metadata",
     "field_name",
     "logical_object",
@@ -72,6 +79,17 @@ def relationship_name(item: LogicalField) -> str:
     return f"{_pascal(item.name)}__r"
 
 
+def child_relationship(obj: LogicalObject, item: LogicalField) -> tuple[str, str]:
+    """Name and label of a lookup's relationship seen from its parent (the related list).
+
+    ``Objective__c`` of key results is ``OKR_Key_Results`` on the objective; an
+    objective's parent lookup (to its own object) is ``Child_Objectives``.
+    """
+    if item.lookup == obj.name:
+        return f"Child_{_pascal(obj.name)}s", f"Child {obj.name.replace('_', ' ')}s"
+    return _pascal(obj.plural.replace(" ", "_").replace("-", "_")), obj.plural
+
+
 def _picklist(values: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """A restricted value set."""
     return {
@@ -115,11 +133,13 @@ def field_metadata(obj: LogicalObject, item: LogicalField) -> dict[str, Any] | N
     if item.type == "picklist":
         return picklist_metadata(label, item.picklist)
     if item.type == "lookup":
+        children, children_label = child_relationship(obj, item)
         return {
             "type": "Lookup",
             "label": label,
             "referenceTo": object_name(str(item.lookup)),
-            "relationshipName": _pascal(obj.plural.replace(" ", "_").replace("-", "_")),
+            "relationshipName": children,
+            "relationshipLabel": children_label,
             "deleteConstraint": "SetNull",
         }
     return {"label": label, **_SIMPLE[item.type]}

@@ -104,6 +104,33 @@ class SalesforcePlugin:
         """Display name and content of the built-in metric catalog."""
         return packaged_catalog(__package__ or "okrsync_salesforce")
 
+    def metadata_path(self) -> Path:
+        """The Salesforce DX project shipped in this package (source format)."""
+        from okrsync_salesforce._sfdx import PROJECT_DIR  # noqa: PLC0415  (only metadata commands need it)
+
+        return PROJECT_DIR
+
+    def deploy_command(self, path: Path | None = None) -> str:
+        """``sf project deploy start --source-dir <force-app of the project>``."""
+        from okrsync_salesforce._sfdx import SOURCE_DIR, deploy_command  # noqa: PLC0415
+
+        return deploy_command(path / SOURCE_DIR if path is not None else None)
+
+    def where_reps_look(self, base_url: str) -> str:
+        """The OKRs app and its list views, and how a real org gets them."""
+        return (
+            "App Launcher → [bold]OKRs[/bold] (tabs OKR Objectives, OKR Key Results, "
+            "OKR Check-ins; list views My key results, At risk or off track, This cycle), e.g. "
+            f"{base_url.rstrip('/')}/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results"
+            f"\n  (a real org gets the app from: {self.deploy_command()})"
+        )
+
+    def export_metadata(self, out: Path) -> list[Path]:
+        """Generate the Salesforce DX project under ``out``; the files written."""
+        from okrsync_salesforce._sfdx import write_project  # noqa: PLC0415
+
+        return write_project(out)
+
     def connect(
         self,
         instance: str,

@@ -9,6 +9,9 @@ picklist value…) is reported for its record. A batch that fails as a whole
 after the transport's retries yields a retriable failure for each of its
 records, not an exception.
 
+An objective whose parent is written in the same call goes in a later request
+than its parent (see :func:`_parents_first`).
+
 Values: percent fields go as 0–100, lookups as ``{"Objective__r": {"OKR_Key__c":
 key}}``, the owner as ``OwnerId`` (resolved from the e-mail, left out when
 unknown), rep-owned fields never. Fields the org does not have (not provisioned
@@ -186,10 +189,11 @@ class Writer:
                 continue
             ready.append((index, key, body))
         size = self.settings.batch_size
-        for start in range(0, len(ready), size):
-            batch = ready[start : start + size]
-            for index, outcome in self._batch(sobject, batch, bound):
-                outcomes[index] = outcome
+        for wave in _parents_first(obj, records, ready):
+            for start in range(0, len(wave), size):
+                batch = wave[start : start + size]
+                for index, outcome in self._batch(sobject, batch, bound):
+                    outcomes[index] = outcome
         done = [o for o in outcomes if o is not None]
         bound.info(
             "salesforce.write.completed",
@@ -356,6 +360,37 @@ class Writer:
         if any(f.name == "title" for f in obj.fields) and not record.get("title"):
             record["title"] = row.get("Name")
         return record
+
+
+def _parents_first(
+    obj: LogicalObject,
+    records: Sequence[dict[str, Any]],
+    ready: list[tuple[int, str, dict[str, Any]]],
+) -> list[list[tuple[int, str, dict[str, Any]]]]:
+    """``ready`` in waves: records whose parent (same object) is in this write come after it.
+
+    Salesforce resolves a reference by external id before it writes any record
+    of a request, so a child cannot name a parent created in the same request.
+    Without a lookup to its own object, an object's records go in one wave.
+    """
+    own = next((f for f in obj.fields if f.type == "lookup" and f.lookup == obj.name), None)
+    if own is None:
+        return [ready] if ready else []
+    parent_of = {key: str(records[index].get(own.name) or "") for index, key, _ in ready}
+    depth: dict[str, int] = {}
+    for key, parent in parent_of.items():
+        chain = [key]
+        above = parent
+        while above in parent_of and above not in chain and above not in depth:
+            chain.append(above)
+            above = parent_of[above]
+        base = depth[above] + 1 if above in depth else 0
+        for offset, name in enumerate(reversed(chain)):
+            depth.setdefault(name, base + offset)
+    waves: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+    for item in ready:
+        waves.setdefault(depth[item[1]], []).append(item)
+    return [waves[level] for level in sorted(waves)]
 
 
 def _outcome(key: str, result: Any) -> UpsertOutcome:

@@ -178,6 +178,62 @@ def test_key_results_link_objectives_and_owners_and_read_back(
     sf.session.close()
 
 
+def test_objectives_link_their_parent_written_in_the_same_call(
+    okr: tuple[RunningSalesforceSandbox, SalesforceConnector],
+    make_client: Callable[..., Salesforce],
+) -> None:
+    """A child listed before its parent still links to it: parents go in an earlier request."""
+    box, connector = okr
+    company, team, squad = (
+        dict(r, key=k)
+        for r, k in zip(
+            objectives(3, "2026-Q3/p"), ("2026/p-co", "2026-Q3/p-team", "2026-Q3/p-sq"), strict=True
+        )
+    )
+    team["parent_objective"] = company["key"]
+    squad["parent_objective"] = team["key"]
+    before = upserts(box)
+    outcomes = connector.write(OBJECTIVE, [squad, team, company])
+    assert [o.status for o in outcomes] == [UpsertStatus.CREATED] * 3
+    assert upserts(box) - before == 3  # one request per level of the tree
+    sf = make_client(box)
+    rows = sf.query(
+        "SELECT OKR_Key__c, Parent_Objective__r.OKR_Key__c FROM OKR_Objective__c "
+        "WHERE OKR_Key__c IN ('2026/p-co', '2026-Q3/p-team', '2026-Q3/p-sq') ORDER BY OKR_Key__c"
+    )["records"]
+    parents = {r["OKR_Key__c"]: (r["Parent_Objective__r"] or {}).get("OKR_Key__c") for r in rows}
+    assert parents == {
+        "2026/p-co": None,
+        "2026-Q3/p-team": "2026/p-co",
+        "2026-Q3/p-sq": "2026-Q3/p-team",
+    }
+    related = {
+        (c["childSObject"], c["field"]): c["relationshipName"]
+        for c in sf.OKR_Objective__c.describe()["childRelationships"]
+    }
+    assert related[("OKR_Objective__c", "Parent_Objective__c")] == "Child_Objectives__r"
+    assert related[("OKR_Key_Result__c", "Objective__c")] == "OKR_Key_Results__r"
+    back = connector.read_back(OBJECTIVE, [squad["key"]])[squad["key"]]
+    assert back["parent_objective"] == team["key"]
+    [moved] = connector.write(OBJECTIVE, [dict(squad, parent_objective=None)])
+    assert moved.status is UpsertStatus.UPDATED
+    assert connector.read_back(OBJECTIVE, [squad["key"]])[squad["key"]]["parent_objective"] is None
+    sf.session.close()
+
+
+def test_an_unknown_parent_fails_only_its_child(
+    okr: tuple[RunningSalesforceSandbox, SalesforceConnector],
+) -> None:
+    """A parent key the org lacks fails that record, as Salesforce does, not the batch."""
+    _, connector = okr
+    orphan, fine = (dict(r) for r in objectives(2, "2026-Q3/u"))
+    orphan["parent_objective"] = "2026/not-written"
+    outcomes = connector.write(OBJECTIVE, [orphan, fine])
+    assert [o.status for o in outcomes] == [UpsertStatus.FAILED, UpsertStatus.CREATED]
+    assert outcomes[0].code == "INVALID_FIELD"
+    assert "2026/not-written" in outcomes[0].message
+
+
 def test_rep_owned_fields_are_read_back_and_never_overwritten(
     okr: tuple[RunningSalesforceSandbox, SalesforceConnector],
     make_client: Callable[..., Salesforce],

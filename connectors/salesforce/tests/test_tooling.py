@@ -174,12 +174,13 @@ def test_tooling_record_has_metadata_and_patches(
         ("sobjects/CustomField", {"FullName": "Account.Formula__c", "Metadata": {"type": "Summary"}}, "FIELD_INTEGRITY_EXCEPTION"),
         ("sobjects/CustomField", {"FullName": "Account.Long__c", "Metadata": {"type": "Text", "length": 300}}, "FIELD_INTEGRITY_EXCEPTION"),
         ("sobjects/CustomField", {"FullName": "Account.Parent__c", "Metadata": {"type": "Lookup", "referenceTo": "Account"}}, "REQUIRED_FIELD_MISSING"),
+        ("sobjects/CustomField", {"FullName": "OKR_Objective__c.Parent__c", "Metadata": {"type": "Lookup", "referenceTo": "OKR_Objective__c", "relationshipName": "key_results", "label": "Parent"}}, "FIELD_INTEGRITY_EXCEPTION"),
     ],
 )  # fmt: skip
 def test_bad_provisioning_is_refused(
     okr: tuple[Any, Salesforce, dict[str, str]], path: str, body: dict[str, Any], code: str
 ) -> None:
-    """Duplicates and invalid definitions are refused with Salesforce's codes."""
+    """Duplicates (a child relationship name too) and invalid definitions are refused with Salesforce's codes."""
     _, sf, _ = okr
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.toolingexecute(path, method="POST", data=body)

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
-from okrsync.plugins import PluginRegistry
+from okrsync.plugins import PluginRegistry, RepGuide
 from okrsync.render import STATUS_STYLE, print_report
 from okrsync.state.db import open_store
 from okrsync_sandbox.runner import start_sandboxes, write_config
@@ -128,6 +128,7 @@ def run_demo(
                     + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in statuses.items())
                 )
             _trends(history, out)
+            _where_reps_look(registry, group.sandboxes, out)
             app.close()
         finally:
             group.stop()
@@ -145,6 +146,17 @@ def _url(box: RunningSandbox) -> str:
     """The first URL of a sandbox's ready line (where its API answers)."""
     urls = (v for v in box.info().values() if isinstance(v, str) and "://" in v)
     return next(urls, "")
+
+
+def _where_reps_look(
+    registry: PluginRegistry, sandboxes: dict[str, RunningSandbox], out: Console
+) -> None:
+    """Where a rep finds the OKRs just written, in each CRM whose plugin says so."""
+    out.rule("Where reps find their OKRs")
+    for name, box in sorted(sandboxes.items()):
+        plugin: object = registry.get(name) if name in registry else None
+        if isinstance(plugin, RepGuide):
+            out.print(f"{_title(registry, name)}: {plugin.where_reps_look(_url(box))}")
 
 
 def _count(report: CycleReport) -> dict[str, int]:

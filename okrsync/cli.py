@@ -1,7 +1,8 @@
 """The ``okrsync`` command line (the composition root for each command).
 
-Exit codes: 0 success, 2 invalid configuration or mappings (the located
-problems on stderr, one per line), 1 any other failure.
+Exit codes (:mod:`okrsync.outcome`): 0 everything synced, 1 partly synced,
+2 bad input (the located problems on stderr, one per line), 3 nothing synced
+or the command failed.
 """
 
 from __future__ import annotations
@@ -20,16 +21,23 @@ from okrsync.app import load_config, load_mappings_for, plugin_catalogs
 from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
 from okrsync.mapping.schema import json_schema
+from okrsync.outcome import ExitCode, cycle_exit_code
 from okrsync.plugins import PluginRegistry
 
-__all__ = ["app", "main"]
+__all__ = ["app", "exit_for_cycle", "main"]
 
-EXIT_INVALID = 2
-EXIT_FAILED = 1
+EXIT_INVALID = ExitCode.BAD_INPUT
+EXIT_FAILED = ExitCode.NOTHING_SYNCED
 
 app = typer.Typer(
     name="okrsync",
-    help="Keep OKR key results in step with the CRM: pull, score, write back.",
+    help=(
+        "Keep OKR key results in step with the CRM: pull, score, write back.\n\n"
+        "Exit codes of plan, sync, check-in, provision and doctor: 0 everything synced, "
+        "1 partly synced (some key results or writes failed), 2 bad input (configuration, "
+        "mappings or flags; each problem on stderr as file:line:col), 3 nothing synced "
+        "(no key result computed, no write landed, or the command failed)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,6 +71,17 @@ def _fail(error: OkrsyncError) -> typer.Exit:
     else:
         typer.echo(f"error: {error}", err=True)
     return typer.Exit(EXIT_INVALID if isinstance(error, ConfigurationError) else EXIT_FAILED)
+
+
+def exit_for_cycle(report: dict[str, object]) -> None:
+    """End a ``plan``/``sync``/``check-in`` command with the exit code its JSON report earns.
+
+    Raises:
+        typer.Exit: Unless everything synced (exit code 0).
+    """
+    code = cycle_exit_code(report)
+    if code is not ExitCode.SYNCED:
+        raise typer.Exit(int(code))
 
 
 @app.command()
@@ -276,8 +295,7 @@ def _cycle(
     else:
         units = {r.kr.full_key: r.kr.unit.value for r in report.key_results}
         print_report(data, units)
-    if report.outcome == "failed":
-        raise typer.Exit(EXIT_FAILED)
+    exit_for_cycle(data)
 
 
 @app.command()
@@ -335,9 +353,14 @@ def provision(
         bool, typer.Option("--dry-run", help="Only list what would change.")
     ] = False,
 ) -> None:
-    """Create or update okrsync's objects and fields in every configured CRM (idempotent)."""
+    """Create or update okrsync's objects and fields in every configured CRM (idempotent).
+
+    Each CRM is provisioned on its own: one that fails does not stop the others
+    (exit 1 when some failed, 3 when all did).
+    """
     from okrsync.app import connect  # noqa: PLC0415
     from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
+    from okrsync.outcome import parts_exit_code  # noqa: PLC0415
     from okrsync.state.db import open_store  # noqa: PLC0415
 
     try:
@@ -346,16 +369,27 @@ def provision(
         # with the store, provisioning also drops the describes the cycles keep
         db = open_store(settings.store_url.get_secret_value())
         connectors = connect(settings, registry, set(settings.connectors), db=db)
-        for name, connector in sorted(connectors.items()):
-            changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
-            verb = "would change" if dry_run else "changed"
-            typer.echo(f"{name}: {verb} {len(changes)}")
-            for change in changes:
-                typer.echo(f"  {change}")
-            connector.close()
-        db.dispose()
     except OkrsyncError as error:
         raise _fail(error) from None
+    done = failed = 0
+    verb = "would change" if dry_run else "changed"
+    for name, connector in sorted(connectors.items()):
+        try:
+            changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
+        except OkrsyncError as error:
+            typer.echo(f"{name}: failed: {error}", err=True)
+            failed += 1
+            continue
+        finally:
+            connector.close()
+        done += 1
+        typer.echo(f"{name}: {verb} {len(changes)}")
+        for change in changes:
+            typer.echo(f"  {change}")
+    db.dispose()
+    code = parts_exit_code(done, failed)
+    if code:
+        raise typer.Exit(int(code))
 
 
 @app.command()
@@ -402,5 +436,15 @@ def version() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``okrsync`` script."""
-    app()
+    """Entry point of the ``okrsync`` script.
+
+    An unexpected error prints its traceback and exits 3 (failed), never 1,
+    which means "partly synced".
+    """
+    try:
+        app()
+    except Exception:  # noqa: BLE001  (the last resort: any bug ends as "failed", not "partly")
+        import traceback  # noqa: PLC0415
+
+        traceback.print_exc()
+        sys.exit(int(ExitCode.NOTHING_SYNCED))

@@ -29,6 +29,7 @@ from okrsync.errors import (
     FatalConnectorError,
     MappingError,
     QuotaReserveReached,
+    RetriableConnectorError,
 )
 from okrsync.model import KeyResultKind, OwnerKind
 from okrsync.plan import build_plan, check_fields
@@ -114,6 +115,8 @@ class CycleReport:
     pulled_by_object: dict[str, int] = field(default_factory=dict)
     """Records and deletions pulled, by ``connector:object``."""
     skipped: int = 0
+    unreachable: set[str] = field(default_factory=set)
+    """Connectors that could not be reached (still failing after their retries): not written."""
     outcome: str = "running"
     error: str | None = None
 
@@ -121,6 +124,7 @@ class CycleReport:
         """The report as ``okrsync plan/sync --json`` prints it."""
         return {
             "run_id": self.run_id,
+            "kind": self.kind,
             "as_of": self.as_of.isoformat(),
             "outcome": self.outcome,
             "key_results": [r.as_json() for r in self.key_results],
@@ -138,6 +142,7 @@ class CycleReport:
             "quota": dict(sorted(self.quota.items())),
             "pulled": self.pulled,
             "skipped": self.skipped,
+            "unreachable": sorted(self.unreachable),
             "error": self.error,
         }
 
@@ -223,7 +228,7 @@ class SyncEngine:
     def _pull_all(self, report: CycleReport, failed_sources: dict[str, str]) -> bool:
         """Pull every planned object, the CRMs at once; ``False`` when asked to stop half-way."""
         plan = build_plan(self.mappings)
-        types, problems = check_fields(plan, self.connectors, failed_sources)
+        types, problems = check_fields(plan, self.connectors, failed_sources, report.unreachable)
         if problems:
             raise MappingError(problems)
         queues: dict[str, list[ObjectPlan]] = {}
@@ -256,6 +261,8 @@ class SyncEngine:
                 raise
             except ConnectorError as exc:
                 failed_sources[obj_plan.connector] = str(exc)
+                if isinstance(exc, RetriableConnectorError):
+                    report.unreachable.add(obj_plan.connector)
                 log.warning(
                     "sync.pull.failed",
                     run_id=report.run_id,
@@ -505,7 +512,14 @@ class SyncEngine:
             for key, records in self._check_in(report, day, now).items():
                 wanted.setdefault(key, []).extend(records)
         stage(self.db, report.run_id, wanted, now, report.writes)
-        flush_outbox(self.db, self.connectors, report.run_id, self.clock, report.writes)
+        flush_outbox(
+            self.db,
+            self.connectors,
+            report.run_id,
+            self.clock,
+            report.writes,
+            unreachable=report.unreachable,
+        )
         prune_outbox(self.db)
 
     def _check_in(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from okrsync.connector import FieldInfo, Predicate
-from okrsync.errors import ConnectorError
+from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio
 
 if TYPE_CHECKING:
@@ -237,13 +237,16 @@ def check_fields(
     plan: PullPlan,
     connectors: Mapping[str, Connector],
     failed: dict[str, str] | None = None,
+    unreachable: set[str] | None = None,
 ) -> tuple[dict[tuple[str, str], dict[str, FieldInfo]], list[Problem]]:
     """Describe every planned object; return field types and problems for what the CRM lacks.
 
     A problem points at the key result's ``metric`` (``file:line:col``) and, for
     a catalog metric, names where the metric is defined. A connector that is
     missing or fails to describe is recorded in ``failed`` (name → reason) and
-    its objects are left out. Connectors may answer from their schema cache;
+    its objects are left out; one that could not be reached (a retriable error
+    still failing after the connector's retries) is also added to
+    ``unreachable``. Connectors may answer from their schema cache;
     when a field is missing there, the object is described anew before the
     field is reported (so a field just added in the CRM is found at once).
     """
@@ -263,6 +266,8 @@ def check_fields(
                 found, missing = _described(connector, obj_plan, refresh=True)
         except ConnectorError as exc:
             failed[obj_plan.connector] = str(exc)
+            if unreachable is not None and isinstance(exc, RetriableConnectorError):
+                unreachable.add(obj_plan.connector)
             continue
         for name, no_object in missing:
             problems.extend(_missing(obj_plan, name, no_object))

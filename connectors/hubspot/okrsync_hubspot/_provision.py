@@ -95,7 +95,7 @@ class Provisioner:
                 continue
             plan.extend(self._completions(obj, info, existing))
         for change, apply in plan:
-            log.info("hubspot.provision.change", change=str(change), dry_run=dry_run)
+            log.debug("hubspot.provision.change", change=str(change), dry_run=dry_run)
             if not dry_run:
                 apply()
         if plan and not dry_run:

@@ -60,7 +60,9 @@ def _report(outcome: str, errors: Sequence[bool], writes: dict[str, dict[str, in
     return {
         "kind": "sync",
         "outcome": outcome,
-        "key_results": [{"key": f"k{i}", "error": "x" if e else None} for i, e in enumerate(errors)],
+        "key_results": [
+            {"key": f"k{i}", "error": "x" if e else None} for i, e in enumerate(errors)
+        ],
         "writes": writes,
     }
 

@@ -399,7 +399,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     try:
         registry = PluginRegistry.from_entry_points()
-        data = read_status(load_config(config, registry=registry))
+        settings = load_config(config, registry=registry)
+        data = read_status(settings)
     except OkrsyncError as error:
         raise _fail(error) from None
     if as_json:
@@ -407,7 +408,16 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         return
     from okrsync.status import print_status  # noqa: PLC0415
 
-    print_status(data)
+    units: dict[str, str] = {}
+    try:  # the mappings say each key result's unit, start and target
+        for kr in load_mappings_for(settings, registry).key_results():
+            units[kr.full_key] = kr.unit.value
+            for row in data["key_results"]:
+                if row["key"] == kr.full_key:
+                    row.update(start=kr.start, target=kr.target)
+    except OkrsyncError:
+        pass  # broken mappings: `validate` says why; the status still shows
+    print_status(data, units=units)
 
 
 @app.command()

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     """The demo provisions, syncs every KR of the shipped mappings and records weekly check-ins."""
     out = io.StringIO()
-    summary = run_demo(ROOT / "mappings", size=2000, weeks=2, console=Console(file=out, width=160))
+    console = Console(file=out, width=80)
+    summary = run_demo(ROOT / "mappings", size=2000, weeks=2, console=console)
     reports = summary["reports"]
     assert [r.as_of.isoformat() for r in reports] == ["2026-08-03", "2026-08-10", "2026-08-17"]
     first = reports[0]
@@ -31,4 +32,9 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     text = out.getvalue()
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {DEMO_START}" in text
-    assert summary["seconds"] < 60
+    # at 80 columns: nothing wider, nothing cut off, every key result on a row of its own
+    assert max(console.measure(line).maximum for line in text.splitlines()) <= 80
+    assert "…" not in text
+    trends = text.split("Trends over the weekly check-ins")[1].splitlines()
+    for result in first.key_results:
+        assert any(line.startswith(f"  {result.kr.key} ") for line in trends), result.kr.key

@@ -86,6 +86,9 @@ def test_provision_dry_run_then_real_then_nothing_left(tmp_path: Path) -> None:
         assert "hubspot: would change" in dry.stdout
         real = runner.invoke(app, ["provision", "--config", str(config)], env={})
         assert real.exit_code == 0, real.output
+        # each change once, on stdout; the log (stderr, info level) does not repeat them
+        assert "provision.change" not in real.stderr
+        assert len(real.stderr.splitlines()) <= 3, real.stderr
         counts = {
             line.split(":")[0]: line
             for line in real.stdout.splitlines()

@@ -200,10 +200,20 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
         Path | None,
         typer.Option(
             "--write-config",
-            help="Write an okrsync config (and .env) pointing at the sandbox.",
+            help="Write an okrsync config (and .env) pointing at the sandbox, with absolute "
+            "paths: the mappings folder and a state store beside the config.",
             dir_okay=False,
         ),
     ] = None,
+    mappings: Annotated[
+        Path,
+        typer.Option(
+            "--mappings",
+            "-m",
+            help="Mappings folder the written config names.",
+            file_okay=False,
+        ),
+    ] = Path("mappings"),
 ) -> None:
     """Serve the sandbox CRMs (Salesforce over TLS, HubSpot) until SIGINT/SIGTERM.
 
@@ -226,11 +236,12 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
             f"error: --size: expected small, medium, large or a number, got {size!r}", err=True
         )
         raise typer.Exit(EXIT_INVALID)
+    day = _as_of(as_of)
+    moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
     try:
         spec = FaultSpec.parse(faults)
-        moment = datetime.fromisoformat(as_of).replace(tzinfo=UTC, hour=12) if as_of else None
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: --faults: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     if not host.startswith(LOOPBACK):
         typer.echo(f"warning: serving the sandbox on {host}, beyond this machine", err=True)
@@ -244,7 +255,13 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
         signal.signal(signum, lambda *_: stop.set())
     try:
         if write_config is not None:
-            write_sandbox_config(group, write_config)
+            if not mappings.is_dir():
+                typer.echo(
+                    f"warning: the written config names the mappings folder "
+                    f"{mappings.absolute()}, which does not exist yet",
+                    err=True,
+                )
+            write_sandbox_config(group, write_config, mappings=mappings)
         sys.stdout.write(json.dumps(group.info()) + "\n")
         sys.stdout.flush()
         stop.wait()

@@ -57,6 +57,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=ROOT,  # the written config names ROOT/mappings, absolute
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -107,6 +108,40 @@ def test_written_config_points_okrsync_at_it(sandbox) -> None:
         app, ["validate", "--config", str(config), "--mappings", str(ROOT / "mappings")], env={}
     )
     assert result.exit_code == 0, result.output
+
+
+def test_written_config_works_from_any_folder(
+    sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config names the mappings and a store beside it by absolute path: `plan` works anywhere."""
+    _, folder, _ = sandbox
+    written = (folder / "sb.yaml").read_text()
+    assert f'mappings: "{ROOT / "mappings"}"' in written
+    assert f'store_url: "sqlite:///{folder / "sb-state.db"}"' in written
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--config", str(folder / "sb.yaml"), "--as-of", "2026-08-17", "--json"],
+        env={"OKRSYNC_LOG__FORMAT": "json"},
+    )
+    assert result.exit_code == 0, result.output
+    assert (folder / "sb-state.db").is_file()
+    assert list(tmp_path.iterdir()) == []  # nothing created in the working directory
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    created = next(e for e in events if e["event"] == "store.created")
+    assert created["path"] == str(folder / "sb-state.db")
+
+
+def test_as_of_is_checked_like_plan_and_sync() -> None:
+    """`okrsync sandbox --as-of garbage` says what it expected, as `plan` does, and exits 2."""
+    sandbox = CliRunner().invoke(app, ["sandbox", "--as-of", "garbage"], env={})
+    plan = CliRunner().invoke(app, ["plan", "--as-of", "garbage"], env={})
+    assert sandbox.exit_code == plan.exit_code == 2
+    assert (
+        sandbox.stderr
+        == plan.stderr
+        == ("error: --as-of: expected a date like 2026-07-01, got 'garbage'\n")
+    )
 
 
 def test_sigterm_stops_it_cleanly(sandbox) -> None:

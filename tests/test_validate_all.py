@@ -83,3 +83,14 @@ def test_an_end_before_the_start_hides_no_other_problem(tmp_path: Path) -> None:
         "2:43: cycle.end: expected an end on or after the start 2026-07-01, got 2026-06-30",
         *LATER,
     ]
+
+
+def test_a_missing_mappings_folder_names_the_path_and_the_setting(tmp_path: Path) -> None:
+    """The error says which absolute path was checked and how to set it."""
+    with pytest.raises(MappingError) as caught:
+        load_mappings(tmp_path / "nowhere", sources={}, catalogs={})
+    assert str(caught.value).endswith(
+        f"expected a folder of mapping files at {tmp_path / 'nowhere'}, which does not exist; "
+        "set the folder with `mappings:` in the configuration file, OKRSYNC_MAPPINGS or "
+        "--mappings (a relative path is from the working directory)"
+    )

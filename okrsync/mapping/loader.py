@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 __all__ = ["catalogs_for", "display_name", "load_mappings", "mapping_files"]
 
 NPS_RANGE = 100.0
+MAPPINGS_SETTING = (
+    "set the folder with `mappings:` in the configuration file, OKRSYNC_MAPPINGS or "
+    "--mappings (a relative path is from the working directory)"
+)
 
 
 class _ObjectiveHead(ObjectiveSpec):
@@ -530,14 +534,13 @@ def load_mappings(
     """
     shown = display_name(folder)
     if not folder.is_dir():
-        raise MappingError(
-            [Problem(shown, 0, 0, "", "expected a folder of mapping files; it does not exist")]
-        )
+        what = "is not a folder" if folder.exists() else "does not exist"
+        message = f"expected a folder of mapping files at {folder.absolute()}, which {what}"
+        raise MappingError([Problem(shown, 0, 0, "", f"{message}; {MAPPINGS_SETTING}")])
     paths = mapping_files(folder)
     if not paths:
-        raise MappingError(
-            [Problem(shown, 0, 0, "", "expected mapping files (*.yaml) in this folder, found none")]
-        )
+        message = f"expected mapping files (*.yaml) in {folder.absolute()}, found none"
+        raise MappingError([Problem(shown, 0, 0, "", f"{message}; {MAPPINGS_SETTING}")])
     loader = _Loader(sources=sources, catalogs=catalogs)
     for path in paths:
         loader.read(path)

@@ -75,14 +75,24 @@ def start_sandboxes(
     return SandboxGroup(started, accounting, admin, options)
 
 
-def write_config(group: SandboxGroup, path: Path, store_url: str | None = None) -> Path:
+def write_config(
+    group: SandboxGroup,
+    path: Path,
+    store_url: str | None = None,
+    mappings: Path | None = None,
+) -> Path:
     """Write an okrsync configuration pointing every connector at the sandbox.
 
     Secrets go to a dotenv file beside it (``<name>.env``) that the
     configuration names with ``env_file``; the configuration itself holds none.
+    Paths are written absolute, so the configuration works from any folder:
+    the state store (``store_url``; default ``<name>-state.db`` beside the
+    configuration) and, when given, the ``mappings`` folder.
     Returns the dotenv file's path.
     """
     env_path = path.with_suffix(".env")
+    if store_url is None:
+        store_url = f"sqlite:///{path.parent.absolute() / (path.stem + '-state.db')}"
     lines = [
         "# okrsync configuration for a running `okrsync sandbox`",
         (
@@ -90,9 +100,10 @@ def write_config(group: SandboxGroup, path: Path, store_url: str | None = None) 
             f"secrets are in {env_path.name}."
         ),
         f"env_file: {env_path.name}",
+        f"store_url: {json.dumps(store_url)}",
     ]
-    if store_url:
-        lines.append(f"store_url: {json.dumps(store_url)}")
+    if mappings is not None:
+        lines.append(f"mappings: {json.dumps(str(mappings.absolute()))}")
     lines.append("connectors:")
     env_lines = ["# Credentials of the running sandbox (not real secrets)."]
     for name, box in group.sandboxes.items():

@@ -24,6 +24,15 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     assert all(r.status != "error" for r in first.key_results), [
         (r.kr.full_key, r.value.error) for r in first.key_results if r.value.error
     ]
+    # each CRM has its own history: the same metric differs between them
+    values = {r.kr.full_key: r.value.value for r in first.key_results}
+    by_source = {
+        r.kr.source: values[r.kr.full_key]
+        for r in first.key_results
+        if r.kr.metric.name == "won_revenue"
+    }
+    assert len(by_source) == 2
+    assert len(set(by_source.values())) == 2, by_source
     writes = first.writes.as_dict()
     # 26 KRs + their objectives + a check-in each, in both CRMs; nothing failed
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0

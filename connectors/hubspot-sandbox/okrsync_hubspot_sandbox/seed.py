@@ -180,7 +180,8 @@ def _company(a: Account, today: date) -> dict[str, Any]:
     }
 
 
-def _deal(d: Deal) -> dict[str, Any]:
+def _deal(d: Deal, customer_since: date | None) -> dict[str, Any]:
+    existing = customer_since is not None and customer_since < d.created.date()
     return {
         "hs_object_id": object_id("deals", d.id),
         "dealname": d.name,
@@ -191,6 +192,7 @@ def _deal(d: Deal) -> dict[str, Any]:
         "hs_is_closed": d.is_closed,
         "hs_is_closed_won": d.is_won,
         "hs_deal_stage_probability": d.probability,
+        "dealtype": "existingbusiness" if existing else "newbusiness",
         "hubspot_owner_id": _owner(d.owner_id),
         "createdate": d.created,
         "hs_lastmodifieddate": d.last_modified,
@@ -297,7 +299,7 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
         router.add("companies", _company(account, today))
     router.flush()
     for deal in dataset.deals(as_of):
-        router.add("deals", _deal(deal))
+        router.add("deals", _deal(deal, customer_since.get(deal.account_id)))
         router.link(
             "deals",
             "companies",

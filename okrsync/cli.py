@@ -225,6 +225,7 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     from datetime import UTC, datetime  # noqa: PLC0415
 
     _need_sandbox("sandbox")
+    from okrsync_sandbox.datafolder import DataFolderError  # noqa: PLC0415
     from okrsync_sandbox.faults import FaultSpec  # noqa: PLC0415
     from okrsync_sandbox.runner import start_sandboxes  # noqa: PLC0415
     from okrsync_sandbox.runner import write_config as write_sandbox_config  # noqa: PLC0415
@@ -249,7 +250,14 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     options = SandboxOptions(
         host=host, port=port, seed=seed, size=rows, data_dir=data, faults=spec, as_of=moment
     )
-    group = start_sandboxes(options)
+    try:
+        group = start_sandboxes(options)
+    except DataFolderError as error:  # every bad line of --data, each as file:line: what
+        for line in error.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except OkrsyncError as error:
+        raise _fail(error) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -149,3 +149,39 @@ def test_sigterm_stops_it_cleanly(sandbox) -> None:
     _, _, process = sandbox
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
+
+
+def test_bad_data_files_exit_two_with_one_located_line_each(tmp_path: Path) -> None:
+    """`--data` with bad files lists every problem of every CRM as file:line and exits 2."""
+    (tmp_path / "salesforce").mkdir()
+    (tmp_path / "hubspot").mkdir()
+    (tmp_path / "salesforce" / "User.jsonl").write_text(
+        '{"Username": "a@acme.example", "Email": "a@acme.example", "FirstName": "A"}\n'
+        '{"Username": "b@acme.example", "Email": "b@acme.example", "LastName": "Bee"}\n'
+        "{not json\n"
+    )
+    (tmp_path / "salesforce" / "Spaceship.jsonl").write_text('{"Name": "x"}\n')
+    (tmp_path / "hubspot" / "contacts.jsonl").write_text(
+        '{"id": "1", "properties": {"lifecyclestage": "superfan"}}\n[1]\n'
+    )
+    result = CliRunner().invoke(app, ["sandbox", "--data", str(tmp_path)], env={})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        (
+            f"{tmp_path}/hubspot/contacts.jsonl:1: lifecyclestage: superfan was not one of the "
+            "allowed options: [subscriber, lead, marketingqualifiedlead, salesqualifiedlead, "
+            "opportunity, customer, evangelist, other]"
+        ),
+        f"{tmp_path}/hubspot/contacts.jsonl:2: expected a JSON object (one record per line)",
+        f"{tmp_path}/salesforce/Spaceship.jsonl: the org has no object Spaceship",
+        (
+            f"{tmp_path}/salesforce/User.jsonl:1: REQUIRED_FIELD_MISSING: Required fields are "
+            "missing: [LastName]"
+        ),
+        (
+            f"{tmp_path}/salesforce/User.jsonl:3: invalid JSON: Expecting property name enclosed "
+            "in double quotes (column 2)"
+        ),
+    ]
+    assert result.stdout == ""  # no ready line: nothing is served

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.datafolder import DataFolderError
 from okrsync_sandbox.plugins import installed_sandboxes
 from okrsync_sandbox.server import AdminApp, Served, serve
 
@@ -59,20 +60,45 @@ def start_sandboxes(
     With a fixed ``options.port`` the CRMs take consecutive ports from it (in
     plugin-name order) and the admin API the next one; with 0 every server
     takes a free port.
+
+    Raises:
+        DataFolderError: ``options.data_dir`` has problems, listed for every CRM.
     """
     accounting = Accounting()
     started: dict[str, RunningSandbox] = {}
-    port = options.port
     try:
-        for plugin in installed_sandboxes() if plugins is None else plugins:
-            started[plugin.name] = plugin.start_sandbox(replace(options, port=port), accounting)
-            port = port + 1 if port else 0
+        chosen = installed_sandboxes() if plugins is None else plugins
+        port = _start_each(chosen, options, accounting, started)
         admin = serve(AdminApp(accounting, started), options.host, port)
     except BaseException:
         for box in started.values():
             box.stop()
         raise
     return SandboxGroup(started, accounting, admin, options)
+
+
+def _start_each(
+    plugins: Iterable[SandboxPlugin],
+    options: SandboxOptions,
+    accounting: Accounting,
+    started: dict[str, RunningSandbox],
+) -> int:
+    """Start each CRM into ``started``; return the admin API's port.
+
+    Raises:
+        DataFolderError: The problems of every CRM's data files, once all were read.
+    """
+    port = options.port
+    bad_data: list[str] = []
+    for plugin in plugins:
+        try:
+            started[plugin.name] = plugin.start_sandbox(replace(options, port=port), accounting)
+        except DataFolderError as exc:  # read every CRM's files before giving up
+            bad_data.extend(exc.lines)
+        port = port + 1 if port else 0
+    if bad_data:
+        raise DataFolderError(bad_data)
+    return port
 
 
 def write_config(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from textwrap import dedent
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,6 @@ from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from pathlib import Path
 
     from okrsync.connector import LogicalObject, UpsertOutcome
     from okrsync_sandbox.runner import SandboxGroup
@@ -213,3 +213,20 @@ def test_provision_exit_code_when_one_crm_is_down(
     assert result.exit_code == ExitCode.PARTLY_SYNCED, result.output
     assert "salesforce: changed 0" in result.stdout
     assert result.stderr.startswith("hubspot: failed: ")
+
+
+def test_exit_codes_are_documented_where_people_look() -> None:
+    """`okrsync --help`, the README and docs/deploy.md each state every exit code."""
+    root = Path(__file__).resolve().parents[1]
+    help_text = " ".join(runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout.split())
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    deploy = (root / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for code, words in [
+        (ExitCode.SYNCED, "everything synced"),
+        (ExitCode.PARTLY_SYNCED, "partly synced"),
+        (ExitCode.BAD_INPUT, "bad input"),
+        (ExitCode.NOTHING_SYNCED, "nothing synced"),
+    ]:
+        assert f"{int(code)} {words}" in help_text
+        assert f"| {int(code)} | {words}" in readme
+        assert f"| {int(code)} | {words}" in deploy

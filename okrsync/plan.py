@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate
 from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio
@@ -243,38 +244,65 @@ def check_fields(
 ) -> tuple[dict[tuple[str, str], dict[str, FieldInfo]], list[Problem]]:
     """Describe every planned object; return field types and problems for what the CRM lacks.
 
-    A problem points at the key result's ``metric`` (``file:line:col``) and, for
-    a catalog metric, names where the metric is defined. A connector that is
-    missing or fails to describe is recorded in ``failed`` (name → reason) and
-    its objects are left out; one that could not be reached (a retriable error
-    still failing after the connector's retries) is also added to
-    ``unreachable``. Connectors may answer from their schema cache;
-    when a field is missing there, the object is described anew before the
-    field is reported (so a field just added in the CRM is found at once).
+    A problem points where the mappings write the missing field (see
+    :func:`_missing`). A connector that is missing or fails to describe is
+    recorded in ``failed`` (name → reason) and its objects are left out; one
+    that could not be reached (a retriable error still failing after the
+    connector's retries) is also added to ``unreachable``. The CRMs are
+    described at once, so one that cannot be reached does not hold up the
+    others. Connectors may answer from their schema cache; when a field is
+    missing there, the object is described anew before the field is reported
+    (so a field just added in the CRM is found at once).
     """
     failed = {} if failed is None else failed
-    types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
-    problems: list[Problem] = []
-    for key, obj_plan in sorted(plan.objects.items()):
-        connector = connectors.get(obj_plan.connector)
-        if obj_plan.connector in failed:
+    by_connector: dict[str, list[ObjectPlan]] = {}
+    for _, obj_plan in sorted(plan.objects.items()):
+        by_connector.setdefault(obj_plan.connector, []).append(obj_plan)
+    checks: dict[str, _Check] = {}
+    for name, plans in by_connector.items():
+        connector = connectors.get(name)
+        if name in failed:
             continue
         if connector is None:
-            failed[obj_plan.connector] = f"connector {obj_plan.connector} is not configured"
+            failed[name] = f"connector {name} is not configured"
             continue
-        try:
-            found, missing = _described(connector, obj_plan, refresh=False)
-            if missing:
-                found, missing = _described(connector, obj_plan, refresh=True)
-        except ConnectorError as exc:
-            failed[obj_plan.connector] = str(exc)
-            if unreachable is not None and isinstance(exc, RetriableConnectorError):
-                unreachable.add(obj_plan.connector)
-            continue
-        for name, no_object in missing:
-            problems.extend(_missing(obj_plan, name, no_object))
-        types[key] = found
+        checks[name] = _Check(connector, plans)
+    run_each([check.run for check in checks.values()], name="okrsync-describe")
+    types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
+    problems: list[Problem] = []
+    for name, check in sorted(checks.items()):
+        types.update(check.types)
+        problems.extend(check.problems)
+        if check.error is not None:
+            failed[name] = str(check.error)
+            if unreachable is not None and isinstance(check.error, RetriableConnectorError):
+                unreachable.add(name)
     return types, list(dict.fromkeys(problems))
+
+
+@dataclass
+class _Check:
+    """The describes of one connector's planned objects (run in its own thread)."""
+
+    connector: Connector
+    plans: list[ObjectPlan]
+    types: dict[tuple[str, str], dict[str, FieldInfo]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    error: ConnectorError | None = None
+
+    def run(self) -> None:
+        """Describe each object in turn; the first connector error ends this connector's."""
+        for obj_plan in self.plans:
+            try:
+                found, missing = _described(self.connector, obj_plan, refresh=False)
+                if missing:
+                    found, missing = _described(self.connector, obj_plan, refresh=True)
+            except ConnectorError as exc:
+                self.error = exc
+                return
+            for name, no_object in missing:
+                self.problems.extend(_missing(obj_plan, name, no_object))
+            self.types[obj_plan.connector, obj_plan.obj] = found
 
 
 def _described(

@@ -434,12 +434,12 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     from okrsync.status import print_status  # noqa: PLC0415
 
     units: dict[str, str] = {}
+    rows = {row["key"]: row for row in data["key_results"]}
     try:  # the mappings say each key result's unit, start and target
         for kr in load_mappings_for(settings, registry).key_results():
             units[kr.full_key] = kr.unit.value
-            for row in data["key_results"]:
-                if row["key"] == kr.full_key:
-                    row.update(start=kr.start, target=kr.target)
+            if kr.full_key in rows:
+                rows[kr.full_key].update(start=kr.start, target=kr.target)
     except OkrsyncError:
         pass  # broken mappings: `validate` says why; the status still shows
     print_status(data, units=units)

@@ -203,8 +203,9 @@ class _Builder:
                     return date.fromisoformat(text)
                 return datetime.fromisoformat(text.replace(" ", "T", 1).replace("t", "T"))
             except ValueError:
-                self.fail(node, path, f"expected a date like 2026-07-01, got '{text}'")
-                return None
+                # not a real date (2026-09-31): plain text, which a field wanting a
+                # date rejects with its own located message, hiding nothing else
+                return text
         self.fail(node, path, f"expected no YAML tag here, got `{_short(tag)}`")
         return None
 

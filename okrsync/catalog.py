@@ -10,7 +10,7 @@ type, the connector's built-in catalog.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from okrsync._validation import validate_located
@@ -42,6 +42,8 @@ class MetricDefinition:
     name: str
     spec: NamedMetricSpec
     origin: Origin
+    builtin: bool = False
+    """Shipped with the connector (the admin overrides it rather than edits it)."""
 
     @property
     def unit(self) -> Unit | None:
@@ -60,6 +62,8 @@ class ResolvedMetric:
     description: str | None = None
     accumulates: bool = False
     """Whether the metric accumulates (0 at the cycle's start, only grows) or is a level."""
+    definitions: tuple[MetricDefinition, ...] = field(default=(), compare=False)
+    """Every named definition the expression was built from (to locate its parts)."""
 
     @property
     def label(self) -> str:
@@ -103,14 +107,25 @@ class Catalog:
         Raises:
             MetricResolutionError: An unknown name, or names that refer to each other.
         """
+        used: dict[str, MetricDefinition] = {}
         if isinstance(ref, str):
             definition = self._lookup(ref, at, ())
-            expr = self._expand(definition.spec.metric, definition.origin, ("metric",), (ref,))
+            used[ref] = definition
+            expr = self._expand(
+                definition.spec.metric, definition.origin, ("metric",), (ref,), used
+            )
             unit = definition.unit or natural_unit(expr)
             nature = self._accumulates(definition, expr)
-            return ResolvedMetric(expr, unit, ref, definition.spec.description, nature)
-        expr = self._expand(ref, at, (), ())
-        return ResolvedMetric(expr, natural_unit(expr), accumulates=accumulates(expr))
+            return ResolvedMetric(
+                expr, unit, ref, definition.spec.description, nature, tuple(used.values())
+            )
+        expr = self._expand(ref, at, (), (), used)
+        return ResolvedMetric(
+            expr,
+            natural_unit(expr),
+            accumulates=accumulates(expr),
+            definitions=tuple(used.values()),
+        )
 
     def _accumulates(self, definition: MetricDefinition, expr: Expr) -> bool:
         """A named metric's nature: the first ``accumulates:`` along its names, else inferred."""
@@ -146,7 +161,14 @@ class Catalog:
         message += " or a metric expression"
         raise MetricResolutionError(at.problem(message, sub))
 
-    def _expand(self, ref: Any, at: Origin, sub: YamlPath, stack: tuple[str, ...]) -> Expr:
+    def _expand(
+        self,
+        ref: Any,
+        at: Origin,
+        sub: YamlPath,
+        stack: tuple[str, ...],
+        used: dict[str, MetricDefinition] | None = None,
+    ) -> Expr:
         if isinstance(ref, str):
             if ref in stack:
                 chain = " → ".join((*stack, ref))
@@ -154,13 +176,17 @@ class Catalog:
                     at.problem(f"metric names refer to each other in a loop: {chain}", sub)
                 )
             definition = self._lookup(ref, at, sub)
+            if used is not None:
+                used[ref] = definition
             return self._expand(
-                definition.spec.metric, definition.origin, ("metric",), (*stack, ref)
+                definition.spec.metric, definition.origin, ("metric",), (*stack, ref), used
             )
         if isinstance(ref, Ratio):
-            numerator = self._expand(ref.ratio.numerator, at, (*sub, "ratio", "numerator"), stack)
+            numerator = self._expand(
+                ref.ratio.numerator, at, (*sub, "ratio", "numerator"), stack, used
+            )
             denominator = self._expand(
-                ref.ratio.denominator, at, (*sub, "ratio", "denominator"), stack
+                ref.ratio.denominator, at, (*sub, "ratio", "denominator"), stack, used
             )
             return Ratio(ratio=RatioParts(numerator=numerator, denominator=denominator))
         expr: Expr = ref
@@ -190,7 +216,7 @@ def load_plugin_catalog(plugin: ConnectorPlugin) -> Catalog:
     catalog = Catalog(
         plugin.name,
         {
-            name: MetricDefinition(name, spec, Origin(doc, ("metrics", name)))
+            name: MetricDefinition(name, spec, Origin(doc, ("metrics", name)), builtin=True)
             for name, spec in parsed.metrics.items()
         },
     )

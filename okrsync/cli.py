@@ -1,8 +1,8 @@
 """The ``okrsync`` command line (the composition root for each command).
 
-Exit codes: 0 success, 2 invalid configuration or mappings (the located
-problems on stderr, one per line), 1 any other failure. ``check-in``: 0 all
-synced, 1 partly synced, 3 nothing synced (see :func:`cycle_exit_code`), 2 bad input.
+Exit codes (:mod:`okrsync.outcome`): 0 everything synced, 1 partly synced,
+2 bad input (the located problems on stderr, one per line), 3 nothing synced
+or the command failed.
 """
 
 from __future__ import annotations
@@ -21,30 +21,27 @@ from okrsync.app import load_config, load_mappings_for, plugin_catalogs
 from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
 from okrsync.mapping.schema import json_schema
+from okrsync.outcome import ExitCode, cycle_exit_code
 from okrsync.plugins import MetadataExporter, PluginRegistry
 
 if TYPE_CHECKING:
     from okrsync.app import App
     from okrsync.engine import CycleReport
 
-__all__ = ["app", "cycle_exit_code", "main"]
+__all__ = ["app", "exit_for_cycle", "main"]
 
-EXIT_INVALID = 2
-EXIT_FAILED = 1
-EXIT_PARTIAL = 1
-EXIT_NOTHING_SYNCED = 3
-
-
-def cycle_exit_code(report: CycleReport) -> int:
-    """Exit code of a cycle: 0 all synced, 1 partly synced, 3 nothing synced or failed."""
-    if report.synced_nothing:
-        return EXIT_NOTHING_SYNCED
-    return 0 if report.outcome == "succeeded" else EXIT_PARTIAL
-
+EXIT_INVALID = ExitCode.BAD_INPUT
+EXIT_FAILED = ExitCode.NOTHING_SYNCED
 
 app = typer.Typer(
     name="okrsync",
-    help="Keep OKR key results in step with the CRM: pull, score, write back.",
+    help=(
+        "Keep OKR key results in step with the CRM: pull, score, write back.\n\n"
+        "Exit codes of plan, sync, check-in, provision and doctor: 0 everything synced, "
+        "1 partly synced (some key results or writes failed), 2 bad input (configuration, "
+        "mappings or flags; each problem on stderr as file:line:col), 3 nothing synced "
+        "(no key result computed, no write landed, or the command failed)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -78,6 +75,17 @@ def _fail(error: OkrsyncError) -> typer.Exit:
     else:
         typer.echo(f"error: {error}", err=True)
     return typer.Exit(EXIT_INVALID if isinstance(error, ConfigurationError) else EXIT_FAILED)
+
+
+def exit_for_cycle(report: dict[str, object]) -> None:
+    """End a ``plan``/``sync``/``check-in`` command with the exit code its JSON report earns.
+
+    Raises:
+        typer.Exit: Unless everything synced (exit code 0).
+    """
+    code = cycle_exit_code(report)
+    if code is not ExitCode.SYNCED:
+        raise typer.Exit(int(code))
 
 
 @app.command()
@@ -169,7 +177,7 @@ def _need_sandbox(command: str) -> None:
 
 
 @app.command()
-def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
+def sandbox(  # noqa: PLR0917, C901  (typer passes one argument per CLI flag; one check per flag)
     host: Annotated[
         str, typer.Option(help="Address to serve on (loopback by default).")
     ] = "127.0.0.1",
@@ -198,7 +206,8 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
         Path | None,
         typer.Option(
             "--write-config",
-            help="Write an okrsync config (and .env) pointing at the sandbox.",
+            help="Write an okrsync config (and .env) pointing at the sandbox, with absolute "
+            "paths: the mappings folder and a state store beside the config.",
             dir_okay=False,
         ),
     ] = None,
@@ -209,6 +218,15 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
             help="Salesforce org: okrsync (with churn dates and an NPS object) or plain.",
         ),
     ] = "okrsync",
+    mappings: Annotated[
+        Path,
+        typer.Option(
+            "--mappings",
+            "-m",
+            help="Mappings folder the written config names.",
+            file_okay=False,
+        ),
+    ] = Path("mappings"),
 ) -> None:
     """Serve the sandbox CRMs (Salesforce over TLS, HubSpot) until SIGINT/SIGTERM.
 
@@ -220,6 +238,7 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
     from datetime import UTC, datetime  # noqa: PLC0415
 
     _need_sandbox("sandbox")
+    from okrsync_sandbox.datafolder import DataFolderError  # noqa: PLC0415
     from okrsync_sandbox.faults import FaultSpec  # noqa: PLC0415
     from okrsync_sandbox.runner import start_sandboxes  # noqa: PLC0415
     from okrsync_sandbox.runner import write_config as write_sandbox_config  # noqa: PLC0415
@@ -231,11 +250,12 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
             f"error: --size: expected small, medium, large or a number, got {size!r}", err=True
         )
         raise typer.Exit(EXIT_INVALID)
+    day = _as_of(as_of)
+    moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
     try:
         spec = FaultSpec.parse(faults)
-        moment = datetime.fromisoformat(as_of).replace(tzinfo=UTC, hour=12) if as_of else None
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: --faults: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     if org not in {"okrsync", "plain"}:
         typer.echo(f"error: --org: expected okrsync or plain, got {org!r}", err=True)
@@ -253,13 +273,26 @@ def sandbox(  # noqa: PLR0917  (typer passes one argument per CLI flag)
         as_of=moment,
         extra={"org": org},
     )
-    group = start_sandboxes(options)
+    try:
+        group = start_sandboxes(options)
+    except DataFolderError as error:  # every bad line of --data, each as file:line: what
+        for line in error.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except OkrsyncError as error:
+        raise _fail(error) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
         if write_config is not None:
-            write_sandbox_config(group, write_config)
+            if not mappings.is_dir():
+                typer.echo(
+                    f"warning: the written config names the mappings folder "
+                    f"{mappings.absolute()}, which does not exist yet",
+                    err=True,
+                )
+            write_sandbox_config(group, write_config, mappings=mappings)
         sys.stdout.write(json.dumps(group.info()) + "\n")
         sys.stdout.flush()
         stop.wait()
@@ -331,11 +364,7 @@ def _cycle(
         print_report(data, units)
     if kind == "check_in":
         _say_checked_in(report)
-        code = cycle_exit_code(report)
-        if code:
-            raise typer.Exit(code)
-    elif report.outcome == "failed":
-        raise typer.Exit(EXIT_FAILED)
+    exit_for_cycle(data)
 
 
 def _check_in_day(day: date | None) -> None:
@@ -435,9 +464,14 @@ def provision(
         bool, typer.Option("--dry-run", help="Only list what would change.")
     ] = False,
 ) -> None:
-    """Create or update okrsync's objects and fields in every configured CRM (idempotent)."""
+    """Create or update okrsync's objects and fields in every configured CRM (idempotent).
+
+    Each CRM is provisioned on its own: one that fails does not stop the others
+    (exit 1 when some failed, 3 when all did).
+    """
     from okrsync.app import connect  # noqa: PLC0415
     from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415
+    from okrsync.outcome import parts_exit_code  # noqa: PLC0415
     from okrsync.state.db import open_store  # noqa: PLC0415
 
     try:
@@ -446,23 +480,34 @@ def provision(
         # with the store, provisioning also drops the describes the cycles keep
         db = open_store(settings.store_url.get_secret_value())
         connectors = connect(settings, registry, set(settings.connectors), db=db)
-        for name, connector in sorted(connectors.items()):
-            changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
-            verb = "would change" if dry_run else "changed"
-            typer.echo(f"{name}: {verb} {len(changes)}")
-            for change in changes:
-                typer.echo(f"  {change}")
-            connector.close()
-            plugin = registry.get(settings.connectors[name].type)
-            if isinstance(plugin, MetadataExporter):
-                typer.echo(
-                    f"{name}: then deploy what its API cannot create (app, tabs, layouts, "
-                    "list views, reports, dashboard, permission sets):"
-                )
-                typer.echo(f"  {plugin.deploy_command()}")
-        db.dispose()
     except OkrsyncError as error:
         raise _fail(error) from None
+    done = failed = 0
+    verb = "would change" if dry_run else "changed"
+    for name, connector in sorted(connectors.items()):
+        try:
+            changes = connector.provision(OKR_OBJECTS, dry_run=dry_run)
+        except OkrsyncError as error:
+            typer.echo(f"{name}: failed: {error}", err=True)
+            failed += 1
+            continue
+        finally:
+            connector.close()
+        done += 1
+        typer.echo(f"{name}: {verb} {len(changes)}")
+        for change in changes:
+            typer.echo(f"  {change}")
+        plugin = registry.get(settings.connectors[name].type)
+        if isinstance(plugin, MetadataExporter):
+            typer.echo(
+                f"{name}: then deploy what its API cannot create (app, tabs, layouts, "
+                "list views, reports, dashboard, permission sets):"
+            )
+            typer.echo(f"  {plugin.deploy_command()}")
+    db.dispose()
+    code = parts_exit_code(done, failed)
+    if code:
+        raise typer.Exit(int(code))
 
 
 @app.command("export-metadata")
@@ -500,7 +545,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     try:
         registry = PluginRegistry.from_entry_points()
-        data = read_status(load_config(config, registry=registry))
+        settings = load_config(config, registry=registry)
+        data = read_status(settings)
     except OkrsyncError as error:
         raise _fail(error) from None
     if as_json:
@@ -508,7 +554,16 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         return
     from okrsync.status import print_status  # noqa: PLC0415
 
-    print_status(data)
+    units: dict[str, str] = {}
+    rows = {row["key"]: row for row in data["key_results"]}
+    try:  # the mappings say each key result's unit, start and target
+        for kr in load_mappings_for(settings, registry).key_results():
+            units[kr.full_key] = kr.unit.value
+            if kr.full_key in rows:
+                rows[kr.full_key].update(start=kr.start, target=kr.target)
+    except OkrsyncError:
+        pass  # broken mappings: `validate` says why; the status still shows
+    print_status(data, units=units)
 
 
 @app.command()
@@ -537,5 +592,15 @@ def version() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``okrsync`` script."""
-    app()
+    """Entry point of the ``okrsync`` script.
+
+    An unexpected error prints its traceback and exits 3 (failed), never 1,
+    which means "partly synced".
+    """
+    try:
+        app()
+    except Exception:  # noqa: BLE001  (the last resort: any bug ends as "failed", not "partly")
+        import traceback  # noqa: PLC0415
+
+        traceback.print_exc()
+        sys.exit(int(ExitCode.NOTHING_SYNCED))

@@ -329,7 +329,19 @@ class Daemon:
                 **first,
             )
         self.scheduler.start()
-        log.info("daemon.started", workspace=self.app.settings.workspace, http=self.http.url)
+        log.info(
+            "daemon.started",
+            workspace=self.app.settings.workspace,
+            http=self.http.url,
+            next_sync_at=self._next_run("sync"),
+            next_check_in_at=self._next_run("check_in"),
+        )
+
+    def _next_run(self, job: str) -> str | None:
+        """When the scheduler runs ``job`` next (ISO 8601, UTC)."""
+        found = self.scheduler.get_job(job)
+        when = getattr(found, "next_run_time", None)
+        return when.astimezone(UTC).isoformat() if when is not None else None
 
     def shutdown(self) -> None:
         """Stop scheduling, let the running cycle stop safely, stop serving."""

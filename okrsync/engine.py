@@ -63,6 +63,8 @@ class CycleReport:
     pulled_by_object: dict[str, int] = field(default_factory=dict)
     """Records and deletions pulled, by ``connector:object``."""
     skipped: int = 0
+    unreachable: set[str] = field(default_factory=set)
+    """Connectors that could not be reached (still failing after their retries): not written."""
     checked_in: int = 0
     """Check-ins recorded (each replacing any earlier one of the same key result and day)."""
     backfill: bool = False
@@ -90,6 +92,7 @@ class CycleReport:
         """The report as ``okrsync plan/sync --json`` prints it."""
         return {
             "run_id": self.run_id,
+            "kind": self.kind,
             "as_of": self.as_of.isoformat(),
             "outcome": self.outcome,
             "key_results": [r.as_json() for r in self.key_results],
@@ -107,6 +110,7 @@ class CycleReport:
             "quota": dict(sorted(self.quota.items())),
             "pulled": self.pulled,
             "skipped": self.skipped,
+            "unreachable": sorted(self.unreachable),
             "check_ins": self.checked_in,
             "backfill": self.backfill,
             "error": self.error,
@@ -154,6 +158,7 @@ class SyncEngine:
             if not self._pull().run(pulled):
                 report.outcome = "abandoned"
                 return report
+            report.unreachable = pulled.unreachable
             self._compute_and_score(report, day, pulled.failed)
             if kind != "plan":
                 self._write(report, now, day, checking_in=kind == "check_in")
@@ -247,6 +252,7 @@ class SyncEngine:
             now=now,
             clock=self.clock,
             report=report.writes,
+            unreachable=report.unreachable,
         )
 
     def _synced_after(self, day: date) -> bool:

@@ -87,6 +87,17 @@ class _RedactedRenderer:
         return self.redactor.text(str(self.renderer(logger, name, event_dict)))
 
 
+LIBRARY_LEVELS = MappingProxyType({"apscheduler": logging.WARNING})
+"""Libraries whose own info lines repeat what okrsync logs: quieter unless debugging."""
+
+
+class _LibraryNoise(logging.Filter):
+    """Drops urllib3's "Retrying (…)" warnings: each connector logs its retries as events."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith("urllib3") and str(record.msg).startswith("Retrying ("))
+
+
 def _is_tty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -106,7 +117,9 @@ def configure_logging(
     Calling it again replaces the previous set-up (no handler is added twice).
 
     Args:
-        level: ``debug``, ``info``, ``warning`` or ``error``, for every logger.
+        level: ``debug``, ``info``, ``warning`` or ``error``, for every logger;
+            libraries that repeat okrsync's own events (the scheduler's info
+            lines, urllib3's retry warnings) are heard only at ``debug``.
         fmt: ``json`` for JSON lines, ``console`` for structlog's console
             renderer, ``auto`` for JSON unless ``stream`` is a terminal.
         stream: Where to write (default ``sys.stderr``).
@@ -149,6 +162,10 @@ def configure_logging(
     handler = logging.StreamHandler(out)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
+    if numeric > logging.DEBUG:
+        handler.addFilter(_LibraryNoise())
+    for name, quieter in LIBRARY_LEVELS.items():
+        logging.getLogger(name).setLevel(max(numeric, quieter) if numeric > logging.DEBUG else 0)
 
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:

@@ -14,15 +14,18 @@ import hashlib
 import json
 import operator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate
-from okrsync.errors import ConnectorError
+from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from okrsync._yaml import LocatedDocument, YamlPath
     from okrsync.connector import Connector, ObjectInfo, RowFilter
     from okrsync.errors import Problem
     from okrsync.metric import Condition, Expr
@@ -237,37 +240,69 @@ def check_fields(
     plan: PullPlan,
     connectors: Mapping[str, Connector],
     failed: dict[str, str] | None = None,
+    unreachable: set[str] | None = None,
 ) -> tuple[dict[tuple[str, str], dict[str, FieldInfo]], list[Problem]]:
     """Describe every planned object; return field types and problems for what the CRM lacks.
 
-    A problem points at the key result's ``metric`` (``file:line:col``) and, for
-    a catalog metric, names where the metric is defined. A connector that is
-    missing or fails to describe is recorded in ``failed`` (name → reason) and
-    its objects are left out. Connectors may answer from their schema cache;
-    when a field is missing there, the object is described anew before the
-    field is reported (so a field just added in the CRM is found at once).
+    A problem points where the mappings write the missing field (see
+    :func:`_missing`). A connector that is missing or fails to describe is
+    recorded in ``failed`` (name → reason) and its objects are left out; one
+    that could not be reached (a retriable error still failing after the
+    connector's retries) is also added to ``unreachable``. The CRMs are
+    described at once, so one that cannot be reached does not hold up the
+    others. Connectors may answer from their schema cache; when a field is
+    missing there, the object is described anew before the field is reported
+    (so a field just added in the CRM is found at once).
     """
     failed = {} if failed is None else failed
-    types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
-    problems: list[Problem] = []
-    for key, obj_plan in sorted(plan.objects.items()):
-        connector = connectors.get(obj_plan.connector)
-        if obj_plan.connector in failed:
+    by_connector: dict[str, list[ObjectPlan]] = {}
+    for _, obj_plan in sorted(plan.objects.items()):
+        by_connector.setdefault(obj_plan.connector, []).append(obj_plan)
+    checks: dict[str, _Check] = {}
+    for name, plans in by_connector.items():
+        connector = connectors.get(name)
+        if name in failed:
             continue
         if connector is None:
-            failed[obj_plan.connector] = f"connector {obj_plan.connector} is not configured"
+            failed[name] = f"connector {name} is not configured"
             continue
-        try:
-            found, missing = _described(connector, obj_plan, refresh=False)
-            if missing:
-                found, missing = _described(connector, obj_plan, refresh=True)
-        except ConnectorError as exc:
-            failed[obj_plan.connector] = str(exc)
-            continue
-        for name, no_object in missing:
-            problems.extend(_missing(obj_plan, name, no_object))
-        types[key] = found
-    return types, problems
+        checks[name] = _Check(connector, plans)
+    run_each([check.run for check in checks.values()], name="okrsync-describe")
+    types: dict[tuple[str, str], dict[str, FieldInfo]] = {}
+    problems: list[Problem] = []
+    for name, check in sorted(checks.items()):
+        types.update(check.types)
+        problems.extend(check.problems)
+        if check.error is not None:
+            failed[name] = str(check.error)
+            if unreachable is not None and isinstance(check.error, RetriableConnectorError):
+                unreachable.add(name)
+    return types, list(dict.fromkeys(problems))
+
+
+@dataclass
+class _Check:
+    """The describes of one connector's planned objects (run in its own thread)."""
+
+    connector: Connector
+    plans: list[ObjectPlan]
+    types: dict[tuple[str, str], dict[str, FieldInfo]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    error: ConnectorError | None = None
+
+    def run(self) -> None:
+        """Describe each object in turn; the first connector error ends this connector's."""
+        for obj_plan in self.plans:
+            try:
+                found, missing = _described(self.connector, obj_plan, refresh=False)
+                if missing:
+                    found, missing = _described(self.connector, obj_plan, refresh=True)
+            except ConnectorError as exc:
+                self.error = exc
+                return
+            for name, no_object in missing:
+                self.problems.extend(_missing(obj_plan, name, no_object))
+            self.types[obj_plan.connector, obj_plan.obj] = found
 
 
 def _described(
@@ -292,13 +327,118 @@ def _described(
 
 
 def _missing(obj_plan: ObjectPlan, name: str, no_object: bool) -> Iterator[Problem]:
-    seen: set[str] = set()
+    """One problem where each mapping writes the missing object or field.
+
+    That is the key result's own metric, or the ``metrics:`` entry of a mapping
+    file it names. A built-in catalog metric cannot be edited, so it is blamed
+    at the name that uses it, with how to override it. Key results that share
+    the object but never mention the field are not blamed.
+    """
+    what = f"object `{obj_plan.obj}`" if no_object else f"field `{obj_plan.obj}.{name}`"
+    message = f"{obj_plan.connector} has no {what}"
+    found = False
     for kr in obj_plan.users:
-        if kr.origin is None or kr.full_key in seen:
+        if kr.origin is None:
             continue
-        seen.add(kr.full_key)
-        what = f"object `{obj_plan.obj}`" if no_object else f"field `{obj_plan.obj}.{name}`"
-        message = f"{obj_plan.connector} has no {what}"
-        if kr.metric.name:
-            message += f" (used by metric `{kr.metric.name}`; override it in mappings/metrics.yaml)"
-        yield kr.origin.problem(message, ("metric",))
+        metrics_file = Path(kr.origin.doc.file).parent / "metrics.yaml"
+        for mention in _Mentions(kr, obj_plan.obj, None if no_object else name).mentions():
+            found = True
+            if mention.builtin is None:
+                yield mention.doc.problem(mention.path, message, key=mention.key)
+            else:
+                via = mention.builtin
+                yield mention.doc.problem(
+                    mention.path,
+                    f"{message}, which the built-in metric `{via}` uses; define your own "
+                    f"`{via}` under `metrics: {{{obj_plan.connector}: …}}` (for example in "
+                    f"{metrics_file}) with the fields your CRM has",
+                )
+    if not found:  # nowhere to point at: blame each key result reading the object
+        for kr in obj_plan.users:
+            if kr.origin is not None:
+                yield kr.origin.problem(message, ("metric",))
+
+
+_TERM_KEYS = ("count", "sum", "avg", "min", "max", "count_distinct", "nps", "churn_rate")
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """A place in a YAML document that names an object or field."""
+
+    doc: LocatedDocument
+    path: YamlPath
+    key: bool = False
+    """The mention is a mapping key (a ``where`` or ``window`` field)."""
+    builtin: str | None = None
+    """The built-in metric the mention is inside, blamed where its name is written."""
+
+
+class _Mentions:
+    """Where one key result's metric, as written in YAML, names an object or one of its fields."""
+
+    def __init__(self, kr: KeyResult, obj: str, field_name: str | None) -> None:
+        self.kr = kr
+        self.obj = obj
+        self.field = field_name.casefold() if field_name else None
+        self.definitions = {d.name: d for d in kr.metric.definitions}
+
+    def mentions(self) -> list[_Mention]:
+        """Each place, once."""
+        if self.kr.origin is None:
+            return []
+        origin = self.kr.origin
+        found = self._walk(_Mention(origin.doc, (*origin.path, "metric")), None, ())
+        return list({(m.doc.file, m.path): m for m in found}.values())
+
+    def _walk(self, at: _Mention, via: _Mention | None, stack: tuple[str, ...]) -> list[_Mention]:
+        raw = at.doc.get(at.path)
+        if isinstance(raw, str):  # a metric name: look inside its definition
+            definition = self.definitions.get(raw)
+            if definition is None or raw in stack:
+                return []
+            if definition.builtin and via is None:
+                via = _Mention(at.doc, at.path, builtin=raw)
+            origin = definition.origin
+            return self._walk(_Mention(origin.doc, (*origin.path, "metric")), via, (*stack, raw))
+        if not isinstance(raw, dict):
+            return []
+        if isinstance(raw.get("ratio"), dict):
+            return [
+                m
+                for part in ("numerator", "denominator")
+                for m in self._walk(_Mention(at.doc, (*at.path, "ratio", part)), via, stack)
+            ]
+        return [via or m for m in self._in_term(at, raw)]
+
+    def _in_term(self, at: _Mention, raw: dict[str, Any]) -> Iterator[_Mention]:
+        head = next((k for k in _TERM_KEYS if isinstance(raw.get(k), str)), None)
+        if head is None or str(raw[head]).partition(".")[0] != self.obj:
+            return
+        if self.field is None or str(raw[head]).partition(".")[2].casefold() == self.field:
+            yield _Mention(at.doc, (*at.path, head))
+        if self.field is None:
+            return
+        for key in ("customer_since", "churned_on"):
+            if str(raw.get(key, "")).casefold() == self.field:
+                yield _Mention(at.doc, (*at.path, key))
+        for sub, names in _keyed(raw):
+            yield from (
+                _Mention(at.doc, (*at.path, *sub, n), key=True)
+                for n in names
+                if n.casefold() == self.field
+            )
+
+
+def _keyed(raw: dict[str, Any]) -> Iterator[tuple[YamlPath, list[str]]]:
+    """The field names a term uses as keys: each ``where`` group's, then the ``window``'s."""
+    where = raw.get("where")
+    if isinstance(where, dict):
+        yield ("where",), list(where)
+    elif isinstance(where, list):
+        for i, group in enumerate(where):
+            if isinstance(group, dict):
+                yield ("where", i), list(group)
+    window = raw.get("window")
+    if isinstance(window, dict):
+        yield ("window",), list(window)

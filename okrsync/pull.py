@@ -19,7 +19,13 @@ from sqlmodel import Session
 
 from okrsync._parallel import run_each
 from okrsync.connector import Cursor
-from okrsync.errors import ConnectorError, FatalConnectorError, MappingError, QuotaReserveReached
+from okrsync.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    MappingError,
+    QuotaReserveReached,
+    RetriableConnectorError,
+)
 from okrsync.plan import build_plan, check_fields
 from okrsync.state.models import CursorRow, SkippedRow
 
@@ -52,6 +58,8 @@ class Pulled:
     """Records the connectors skipped (unreadable), each also stored with its reason."""
     failed: dict[str, str] = field(default_factory=dict)
     """Connectors whose pull failed, with the error (their key results carry it)."""
+    unreachable: set[str] = field(default_factory=set)
+    """Connectors that could not be reached (still failing after their retries)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, connector: str, obj: str, pulled: int, deleted: int, skipped: int) -> None:
@@ -91,7 +99,7 @@ class PullStep:
         """
         failed_sources = pulled.failed
         plan = build_plan(self.mappings)
-        types, problems = check_fields(plan, self.connectors, failed_sources)
+        types, problems = check_fields(plan, self.connectors, failed_sources, pulled.unreachable)
         if problems:
             raise MappingError(problems)
         queues: dict[str, list[ObjectPlan]] = {}
@@ -120,6 +128,8 @@ class PullStep:
                 raise
             except ConnectorError as exc:
                 pulled.failed[obj_plan.connector] = str(exc)
+                if isinstance(exc, RetriableConnectorError):
+                    pulled.unreachable.add(obj_plan.connector)
                 log.warning(
                     "sync.pull.failed",
                     run_id=pulled.run_id,

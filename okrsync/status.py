@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session, col, select
 
-from okrsync.render import STATUS_STYLE, bar
+from okrsync.render import Column, fitted_table, key_result_table
 from okrsync.state.db import open_store
 from okrsync.state.models import EvaluationRow, RunRow
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from okrsync.config import Settings
 
 __all__ = ["print_status", "read_status"]
@@ -80,48 +82,51 @@ def read_status(settings: Settings, runs: int = 10) -> dict[str, Any]:
     }
 
 
-def print_status(data: dict[str, Any], console: Console | None = None) -> None:
-    """The status for people."""
+RUN_COLUMNS = (
+    Column("run"),
+    Column("kind"),
+    Column("as of"),
+    Column("outcome"),
+    Column("pulled", "right", needs=100),
+    Column("writes"),
+    Column("API calls", "right", needs=110),
+)
+
+
+def _run_writes(run: dict[str, Any]) -> str:
+    if run["kind"] == "plan":  # a plan writes nothing: say what a sync would have written
+        return f"would upsert {run['written'] or 0}"
+    text = f"{run['written'] or 0} upserted"
+    return text + (f", {run['failed']} failed" if run["failed"] else "")
+
+
+def print_status(
+    data: dict[str, Any], console: Console | None = None, units: Mapping[str, str] | None = None
+) -> None:
+    """The status for people; ``units`` (key result → unit) formats the values."""
     out = console or Console()
-    runs = Table(
-        "run",
-        "kind",
-        "as of",
-        "outcome",
-        "pulled",
-        "written",
-        "failed",
-        "API calls",
-        header_style="bold",
-    )
-    for run in data["runs"]:
-        calls = ", ".join(f"{k} {v}" for k, v in (run["api_calls"] or {}).items())
-        runs.add_row(
+    rows = [
+        [
             run["run_id"],
-            run["kind"],
+            run["kind"].replace("_", "-"),
             run["as_of"],
-            run["outcome"],
+            run["outcome"] or "running",
             str(run["pulled"]),
-            str(run["written"]),
-            str(run["failed"]),
-            calls,
-        )
-    out.print(runs)
-    krs = Table(
-        "key result", "value", "progress", "score", "forecast", "status", header_style="bold"
-    )
+            _run_writes(run),
+            str(sum((run["api_calls"] or {}).values())),
+        ]
+        for run in data["runs"]
+    ]
+    out.print(fitted_table(out.width, RUN_COLUMNS, rows, title="Recent runs"))
+    out.print(key_result_table(data["key_results"], units, width=out.width))
+    errors: dict[str, int] = {}
     for row in data["key_results"]:
-        status = row["status"]
-        krs.add_row(
-            row["key"],
-            "—" if row["value"] is None else f"{row['value']:g}",
-            bar(row["progress"]),
-            "—" if row["score"] is None else f"{row['score']:.2f}",
-            "—" if row["forecast_score"] is None else f"{row['forecast_score']:.2f}",
-            status.replace("_", " "),
-            style=STATUS_STYLE.get(status, ""),
-        )
-    out.print(krs)
+        if row["error"]:
+            errors[row["error"]] = errors.get(row["error"], 0) + 1
+    for error, count in errors.items():
+        out.print(Text(f"{count} key result{'s' * (count > 1)}: {error}", style="red"))
     for name, quota in sorted(data["quota"].items()):
-        left, limit = quota.get("remaining", "?"), quota.get("limit", "?")
-        out.print(f"{name}: {left} of {limit} API calls left today")
+        left, limit = quota.get("remaining"), quota.get("limit")
+        if left is None or limit is None:
+            continue
+        out.print(f"{name}: {left:,} of {limit:,} API calls left today", highlight=False)

@@ -22,11 +22,11 @@ from okrsync._parallel import run_each
 from okrsync.connector import UpsertStatus
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.diff import diff, digest
-from okrsync.errors import ConnectorError
+from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.state.models import OutboxRow, WrittenRow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from sqlalchemy.engine import Engine
 
@@ -157,10 +157,14 @@ def write_back(
     now: datetime,
     clock: Callable[[], datetime],
     report: WriteReport,
+    unreachable: Collection[str] = (),
 ) -> None:
-    """Stage the changed records (as of the run's ``now``), send every pending write, prune."""
+    """Stage the changed records (as of the run's ``now``), send every pending write, prune.
+
+    Connectors in ``unreachable`` are not sent to (see :func:`flush_outbox`).
+    """
     stage(engine, run_id, wanted, now, report)
-    flush_outbox(engine, connectors, run_id, clock, report)
+    flush_outbox(engine, connectors, run_id, clock, report, unreachable=unreachable)
     prune_outbox(engine)
 
 
@@ -172,12 +176,17 @@ def flush_outbox(
     report: WriteReport,
     *,
     batch: int = 500,
+    unreachable: Collection[str] = (),
 ) -> None:
     """Send every pending write, objectives before key results before check-ins.
 
     Each confirmed record leaves the outbox and is recorded as written, batch by
     batch, so a crash loses at most the confirmation of one batch (which the
-    next run sends again, harmlessly).
+    next run sends again, harmlessly). Nothing is sent to the connectors in
+    ``unreachable`` (this run could not reach them), nor to a connector after
+    one of its writes failed for the CRM being unavailable: their writes are
+    counted as failed and stay pending for the next run, instead of each
+    waiting out the connector's retries again.
     """
     order: dict[str, int] = {obj.name: i for i, obj in enumerate(OKR_OBJECTS)}
     with Session(engine) as session:
@@ -190,6 +199,8 @@ def flush_outbox(
     for connector_name, obj_name in sorted(groups, key=lambda g: (g[0], order.get(g[1], 9))):
         if connector_name in connectors:  # else no longer configured: leave its writes pending
             queues.setdefault(connector_name, []).append(obj_name)
+    for name in sorted(set(queues) & set(unreachable)):
+        _keep_pending(engine, name, queues.pop(name), report, f"{name} could not be reached")
     run_each(
         [
             partial(
@@ -241,6 +252,17 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
                     session.commit()
                     report.add(report.failed, connector_name, len(rows))
                     report.errors.append(f"{connector_name} {obj_name}: {exc}")
+                    if isinstance(exc, RetriableConnectorError):
+                        # still unavailable after the connector's retries: try no more
+                        _keep_pending(
+                            engine,
+                            connector_name,
+                            obj_names[obj_names.index(obj_name) :],
+                            report,
+                            f"{connector_name} is unavailable",
+                            counted=[row.id for row in rows],
+                        )
+                        return
                     break
                 now = clock()
                 for row, outcome in zip(rows, outcomes, strict=True):
@@ -269,6 +291,35 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
                         )
                     session.add(row)
                 session.commit()
+
+
+def _keep_pending(
+    engine: Engine,
+    connector_name: str,
+    obj_names: Sequence[str],
+    report: WriteReport,
+    why: str,
+    *,
+    counted: Collection[int | None] = (),
+) -> None:
+    """Count the pending writes of ``obj_names`` as failed, leaving them for the next run.
+
+    Rows whose ids are in ``counted`` were counted already.
+    """
+    with Session(engine) as session:
+        ids = session.exec(
+            select(OutboxRow.id).where(
+                OutboxRow.connector == connector_name,
+                col(OutboxRow.object).in_(obj_names),
+                OutboxRow.state == "pending",
+            )
+        ).all()
+    left = len(set(ids) - set(counted))
+    if left:
+        report.add(report.failed, connector_name, left)
+        report.errors.append(
+            f"{connector_name}: {left} writes not sent ({why}); they stay pending for the next run"
+        )
 
 
 def prune_outbox(engine: Engine, keep_runs: int = 50) -> None:

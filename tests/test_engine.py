@@ -276,7 +276,7 @@ def test_field_missing_in_crm_is_a_located_error(engine_for, crm) -> None:
     with pytest.raises(MappingError) as caught:
         engine_for().run("sync", AS_OF)
     assert (
-        "q3.yaml:11:17: objectives[0].key_results[0].metric: crm has no field `deals.won`"
+        "q3.yaml:11:45: objectives[0].key_results[0].metric.where.won: crm has no field `deals.won`"
         in str(caught.value)
     )
 

@@ -57,6 +57,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=ROOT,  # the written config names ROOT/mappings, absolute
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -109,8 +110,78 @@ def test_written_config_points_okrsync_at_it(sandbox) -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_written_config_works_from_any_folder(
+    sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config names the mappings and a store beside it by absolute path: `plan` works anywhere."""
+    _, folder, _ = sandbox
+    written = (folder / "sb.yaml").read_text()
+    assert f'mappings: "{ROOT / "mappings"}"' in written
+    assert f'store_url: "sqlite:///{folder / "sb-state.db"}"' in written
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--config", str(folder / "sb.yaml"), "--as-of", "2026-08-17", "--json"],
+        env={"OKRSYNC_LOG__FORMAT": "json"},
+    )
+    assert result.exit_code == 0, result.output
+    assert (folder / "sb-state.db").is_file()
+    assert list(tmp_path.iterdir()) == []  # nothing created in the working directory
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    created = next(e for e in events if e["event"] == "store.created")
+    assert created["path"] == str(folder / "sb-state.db")
+
+
+def test_as_of_is_checked_like_plan_and_sync() -> None:
+    """`okrsync sandbox --as-of garbage` says what it expected, as `plan` does, and exits 2."""
+    sandbox = CliRunner().invoke(app, ["sandbox", "--as-of", "garbage"], env={})
+    plan = CliRunner().invoke(app, ["plan", "--as-of", "garbage"], env={})
+    assert sandbox.exit_code == plan.exit_code == 2
+    assert (
+        sandbox.stderr
+        == plan.stderr
+        == ("error: --as-of: expected a date like 2026-07-01, got 'garbage'\n")
+    )
+
+
 def test_sigterm_stops_it_cleanly(sandbox) -> None:
     """SIGTERM makes the process stop serving and exit 0."""
     _, _, process = sandbox
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
+
+
+def test_bad_data_files_exit_two_with_one_located_line_each(tmp_path: Path) -> None:
+    """`--data` with bad files lists every problem of every CRM as file:line and exits 2."""
+    (tmp_path / "salesforce").mkdir()
+    (tmp_path / "hubspot").mkdir()
+    (tmp_path / "salesforce" / "User.jsonl").write_text(
+        '{"Username": "a@acme.example", "Email": "a@acme.example", "FirstName": "A"}\n'
+        '{"Username": "b@acme.example", "Email": "b@acme.example", "LastName": "Bee"}\n'
+        "{not json\n"
+    )
+    (tmp_path / "salesforce" / "Spaceship.jsonl").write_text('{"Name": "x"}\n')
+    (tmp_path / "hubspot" / "contacts.jsonl").write_text(
+        '{"id": "1", "properties": {"lifecyclestage": "superfan"}}\n[1]\n'
+    )
+    result = CliRunner().invoke(app, ["sandbox", "--data", str(tmp_path)], env={})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        (
+            f"{tmp_path}/hubspot/contacts.jsonl:1: lifecyclestage: superfan was not one of the "
+            "allowed options: [subscriber, lead, marketingqualifiedlead, salesqualifiedlead, "
+            "opportunity, customer, evangelist, other]"
+        ),
+        f"{tmp_path}/hubspot/contacts.jsonl:2: expected a JSON object (one record per line)",
+        f"{tmp_path}/salesforce/Spaceship.jsonl: the org has no object Spaceship",
+        (
+            f"{tmp_path}/salesforce/User.jsonl:1: REQUIRED_FIELD_MISSING: Required fields are "
+            "missing: [LastName]"
+        ),
+        (
+            f"{tmp_path}/salesforce/User.jsonl:3: invalid JSON: Expecting property name enclosed "
+            "in double quotes (column 2)"
+        ),
+    ]
+    assert result.stdout == ""  # no ready line: nothing is served

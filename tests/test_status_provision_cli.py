@@ -66,7 +66,8 @@ def test_status_reports_runs_key_results_and_quota(tmp_path: Path) -> None:
     assert data["quota"] == {"salesforce": {"remaining": None, "limit": None}}
     table = runner.invoke(app, ["status", "--config", str(config)], env={"COLUMNS": "200"})
     assert table.exit_code == 0
-    assert "Q3/grow/deals" in table.stdout
+    assert "Q3/grow\n" in table.stdout.replace(" ", "")  # the objective, then its key results
+    assert "  deals " in table.stdout
 
 
 def test_provision_dry_run_then_real_then_nothing_left(tmp_path: Path) -> None:
@@ -82,6 +83,9 @@ def test_provision_dry_run_then_real_then_nothing_left(tmp_path: Path) -> None:
         assert "hubspot: would change" in dry.stdout
         real = runner.invoke(app, ["provision", "--config", str(config)], env={})
         assert real.exit_code == 0, real.output
+        # each change once, on stdout; the log (stderr, info level) does not repeat them
+        assert "provision.change" not in real.stderr
+        assert len(real.stderr.splitlines()) <= 3, real.stderr
         counts = {
             line.split(":")[0]: line
             for line in real.stdout.splitlines()

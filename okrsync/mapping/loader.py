@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 __all__ = ["catalogs_for", "display_name", "load_mappings", "mapping_files"]
 
 NPS_RANGE = 100.0
+MAPPINGS_SETTING = (
+    "set the folder with `mappings:` in the configuration file, OKRSYNC_MAPPINGS or "
+    "--mappings (a relative path is from the working directory)"
+)
 
 
 class _ObjectiveHead(ObjectiveSpec):
@@ -69,6 +74,18 @@ class _File:
     cycle: Cycle | None = None
     cycle_ref: str | None = None
 
+    def cycle_or_stand_in(self) -> tuple[Cycle, bool]:
+        """The file's cycle; when it is invalid or unknown, a stand-in (``True``).
+
+        The objectives of a file whose cycle has a problem are still checked
+        against the stand-in, so that problem does not hide theirs.
+        """
+        if self.cycle is not None:
+            return self.cycle, False
+        raw = self.cycle_ref or self.doc.get(("cycle", "name"))
+        name = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else "?"
+        return Cycle(name, date.min, date.max), True
+
 
 @dataclass
 class _Loader:
@@ -79,6 +96,8 @@ class _Loader:
     cycles: dict[str, tuple[Cycle, Origin]] = field(default_factory=dict)
     instance_catalogs: dict[str, Catalog] = field(default_factory=dict)
     objectives: list[tuple[Objective, Origin]] = field(default_factory=list)
+    stand_ins: set[str] = field(default_factory=set)
+    """Objectives (full keys) checked against a stand-in cycle: not aligned."""
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -219,29 +238,30 @@ class _Loader:
         seen: dict[str, Origin] = {}
         for item in self.files:
             raw = item.doc.get(("objectives",))
-            if item.cycle is None or not isinstance(raw, list):
+            if not isinstance(raw, list):
                 continue
+            cycle, stand_in = item.cycle_or_stand_in()
             for index in range(len(raw)):
                 path: YamlPath = ("objectives", index)
                 head, problems = validate_located(_ObjectiveHead, item.doc, path)
                 if problems or head is None:
                     continue
                 origin = Origin(item.doc, path)
-                full_key = f"{item.cycle.name}/{head.key}"
+                full_key = f"{cycle.name}/{head.key}"
                 if full_key in seen:
                     self.add(
                         item.doc.problem(
                             (*path, "key"),
-                            f"duplicate objective key `{head.key}` in cycle `{item.cycle.name}` "
+                            f"duplicate objective key `{head.key}` in cycle `{cycle.name}` "
                             f"(first at {seen[full_key]})",
                         )
                     )
                     continue
                 seen[full_key] = Origin(item.doc, (*path, "key"))
-                key_results = self.build_key_results(item.doc, path, head, item.cycle)
+                key_results = self.build_key_results(item.doc, path, head, cycle)
                 objective = Objective(
                     key=head.key,
-                    cycle=item.cycle,
+                    cycle=cycle,
                     title=head.title,
                     key_results=tuple(key_results),
                     description=head.description,
@@ -250,6 +270,8 @@ class _Loader:
                     origin=origin,
                 )
                 self.objectives.append((objective, origin))
+                if stand_in:
+                    self.stand_ins.add(objective.full_key)
 
     def build_key_results(
         self, doc: LocatedDocument, path: YamlPath, head: _ObjectiveHead, cycle: Cycle
@@ -393,7 +415,7 @@ class _Loader:
         linked: list[tuple[Objective, Origin]] = []
         for objective, origin in self.objectives:
             ref = objective.aligns_to
-            if ref is None:
+            if ref is None or objective.full_key in self.stand_ins:
                 linked.append((objective, origin))
                 continue
             full = ref if "/" in ref else f"{objective.cycle.name}/{ref}"
@@ -513,14 +535,13 @@ def load_mappings(
     """
     shown = display_name(folder)
     if not folder.is_dir():
-        raise MappingError(
-            [Problem(shown, 0, 0, "", "expected a folder of mapping files; it does not exist")]
-        )
+        what = "is not a folder" if folder.exists() else "does not exist"
+        message = f"expected a folder of mapping files at {folder.absolute()}, which {what}"
+        raise MappingError([Problem(shown, 0, 0, "", f"{message}; {MAPPINGS_SETTING}")])
     paths = mapping_files(folder)
     if not paths:
-        raise MappingError(
-            [Problem(shown, 0, 0, "", "expected mapping files (*.yaml) in this folder, found none")]
-        )
+        message = f"expected mapping files (*.yaml) in {folder.absolute()}, found none"
+        raise MappingError([Problem(shown, 0, 0, "", f"{message}; {MAPPINGS_SETTING}")])
     loader = _Loader(sources=sources, catalogs=catalogs)
     for path in paths:
         loader.read(path)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy import event, inspect, text
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_store"]
+
+log = structlog.get_logger("okrsync.store")
 
 
 def _v1(conn: Connection) -> None:
@@ -95,14 +99,28 @@ def open_store(url: str) -> Engine:
     """An engine for the store at ``url`` (schema migrated).
 
     SQLite files get WAL journaling, so the daemon's HTTP endpoints can read
-    while a cycle writes.
+    while a cycle writes. A SQLite file created here is logged
+    (``store.created``) with its absolute path: a relative one is relative to
+    the working directory.
     """
     engine = create_engine(url, pool_pre_ping=True)
+    created: Path | None = None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database).absolute()
+            created = None if path.exists() else path
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "first_connect", partial(_icu, engine.dialect))
     migrate(engine)
+    if created is not None:
+        log.info(
+            "store.created",
+            path=str(created),
+            hint="the state store is set by store_url (OKRSYNC_STORE_URL); "
+            "a relative SQLite path is from the working directory",
+        )
     return engine
 
 

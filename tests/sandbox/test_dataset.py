@@ -94,6 +94,23 @@ def test_different_seeds_differ() -> None:
     assert fingerprint(Dataset(1, "small"), as_of) != fingerprint(Dataset(2, "small"), as_of)
 
 
+def test_each_crm_has_its_own_history_of_one_organisation() -> None:
+    """Two histories of one seed share teams and users but not accounts, deals or leads."""
+    as_of = datetime(2026, 9, 1, tzinfo=UTC)
+    crm_a, crm_b = Dataset(7, "small", history="a"), Dataset(7, "small", history="b")
+    assert list(crm_a.users()) == list(crm_b.users()) == list(Dataset(7, "small").users())
+    assert list(crm_a.teams()) == list(crm_b.teams())
+    won = [
+        sum(d.amount or 0 for d in ds.deals(as_of) if d.is_won and d.close_date >= Q3_START)
+        for ds in (crm_a, crm_b)
+    ]
+    assert won[0] != won[1]
+    assert [a.name for a in crm_a.accounts(as_of)] != [a.name for a in crm_b.accounts(as_of)]
+    assert list(crm_a.leads(as_of)) != list(crm_b.leads(as_of))
+    again = Dataset(7, "small", history="a")
+    assert fingerprint(again, as_of) == fingerprint(crm_a, as_of)  # deterministic per seed
+
+
 def test_records_do_not_depend_on_reading_order(small: Dataset) -> None:
     """Entity i is the same whether or not other kinds (or other views) were generated first."""
     as_of = datetime(2026, 8, 3, tzinfo=UTC)

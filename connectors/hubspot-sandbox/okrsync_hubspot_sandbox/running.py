@@ -97,7 +97,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHub
     """Start a HubSpot sandbox: load ``options.data_dir / "hubspot"`` or seed the dataset.
 
     Portal settings come from ``options.extra`` (see :class:`PortalSettings`); the
-    data is the dataset of ``options.seed`` and ``options.size`` as of
+    data is this CRM's history of the dataset of ``options.seed`` and ``options.size`` as of
     ``options.as_of`` (default: now), which is also where the sandbox clock starts.
     """
     settings = PortalSettings.from_extra(options.extra, options.seed)
@@ -111,7 +111,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHub
         if options.data_dir is not None:
             loaded = load_folder(app, options.data_dir / "hubspot")
         else:
-            dataset = Dataset(options.seed, options.size)
+            dataset = Dataset(options.seed, options.size, history="hubspot")
             loaded = seed_from_dataset(app, dataset, clock())
         took = time.perf_counter() - began
         served = serve(app, options.host, options.port)

@@ -263,6 +263,11 @@ DEAL_STAGES: dict[str, float] = {
     "closedlost": 0.0,
 }
 """The default pipeline's stages and their probabilities (as the neutral dataset's stages)."""
+DEAL_TYPES: dict[str, str] = {
+    "newbusiness": "New Business",
+    "existingbusiness": "Existing Business",
+}
+"""The options of HubSpot's default deal property ``dealtype`` (a radio select), value → label."""
 
 
 def _system(created: str, group: str) -> list[PropertyDef]:
@@ -363,6 +368,11 @@ def standard_object_types() -> list[ObjectType]:
             _p("hs_is_closed", B, "Is Deal Closed?", read_only=True, calculated=True),
             _p("hs_is_closed_won", B, "Is Closed Won", read_only=True, calculated=True),
             _p("hs_deal_stage_probability", N, "Deal probability", read_only=True, calculated=True),
+            replace(
+                _p("dealtype", E, "Deal Type"),
+                field_type="radio",
+                options=tuple(Option(value, label) for value, label in DEAL_TYPES.items()),
+            ),
             owner,
         ],
         (

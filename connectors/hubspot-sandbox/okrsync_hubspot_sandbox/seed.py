@@ -14,7 +14,6 @@ by property type) and ``owners.jsonl`` in the owners API's shape.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from okrsync_hubspot_sandbox.associations import TABLE as ASSOCIATIONS
 from okrsync_hubspot_sandbox.owners import Owner
-from okrsync_hubspot_sandbox.schema import ARCHIVED_AT
+from okrsync_hubspot_sandbox.schema import ARCHIVED_AT, DEAL_STAGES
 from okrsync_hubspot_sandbox.values import InvalidValue, from_wire, parse_moment
+from okrsync_sandbox.datafolder import Problems, json_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -180,7 +180,8 @@ def _company(a: Account, today: date) -> dict[str, Any]:
     }
 
 
-def _deal(d: Deal) -> dict[str, Any]:
+def _deal(d: Deal, customer_since: date | None) -> dict[str, Any]:
+    existing = customer_since is not None and customer_since < d.created.date()
     return {
         "hs_object_id": object_id("deals", d.id),
         "dealname": d.name,
@@ -191,6 +192,7 @@ def _deal(d: Deal) -> dict[str, Any]:
         "hs_is_closed": d.is_closed,
         "hs_is_closed_won": d.is_won,
         "hs_deal_stage_probability": d.probability,
+        "dealtype": "existingbusiness" if existing else "newbusiness",
         "hubspot_owner_id": _owner(d.owner_id),
         "createdate": d.created,
         "hs_lastmodifieddate": d.last_modified,
@@ -297,7 +299,7 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
         router.add("companies", _company(account, today))
     router.flush()
     for deal in dataset.deals(as_of):
-        router.add("deals", _deal(deal))
+        router.add("deals", _deal(deal, customer_since.get(deal.account_id)))
         router.link(
             "deals",
             "companies",
@@ -328,66 +330,113 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
 # -- a folder ------------------------------------------------------------------
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-            if not isinstance(item, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")  # noqa: TRY004  (one error type for every bad line)
-            yield number, item
-
-
 def _folder_rows(
     kind: ObjectType,
     path: Path,
     now: datetime,
-    links: list[tuple[str, int, str]],
+    links: list[tuple[str, int, str, str]],
+    problems: Problems,
 ) -> Iterator[dict[str, Any]]:
-    for number, item in _lines(path):
-        where = f"{path}:{number}"
-        raw_id = str(item.get("id", "")).strip()
-        if not raw_id.isdigit():
-            raise ValueError(f"{where}: id must be a number, got {item.get('id')!r}")
-        props = item.get("properties") or {}
-        if not isinstance(props, dict):
-            raise ValueError(f"{where}: properties must be an object")  # noqa: TRY004  (one error type for every bad line)
-        row: dict[str, Any] = {"hs_object_id": int(raw_id)}
-        for name, value in props.items():
-            prop = kind.property(name)
-            if prop is None:
-                raise ValueError(f'{where}: Property "{name}" does not exist on {kind.name}')
-            try:
-                row[name] = from_wire(value, prop.type, name)
-            except InvalidValue as exc:
-                raise ValueError(f"{where}: {exc.message}") from None
-        created = row.get(kind.created_property) or _moment(item.get("createdAt")) or now
-        row[kind.created_property] = created
-        row["hs_lastmodifieddate"] = (
-            row.get("hs_lastmodifieddate") or _moment(item.get("updatedAt")) or created
-        )
-        if item.get("archived"):
-            stamp = _moment(item.get("archivedAt")) or now
-            row.update({"_deleted": True, "_deleted_at": stamp, ARCHIVED_AT: stamp})
+    """The rows of one object type's file; a line HubSpot would refuse is noted, not loaded."""
+    for number, item in json_lines(path, problems):
+        row, wrong = _folder_row(kind, item, now)
+        for what in wrong:
+            problems.add(path, number, what)
+        if row is None:
+            continue
         for target, ids in (item.get("associations") or {}).items():
             others = ids if isinstance(ids, list) else [ids]
-            links.extend((str(target), int(raw_id), str(other)) for other in others)
+            links.extend(
+                (str(target), row["hs_object_id"], str(other), f"{path}:{number}")
+                for other in others
+            )
         yield row
+
+
+def _folder_row(
+    kind: ObjectType, item: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One line as a stored row with HubSpot's system properties, or what is wrong with it."""
+    wrong: list[str] = []
+    raw_id = str(item.get("id", "")).strip()
+    if not raw_id.isdigit():
+        wrong.append(f"id must be a number, got {item.get('id')!r}")
+    props = item.get("properties") or {}
+    if not isinstance(props, dict):
+        wrong.append("properties must be an object")
+        props = {}
+    row = _properties(kind, props, wrong)
+    missing = [p for p in kind.required_properties if row.get(p) is None]
+    wrong.extend(f'Property "{p}" is required' for p in missing)
+    if wrong:
+        return None, wrong
+    row["hs_object_id"] = int(raw_id)
+    try:
+        created = row.get(kind.created_property) or _moment(item.get("createdAt")) or now
+        modified = row.get("hs_lastmodifieddate") or _moment(item.get("updatedAt")) or created
+        archived = (_moment(item.get("archivedAt")) or now) if item.get("archived") else None
+    except ValueError as exc:
+        return None, [f"invalid createdAt, updatedAt or archivedAt: {exc}"]
+    row[kind.created_property] = created
+    row["hs_lastmodifieddate"] = modified
+    _derived(kind, row, created, modified)
+    if archived is not None:
+        row.update({"_deleted": True, "_deleted_at": archived, ARCHIVED_AT: archived})
+    return row, []
+
+
+def _properties(kind: ObjectType, props: dict[str, Any], wrong: list[str]) -> dict[str, Any]:
+    """The values of ``props`` as stored; what HubSpot would refuse is added to ``wrong``."""
+    row: dict[str, Any] = {}
+    for name, value in props.items():
+        prop = kind.property(name)
+        if prop is None:
+            wrong.append(f'Property "{name}" does not exist on {kind.name}')
+            continue
+        try:
+            typed = from_wire(value, prop.type, name)
+        except InvalidValue as exc:
+            wrong.append(exc.message)
+            continue
+        if typed is not None and prop.options:
+            option = prop.option(str(typed))
+            if option is None:
+                allowed = ", ".join(o.value for o in prop.options)
+                wrong.append(f"{name}: {value} was not one of the allowed options: [{allowed}]")
+                continue
+            typed = option
+        row[name] = typed
+    return row
+
+
+def _derived(kind: ObjectType, row: dict[str, Any], created: datetime, modified: datetime) -> None:
+    """What HubSpot sets itself on every record, where the file left it out."""
+    # contacts keep a second stamp
+    if kind.property("lastmodifieddate") is not None and row.get("lastmodifieddate") is None:
+        row["lastmodifieddate"] = modified
+    if kind.name == "deals":
+        if not row.get("pipeline"):
+            row["pipeline"] = "default"
+        stage = row.get("dealstage")
+        if stage:
+            row.setdefault("hs_is_closed", stage in {"closedwon", "closedlost"})
+            row.setdefault("hs_is_closed_won", stage == "closedwon")
+            row.setdefault("hs_deal_stage_probability", DEAL_STAGES.get(stage))
+    stage = row.get("lifecyclestage")
+    column = f"hs_lifecyclestage_{stage}_date"
+    if stage and kind.property(column) is not None and row.get(column) is None:
+        row[column] = created
 
 
 def _moment(value: Any) -> datetime | None:
     return parse_moment(value) if value not in {None, ""} else None
 
 
-def _folder_owners(path: Path, now: datetime) -> Iterator[Owner]:
-    for number, item in _lines(path):
+def _folder_owners(path: Path, now: datetime, problems: Problems) -> Iterator[Owner]:
+    for number, item in json_lines(path, problems):
         teams = item.get("teams") or []
-        team = next((t for t in teams if t.get("primary")), teams[0] if teams else None)
         try:
+            team = next((t for t in teams if t.get("primary")), teams[0] if teams else None)
             yield Owner(
                 id=int(item["id"]),
                 email=str(item.get("email") or ""),
@@ -400,36 +449,46 @@ def _folder_owners(path: Path, now: datetime) -> Iterator[Owner]:
                 team_name=str(team.get("name") or "") if team else None,
                 archived=bool(item.get("archived")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}:{number}: invalid owner: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.add(path, number, f"invalid owner: {type(exc).__name__}: {exc}")
 
 
 def load_folder(app: HubSpotSandboxApp, path: Path) -> dict[str, int]:
     """Load ``path/<objectType>.jsonl`` and ``path/owners.jsonl`` (or under ``path/hubspot``).
 
-    Returns the rows loaded per file stem.
+    Records get the system properties HubSpot always sets (``hs_object_id``,
+    the create date, ``hs_lastmodifieddate``, contacts' ``lastmodifieddate``,
+    deals' pipeline and closed flags, the lifecycle stage's date) where the file
+    leaves them out. Returns the rows loaded per file stem.
 
     Raises:
-        ValueError: for an unknown object type or property, or a malformed line.
+        DataFolderError: Every unknown object type or property, value HubSpot
+            would refuse, malformed line or impossible association, each as
+            ``file:line: what``.
     """
     folder = path / "hubspot" if (path / "hubspot").is_dir() else path
     now = app.clock()
     counts: dict[str, int] = {}
-    links: dict[str, list[tuple[str, int, str]]] = {}
+    problems = Problems()
+    links: dict[str, list[tuple[str, int, str, str]]] = {}
     for file in sorted(folder.glob("*.jsonl")):
         stem = file.stem
         if stem == "owners":
-            counts[stem] = app.owners.add(_folder_owners(file, now))
+            counts[stem] = app.owners.add(_folder_owners(file, now, problems))
             continue
         kind = app.portal.find(stem)
         if kind is None:
-            raise ValueError(f"{file}: unknown object type {stem!r}")
+            known = ", ".join(k.name for k in app.portal.types())
+            problems.add(file, None, f"unknown object type {stem!r}; expected one of {known}")
+            continue
         found = links.setdefault(kind.name, [])
-        counts[stem] = app.store.insert_many(kind.table, _folder_rows(kind, file, now, found))
+        counts[stem] = app.store.insert_many(
+            kind.table, _folder_rows(kind, file, now, found, problems)
+        )
     for source_name, items in links.items():
         source = app.portal.resolve(source_name)
         pairs = []
-        for target_name, from_id, to_id in items:
+        for target_name, from_id, to_id, where in items:
             target = app.portal.find(target_name)
             spec = (
                 app.portal.default_association(source.object_type_id, target.object_type_id)
@@ -437,8 +496,10 @@ def load_folder(app: HubSpotSandboxApp, path: Path) -> dict[str, int]:
                 else None
             )
             if spec is None or not to_id.isdigit():
-                raise ValueError(f"{source_name}: cannot associate with {target_name} {to_id}")
+                problems.add(where, None, f"cannot associate with {target_name} {to_id}")
+                continue
             pairs.append((spec, from_id, int(to_id)))
         if pairs:
             counts[f"{source_name}:associations"] = app.associations.insert_pairs(pairs)
+    problems.raise_any()
     return counts

@@ -93,7 +93,7 @@ class HubSpotPlugin:
         return (
             "CRM → [bold]OKR Key Results[/bold] (also OKR Objectives, OKR Check-ins), "
             "objects okr_key_result, okr_objective, okr_check_in; save a view filtered by owner, "
-            f"e.g. {base_url.rstrip('/')}/crm/v3/objects/okr_key_result"
+            f"e.g.\n  {base_url.rstrip('/')}/crm/v3/objects/okr_key_result"
         )
 
     def connect(

@@ -109,7 +109,7 @@ class Provisioner:
             if _own_lookups(obj):
                 plan.extend(self._labels(obj, name, self._existing_labels(info)))
         for change, apply in plan:
-            log.info("hubspot.provision.change", change=str(change), dry_run=dry_run)
+            log.debug("hubspot.provision.change", change=str(change), dry_run=dry_run)
             if not dry_run:
                 apply()
         if plan and not dry_run:

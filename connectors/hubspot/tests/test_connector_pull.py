@@ -527,3 +527,41 @@ def test_a_token_that_stays_expired_is_fatal_after_one_retry(companies: Any, con
     assert "token invalid or expired" in str(caught.value)
     assert caught.value.code == "EXPIRED_AUTHENTICATION"
     assert connector.usage().calls - before == 2
+
+
+def test_records_loaded_from_files_carry_the_system_properties(
+    start_box: Callable[..., RunningHubSpotSandbox], tmp_path: Path, connect: Any
+) -> None:
+    """Loaded records get HubSpot's stamps and derived flags; pulls see no null stamp."""
+    created = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    contacts = [
+        {
+            "id": str(700 + i),
+            "createdAt": (created + timedelta(hours=i)).isoformat(),
+            "properties": {"email": f"c{i}@x.example", "lifecyclestage": "lead"},
+        }
+        for i in range(3)
+    ]
+    root = write_rows(tmp_path, "contacts", contacts)
+    write_rows(root, "deals", [{"id": "900", "properties": {"dealstage": "closedwon"}}])
+    box = start_box(data_dir=root)
+    client = hubspot.HubSpot(access_token=box.access_token, host=box.url)
+    system = ["createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_object_id"]
+    contact = client.crm.contacts.basic_api.get_by_id(
+        "701", properties=[*system, "hs_lifecyclestage_lead_date"]
+    )
+    assert all(contact.properties[name] for name in system), contact.properties
+    assert contact.properties["hs_object_id"] == "701"
+    assert contact.properties["createdate"].startswith("2026-06-01T10:00:00")
+    assert contact.properties["lastmodifieddate"] == contact.properties["hs_lastmodifieddate"]
+    assert contact.properties["hs_lifecyclestage_lead_date"] == contact.properties["createdate"]
+    deal = client.crm.deals.basic_api.get_by_id(
+        "900", properties=["hs_is_closed", "hs_is_closed_won", "pipeline", "hs_lastmodifieddate"]
+    )
+    assert deal.properties["hs_is_closed"] == deal.properties["hs_is_closed_won"] == "true"
+    assert deal.properties["pipeline"] == "default"
+    assert deal.properties["hs_lastmodifieddate"]
+    pull = connect(box).pull("contacts", ["email"], (), Cursor())
+    records, _, _ = pulled(pull)
+    assert sorted(r["Id"] for r in records) == ["700", "701", "702"]
+    assert pull.cursor.stamp == now_stamp(created + timedelta(hours=2))

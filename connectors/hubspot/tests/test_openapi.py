@@ -35,6 +35,7 @@ OBJECTS = "crm.objects"
 SCHEMAS = "crm.schemas"
 PROPERTIES = "crm.properties"
 ASSOCIATIONS = "crm.associations.v4"
+ASSOCIATION_SCHEMA = "crm.associations.v4.schema"
 OWNERS = "crm.owners"
 
 NULL_PROPERTIES = Allowance(
@@ -50,6 +51,11 @@ SEARCH_SORTS = Allowance(
 SEARCH_FILTER_GROUPS = Allowance(
     "$.filterGroups",
     "the live search API accepts a search without filterGroups (every record)",
+)
+NUMERIC_TO_OBJECT_ID = Allowance(
+    "$.results[*].to[*].toObjectId",
+    "the live associations v4 API answers toObjectId as a number (HubSpot's own examples "
+    "show it so); the specification types it as a string. The connector reads either",
 )
 
 DATA_SENSITIVITY = (
@@ -136,8 +142,14 @@ CONTRACTS: dict[str, Contract] = {
         "BatchInputPublicFetchAssociationsBatchRequest",
         "BatchResponsePublicAssociationMultiWithLabel",
         "BatchResponsePublicAssociationMultiWithLabelWithErrors",
+        answer_allowances=(NUMERIC_TO_OBJECT_ID,),
     ),
     "assoc_archive": Contract(ASSOCIATIONS, "BatchInputPublicAssociationMultiArchive", None),
+    "assoc_label_create": Contract(
+        ASSOCIATION_SCHEMA,
+        "PublicAssociationDefinitionCreateRequest",
+        "CollectionResponseAssociationSpecWithLabelNoPaging",
+    ),
 }
 
 

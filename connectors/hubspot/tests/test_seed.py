@@ -19,7 +19,7 @@ AS_OF = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
     """The dataset the session sandbox was seeded with."""
-    return Dataset(7, "small")
+    return Dataset(7, "small", history="hubspot")
 
 
 def test_every_neutral_record_becomes_an_object(box: Any, dataset: Dataset) -> None:
@@ -53,6 +53,52 @@ def test_deals_keep_amount_stage_and_flags(raw: Any, dataset: Dataset) -> None:
         break
     else:
         pytest.fail("no closed deal in the dataset")
+
+
+def test_deals_carry_hubspots_default_deal_type(client: Any, dataset: Dataset) -> None:
+    """`dealtype` is HubSpot's radio select (New/Existing Business), set on every seeded deal."""
+    prop = client.crm.properties.core_api.get_by_name("deals", "dealtype")
+    assert (prop.type, prop.field_type, prop.label) == ("enumeration", "radio", "Deal Type")
+    assert [(o.value, o.label, o.display_order, o.hidden) for o in prop.options] == [
+        ("newbusiness", "New Business", 0, False),
+        ("existingbusiness", "Existing Business", 1, False),
+    ]
+    since = {
+        a.id: a.customer_since
+        for a in dataset.accounts(AS_OF)
+        if a.customer_since is not None and a.customer_since <= AS_OF.date()
+    }
+    existing = {
+        str(2_000_000 + int(d.id.split("-")[1]))
+        for d in dataset.deals(AS_OF)
+        if d.account_id in since and since[d.account_id] < d.created.date()
+    }
+    found: set[str] = set()
+    after = None
+    while True:
+        page = client.crm.deals.search_api.do_search(
+            {
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "dealtype",
+                                "operator": "EQ",
+                                "value": "existingbusiness",
+                            }
+                        ]
+                    }
+                ],
+                "limit": 100,
+                **({"after": after} if after else {}),
+            }
+        )
+        found.update(r.id for r in page.results)
+        if page.paging is None or page.paging.next is None:
+            break
+        after = page.paging.next.after
+    assert existing
+    assert found == existing
 
 
 def test_contacts_carry_lifecycle_stage_and_qualification(raw: Any, dataset: Dataset) -> None:

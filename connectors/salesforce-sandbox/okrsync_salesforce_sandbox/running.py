@@ -176,7 +176,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
     """Start the Salesforce sandbox with seeded or loaded data; it serves until stopped.
 
     Data comes from ``options.data_dir / "salesforce"`` when a data folder is
-    given, else from ``Dataset(options.seed, options.size)`` as of
+    given, else from this CRM's history of ``Dataset(options.seed, options.size)`` as of
     ``options.as_of`` (default now). ``options.extra`` may set
     ``daily_api_requests`` (default 100 000), ``consumer_key``,
     ``consumer_secret``, ``max_query_cursors`` (default 10), ``org`` (``okrsync``, the
@@ -199,7 +199,7 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningSal
         if options.data_dir is not None:
             loaded = load_folder(org, options.data_dir / "salesforce")
         else:
-            dataset = Dataset(options.seed, options.size)
+            dataset = Dataset(options.seed, options.size, history="salesforce")
             loaded = seed_from_dataset(org, dataset, clock())
         load_seconds = time.monotonic() - started
         org.ensure_basics()

@@ -12,18 +12,17 @@ key prefix, so references need no lookup table. Both bulk-insert through
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from okrsync.errors import ConfigurationError
 from okrsync_salesforce_sandbox.errors import SalesforceError
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_salesforce_sandbox.org import DELETION_LOG
 from okrsync_salesforce_sandbox.rules import derive
 from okrsync_salesforce_sandbox.values import read_value
+from okrsync_sandbox.datafolder import Problems, json_lines
 from okrsync_sandbox.store import FieldType, to_storage
 
 if TYPE_CHECKING:
@@ -56,22 +55,25 @@ def load_folder(org: Org, folder: Path) -> dict[str, int]:
     A missing folder leaves the org empty (a data folder may hold only other CRMs).
 
     Raises:
-        ConfigurationError: A file names an unknown object, or a line is not a
-            valid record (``file:line: what``).
+        DataFolderError: Every file naming an unknown object and every line that
+            is not a record the org would accept (``file:line: what``).
     """
     loaded: dict[str, int] = {}
     if not folder.is_dir():
         _log.warning("no Salesforce data in %s: the org starts empty", folder)
         return loaded
+    problems = Problems()
     files = {path.stem.lower(): path for path in folder.glob("*.jsonl")}
     for stem, file in sorted(files.items()):
         if org.schema.get(stem) is None:
-            raise ConfigurationError(f"{file}: the org has no object {file.stem}")
+            problems.add(file, None, f"the org has no object {file.stem}")
     for obj in org.schema:  # parents before children: the schema lists them so
         found = files.get(obj.name.lower())
         if found is None:
             continue
-        rows = list(_file_rows(org, obj, found))
+        rows = list(_file_rows(org, obj, found, problems))
+        if problems.lines:
+            continue  # nothing will be served: check the other files, load nothing more
         live = [r for r in rows if not r.get("IsDeleted")]
         deleted = [r for r in rows if r.get("IsDeleted")]
         org.store.insert_many(obj.name, live)
@@ -88,31 +90,29 @@ def load_folder(org: Org, folder: Path) -> dict[str, int]:
                 ),
             )
         loaded[obj.name] = len(rows)
+    problems.raise_any()
     return loaded
 
 
-def _file_rows(org: Org, obj: SObjectType, path: Path) -> Iterator[dict[str, Any]]:
+def _file_rows(
+    org: Org, obj: SObjectType, path: Path, problems: Problems
+) -> Iterator[dict[str, Any]]:
     now = org.clock()
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                raw = json.loads(line)
-            except ValueError as exc:
-                raise ConfigurationError(f"{where}: not JSON: {exc}") from None
-            if not isinstance(raw, dict):
-                raise ConfigurationError(f"{where}: expected a JSON object")
-            try:
-                row = _folder_row(org, obj, raw, now)
-            except SalesforceError as exc:
-                raise ConfigurationError(f"{where}: {exc.code}: {exc.message}") from None
-            if row["Id"] in seen:
-                raise ConfigurationError(f"{where}: duplicate Id {row['Id']}")
-            seen.add(row["Id"])
-            yield row
+    for number, raw in json_lines(path, problems):
+        try:
+            row = _folder_row(org, obj, raw, now)
+        except SalesforceError as exc:
+            problems.add(path, number, f"{exc.code}: {exc.message}")
+            continue
+        except (ValueError, TypeError) as exc:
+            problems.add(path, number, f"invalid value: {exc}")
+            continue
+        if row["Id"] in seen:
+            problems.add(path, number, f"duplicate Id {row['Id']}")
+            continue
+        seen.add(row["Id"])
+        yield row
 
 
 def _defaults(org: Org, obj: SObjectType, values: dict[str, Any]) -> None:

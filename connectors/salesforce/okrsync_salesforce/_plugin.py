@@ -118,11 +118,13 @@ class SalesforcePlugin:
 
     def where_reps_look(self, base_url: str) -> str:
         """The OKRs app and its list views, and how a real org gets them."""
+        list_view = "lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results"
         return (
             "App Launcher → [bold]OKRs[/bold] (tabs OKR Objectives, OKR Key Results, "
-            "OKR Check-ins; list views My key results, At risk or off track, This cycle), e.g. "
-            f"{base_url.rstrip('/')}/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results"
-            f"\n  (a real org gets the app from: {self.deploy_command()})"
+            "OKR Check-ins; list views My key results, At risk or off track, This cycle), e.g.\n"
+            f"  {base_url.rstrip('/')}/{list_view}\n"
+            "a real org gets the app from:\n"
+            f"  {self.deploy_command()}"
         )
 
     def export_metadata(self, out: Path) -> list[Path]:

@@ -92,7 +92,7 @@ class Provisioner:
             if not dry_run:
                 self.schemas.forget(*names)
         for change in changes:
-            self.log.info(
+            self.log.debug(
                 "salesforce.provision.change",
                 dry_run=dry_run,
                 action=change.action,
@@ -126,7 +126,7 @@ class Provisioner:
             )
         except FatalConnectorError as exc:
             if exc.code == _DUPLICATE:
-                self.log.info("salesforce.provision.exists", target=target)
+                self.log.debug("salesforce.provision.exists", target=target)
                 return None
             raise
         return str(answer.get("id")) if isinstance(answer, dict) else None

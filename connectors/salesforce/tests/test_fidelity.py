@@ -88,7 +88,9 @@ def test_deleted_lists_fifteen_days_back_with_the_earliest_date(sf: Salesforce) 
     """A window starting 14 days ago is listed; ``earliestDateAvailable`` is 15 days back."""
     answer = deleted(sf, AS_OF - timedelta(days=14), AS_OF)
     earliest = datetime.fromisoformat(answer["earliestDateAvailable"].replace("+0000", "+00:00"))
-    assert earliest == AS_OF - timedelta(days=15)
+    # the sandbox's clock runs on from AS_OF: 15 days before its "now", in whole minutes
+    assert AS_OF - timedelta(days=15) <= earliest <= AS_OF - timedelta(days=15, minutes=-10)
+    assert earliest.second == earliest.microsecond == 0
     assert answer["deletedRecords"] == []
 
 
@@ -99,7 +101,10 @@ def test_deleted_refuses_a_start_older_than_fifteen_days(sf: Salesforce) -> None
     assert caught.value.status == 400
     [error] = caught.value.content
     assert error["errorCode"] == "INVALID_REPLICATION_DATE"
-    assert "earliest date available: 2026-07-31T12:00:00.000+0000" in error["message"]
+    prefix = "startDate cannot be before the earliest date available: "
+    assert error["message"].startswith(prefix)
+    earliest = datetime.strptime(error["message"].removeprefix(prefix), "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert AS_OF - timedelta(days=15) <= earliest <= AS_OF - timedelta(days=15, minutes=-10)
 
 
 @pytest.mark.parametrize("span", [timedelta(0), timedelta(seconds=30), timedelta(minutes=1)])

@@ -47,8 +47,8 @@ def seeded_sf(
 
 def test_seeded_counts_match_the_dataset(seeded_sf: Salesforce) -> None:
     """Each object holds as many rows as the dataset has entities as of the sandbox's date."""
-    counts = Dataset(3, "small").counts(AS_OF)
-    activities = list(Dataset(3, "small").activities(AS_OF))
+    counts = Dataset(3, "small", history="salesforce").counts(AS_OF)
+    activities = list(Dataset(3, "small", history="salesforce").activities(AS_OF))
     expected = {
         "Account": counts["accounts"],
         "Opportunity": counts["deals"],
@@ -67,7 +67,7 @@ def test_seeded_counts_match_the_dataset(seeded_sf: Salesforce) -> None:
 
 def test_seeded_values_follow_the_dataset(seeded_sf: Salesforce) -> None:
     """Deals map to opportunities field by field, with SystemModstamp = last change."""
-    deal = next(iter(Dataset(3, "small").deals(AS_OF)))
+    deal = next(iter(Dataset(3, "small", history="salesforce").deals(AS_OF)))
     number = int(deal.id.rsplit("-", 1)[1])
     record = seeded_sf.Opportunity.get(make_id("006", number))
     assert record["Name"] == deal.name
@@ -82,7 +82,7 @@ def test_seeded_values_follow_the_dataset(seeded_sf: Salesforce) -> None:
 
 def test_seeded_won_revenue_matches_the_dataset(seeded_sf: Salesforce) -> None:
     """The catalog's won revenue over SOQL equals the sum over the dataset."""
-    deals = list(Dataset(3, "small").deals(AS_OF))
+    deals = list(Dataset(3, "small", history="salesforce").deals(AS_OF))
     expected = sum(
         d.amount or 0
         for d in deals

@@ -990,6 +990,10 @@ class Dataset:
             (600 000) or an integer of at least `MIN_SIZE`.
         start: First day of the history (the CRM's go-live).
         end: Last day of the history.
+        history: Whose history: each CRM seeds its own (a sandbox passes its
+            name), so their accounts, deals, leads, activities, cases and
+            responses differ, while the organisation (teams and users) is the
+            same in every CRM. The same seed and history give the same records.
 
     Raises:
         ValueError: For an unknown size, a size below `MIN_SIZE` or a range shorter than 30 days.
@@ -1001,8 +1005,11 @@ class Dataset:
         size: str | int,
         start: date = date(2025, 7, 1),
         end: date = date(2026, 12, 31),
+        *,
+        history: str = "",
     ) -> None:
         self._seed = seed
+        self._history = history
         self._size = _resolve_size(size)
         if (end - start).days + 1 < _MIN_DAYS:
             raise ValueError(f"the date range {start}..{end} must span at least {_MIN_DAYS} days")
@@ -1014,8 +1021,16 @@ class Dataset:
         self._tl = _Timeline(start, end)
         self._midpoint = (self._tl.begin + self._tl.end) // 2
         root = blake2b(str(seed).encode(), digest_size=16, person=b"okrsync-dataset").digest()
-        self._prefixes = tuple(root + bytes([salt]) for salt in range(_N_SALTS))
-        self._name_offset = int.from_bytes(root[8:], "little") % _NAME_SPACE
+        # the organisation comes from the seed alone; the sales history also from `history`
+        story = (
+            blake2b(root + history.encode(), digest_size=16, person=b"okrsync-history").digest()
+            if history
+            else root
+        )
+        self._prefixes = tuple(
+            (root if salt == _S_USER else story) + bytes([salt]) for salt in range(_N_SALTS)
+        )
+        self._name_offset = int.from_bytes(story[8:], "little") % _NAME_SPACE
         self._users, self._skill = self._build_users()
         # Owner pools for records created before and after the midpoint (then: active users).
         (closers, lead_owners), (active_closers, active_lead_owners) = (
@@ -1026,13 +1041,14 @@ class Dataset:
         self._lead_owners = (lead_owners, active_lead_owners)
         # New accounts from this index on are created after the midpoint (active owners only).
         self._late_accounts = math.ceil(self._new * self._tl.position(self._midpoint))
-        self._fate_key = int.from_bytes(root[:8], "little")
+        self._fate_key = int.from_bytes(story[:8], "little")
         self._p_first_win, self._first_owners = self._first_deal_odds()
         self._scripts = MappingProxyType(self._place_scripts())
 
     def __repr__(self) -> str:
         return (
-            f"Dataset(seed={self._seed}, size={self._size}, start={self._start}, end={self._end})"
+            f"Dataset(seed={self._seed}, size={self._size}, start={self._start}, end={self._end}"
+            + (f", history={self._history!r})" if self._history else ")")
         )
 
     # ----------------------------------------------------------------------- facts

@@ -19,13 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
 from okrsync.plugins import PluginRegistry, RepGuide
-from okrsync.render import STATUS_STYLE, print_report
+from okrsync.render import (
+    Column,
+    fitted_table,
+    format_score,
+    format_value,
+    print_report,
+    status_text,
+)
 from okrsync.state.db import open_store
 from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
@@ -114,6 +120,7 @@ def run_demo(
             monday = start
             last = DEMO_END if weeks is None else min(DEMO_END, start + timedelta(weeks=weeks))
             out.rule("Weekly check-ins (the CRMs' data moves on each week)")
+            weekly: list[list[str | Text]] = []
             while monday < last:
                 monday += timedelta(weeks=1)
                 moment["now"] = _moment(monday)
@@ -121,12 +128,16 @@ def run_demo(
                 report = app.engine().run("check_in", monday)
                 history.append(report)
                 writes = sum(w["upserted"] for w in report.writes.as_dict().values())
-                calls = sum(report.api_calls.values())
                 statuses = _count(report)
-                out.print(
-                    f"{monday}: {writes:3d} records written, {calls:3d} API calls — "
-                    + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in statuses.items())
+                weekly.append(
+                    [
+                        monday.isoformat(),
+                        str(writes),
+                        str(sum(report.api_calls.values())),
+                        *(str(statuses.get(s, 0)) for s in _WEEKLY_STATUSES),
+                    ]
                 )
+            out.print(fitted_table(out.width, _WEEKLY_COLUMNS, weekly))
             _trends(history, out)
             _where_reps_look(registry, group.sandboxes, out)
             app.close()
@@ -135,6 +146,15 @@ def run_demo(
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
     return {"reports": history, "seconds": seconds}
+
+
+_WEEKLY_STATUSES = ("done", "on_track", "at_risk", "off_track", "error")
+_WEEKLY_COLUMNS = (
+    Column("check-in"),
+    Column("written", "right"),
+    Column("API calls", "right"),
+    *(Column(s.replace("_", " "), "right") for s in _WEEKLY_STATUSES),
+)
 
 
 def _title(registry: PluginRegistry, name: str) -> str:
@@ -156,7 +176,11 @@ def _where_reps_look(
     for name, box in sorted(sandboxes.items()):
         plugin: object = registry.get(name) if name in registry else None
         if isinstance(plugin, RepGuide):
-            out.print(f"{_title(registry, name)}: {plugin.where_reps_look(_url(box))}")
+            first, *rest = plugin.where_reps_look(_url(box)).splitlines()
+            out.print(f"{_title(registry, name)}: {first}")
+            for line in rest:
+                # links and commands are printed whole, so they can be clicked or copied
+                out.print(line, soft_wrap=line.startswith("  "))
 
 
 def _count(report: CycleReport) -> dict[str, int]:
@@ -168,30 +192,33 @@ def _count(report: CycleReport) -> dict[str, int]:
 
 def _sample(app: App, out: Console) -> None:
     """A few key-result records as they now stand in each CRM."""
+    columns = (
+        Column("key"),
+        Column("current_value", "right"),
+        Column("progress", "right"),
+        Column("score", "right"),
+        Column("status"),
+        Column("last_synced_at", needs=100),
+    )
     for name, connector in sorted(app.connectors.items()):
         keys = [kr.full_key for kr in app.mappings.key_results() if name in kr.destinations][:3]
         records = connector.read_back(KEY_RESULT, keys)
-        table = Table(
-            title=f"In {name}: {connector.physical_name('key_result')}", header_style="bold"
-        )
-        for column in ("key", "current_value", "progress", "score", "status", "last_synced_at"):
-            table.add_column(column)
+        rows: list[list[str | Text]] = []
         for key in keys:
             record = records.get(key, {})
-            table.add_row(
-                *(
-                    str(record.get(c, "—"))
-                    for c in (
-                        "key",
-                        "current_value",
-                        "progress",
-                        "score",
-                        "status",
-                        "last_synced_at",
-                    )
-                )
+            progress = record.get("progress")
+            rows.append(
+                [
+                    key,
+                    format_value(record.get("current_value"), record.get("unit")),
+                    format_value(None if progress is None else float(progress), "percent"),
+                    format_score(record.get("score")),
+                    status_text(str(record.get("status", "—"))),
+                    str(record.get("last_synced_at", "—")),
+                ]
             )
-        out.print(table)
+        title = f"In {name}: {connector.physical_name('key_result')}"
+        out.print(fitted_table(out.width, columns, rows, title=title))
 
 
 def _trend(result: KeyResultResult) -> Text:
@@ -203,29 +230,40 @@ def _trend(result: KeyResultResult) -> Text:
     if abs(per_week) < 0.005:  # noqa: PLR2004  (under half a point of progress a week)
         return Text("→", style="dim")
     if per_week > 0:
-        return Text(f"↗ {per_week:+.2f}/wk", style="green")
-    return Text(f"↘ {per_week:+.2f}/wk", style="red")
+        return Text(f"↗ {per_week:+.2f}", style="green")
+    return Text(f"↘ {per_week:+.2f}", style="red")
 
 
 def _trends(history: list[CycleReport], out: Console) -> None:
     """Each KR's weekly score, its recent trend, its forecast and status at the end."""
     final = history[-1]
-    table = Table(title="Trends over the weekly check-ins", header_style="bold")
-    for column in ("key result", "weekly score", "trend", "score", "forecast", "status"):
-        table.add_column(column)
+    columns = (
+        Column("key result"),
+        Column("weekly"),
+        Column("trend/wk"),
+        Column("score", "right"),
+        Column("forecast", "right"),
+        Column("status"),
+    )
+    rows: list[list[str | Text]] = []
+    objective = ""
     for result in final.key_results:
         key = result.kr.full_key
         scores = [
             next((r.score.score for r in report.key_results if r.kr.full_key == key), None)
             for report in history
         ]
-        status = result.status
-        table.add_row(
-            key,
-            _spark(scores),
-            _trend(result),
-            "—" if result.score.score is None else f"{result.score.score:.2f}",
-            "—" if result.score.forecast_score is None else f"{result.score.forecast_score:.2f}",
-            Text(status.replace("_", " "), style=STATUS_STYLE.get(status, "")),
+        if not key.startswith(objective + "/"):
+            objective = key.rsplit("/", 1)[0]
+            rows.append([Text(objective, style="bold"), "", "", "", "", ""])
+        rows.append(
+            [
+                "  " + key.removeprefix(objective + "/"),
+                _spark(scores),
+                _trend(result),
+                format_score(result.score.score),
+                format_score(result.score.forecast_score),
+                status_text(result.status),
+            ]
         )
-    out.print(table)
+    out.print(fitted_table(out.width, columns, rows, title="Trends over the weekly check-ins"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.datafolder import DataFolderError
 from okrsync_sandbox.plugins import installed_sandboxes
 from okrsync_sandbox.server import AdminApp, Served, serve
 
@@ -59,14 +60,15 @@ def start_sandboxes(
     With a fixed ``options.port`` the CRMs take consecutive ports from it (in
     plugin-name order) and the admin API the next one; with 0 every server
     takes a free port.
+
+    Raises:
+        DataFolderError: ``options.data_dir`` has problems, listed for every CRM.
     """
     accounting = Accounting()
     started: dict[str, RunningSandbox] = {}
-    port = options.port
     try:
-        for plugin in installed_sandboxes() if plugins is None else plugins:
-            started[plugin.name] = plugin.start_sandbox(replace(options, port=port), accounting)
-            port = port + 1 if port else 0
+        chosen = installed_sandboxes() if plugins is None else plugins
+        port = _start_each(chosen, options, accounting, started)
         admin = serve(AdminApp(accounting, started), options.host, port)
     except BaseException:
         for box in started.values():
@@ -75,14 +77,48 @@ def start_sandboxes(
     return SandboxGroup(started, accounting, admin, options)
 
 
-def write_config(group: SandboxGroup, path: Path, store_url: str | None = None) -> Path:
+def _start_each(
+    plugins: Iterable[SandboxPlugin],
+    options: SandboxOptions,
+    accounting: Accounting,
+    started: dict[str, RunningSandbox],
+) -> int:
+    """Start each CRM into ``started``; return the admin API's port.
+
+    Raises:
+        DataFolderError: The problems of every CRM's data files, once all were read.
+    """
+    port = options.port
+    bad_data: list[str] = []
+    for plugin in plugins:
+        try:
+            started[plugin.name] = plugin.start_sandbox(replace(options, port=port), accounting)
+        except DataFolderError as exc:  # read every CRM's files before giving up
+            bad_data.extend(exc.lines)
+        port = port + 1 if port else 0
+    if bad_data:
+        raise DataFolderError(bad_data)
+    return port
+
+
+def write_config(
+    group: SandboxGroup,
+    path: Path,
+    store_url: str | None = None,
+    mappings: Path | None = None,
+) -> Path:
     """Write an okrsync configuration pointing every connector at the sandbox.
 
     Secrets go to a dotenv file beside it (``<name>.env``) that the
     configuration names with ``env_file``; the configuration itself holds none.
+    Paths are written absolute, so the configuration works from any folder:
+    the state store (``store_url``; default ``<name>-state.db`` beside the
+    configuration) and, when given, the ``mappings`` folder.
     Returns the dotenv file's path.
     """
     env_path = path.with_suffix(".env")
+    if store_url is None:
+        store_url = f"sqlite:///{path.parent.absolute() / (path.stem + '-state.db')}"
     lines = [
         "# okrsync configuration for a running `okrsync sandbox`",
         (
@@ -90,9 +126,10 @@ def write_config(group: SandboxGroup, path: Path, store_url: str | None = None) 
             f"secrets are in {env_path.name}."
         ),
         f"env_file: {env_path.name}",
+        f"store_url: {json.dumps(store_url)}",
     ]
-    if store_url:
-        lines.append(f"store_url: {json.dumps(store_url)}")
+    if mappings is not None:
+        lines.append(f"mappings: {json.dumps(str(mappings.absolute()))}")
     lines.append("connectors:")
     env_lines = ["# Credentials of the running sandbox (not real secrets)."]
     for name, box in group.sandboxes.items():

@@ -13,7 +13,7 @@ The toolkit is CRM-agnostic: it imports no CRM SDK.
 from __future__ import annotations
 
 from okrsync.kit._plugin import DEPRECATED_EVENT, ConnectorPluginBase
-from okrsync.kit._quota import QuotaMeter, reserve_reached
+from okrsync.kit._quota import QUOTA_STOPPED_EVENT, QuotaMeter, reserve_reached
 from okrsync.kit._redact import MASK, MIN_SECRET_LENGTH, Redactor
 from okrsync.kit._retry import DEADLINE_SECONDS, GAVE_UP_EVENT, RETRY_EVENT, RetryPolicy
 from okrsync.kit._settings import CONNECT_TIMEOUT_SECONDS, ConnectorSettings, Deprecation
@@ -33,6 +33,7 @@ __all__ = [
     "GAVE_UP_EVENT",
     "MASK",
     "MIN_SECRET_LENGTH",
+    "QUOTA_STOPPED_EVENT",
     "RETRY_EVENT",
     "SEEN_LIMIT",
     "TRUNCATED_EVENT",

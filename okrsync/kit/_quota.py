@@ -13,7 +13,10 @@ import threading
 from okrsync.connector import Usage
 from okrsync.errors import QuotaReserveReached
 
-__all__ = ["QuotaMeter", "reserve_reached"]
+__all__ = ["QUOTA_STOPPED_EVENT", "QuotaMeter", "reserve_reached"]
+
+QUOTA_STOPPED_EVENT = "connector.quota.stopped"
+"""Logged when a call is not made (or refused) because of the daily quota."""
 
 
 def reserve_reached(remaining: int | None, limit: int | None, reserve_percent: float) -> bool:

@@ -97,7 +97,7 @@ def test_a_storm_of_server_errors_and_drops_completes_with_retries(
     faults = box.app.accounting.snapshot()["salesforce"]["faults"]
     assert faults.get("5xx", 0) > 0
     assert faults.get("drop", 0) > 0
-    retries = [e for e in logs if e["event"] == "salesforce.call.retry"]
+    retries = [e for e in logs if e["event"] == "connector.retry"]
     assert len(retries) == faults["5xx"] + faults["drop"]
     assert {e["object"] for e in retries} <= {"Opportunity", "OKR_Objective__c"}
     connector.close()

@@ -49,17 +49,14 @@ from okrsync_salesforce_sandbox import load_folder as salesforce_load_folder
 from okrsync_salesforce_sandbox import start_sandbox as start_salesforce
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_sandbox.accounting import Accounting
-from okrsync_sandbox.faults import FaultKind, FaultSpec
-from okrsync_sandbox.server import SandboxOptions, json_response
+from okrsync_sandbox.faults import FaultSpec
+from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
-    from werkzeug.wrappers import Request, Response
-
     from okrsync.connector import Connector, Pull, SchemaCache
-    from okrsync_sandbox.faults import Fault
 
 AS_OF = datetime(2026, 8, 15, 12, 0, tzinfo=UTC)
 """The sandboxes' "now" when they start (their clocks then run in real time)."""
@@ -467,34 +464,6 @@ class SalesforceDriver(Driver):
         """Set the org's fault spec."""
         self.sandbox.faults.set_spec(FaultSpec.parse(text))
 
-    def throttle(self, text: str) -> None:
-        """Faults whose ``429`` is Salesforce's *transient* throttle, the concurrent-request limit.
-
-        The sandbox renders its ``429`` fault as ``REQUEST_LIMIT_EXCEEDED``
-        "TotalRequests Limit exceeded": the daily quota is spent, which the
-        connector rightly never retries (see the quota tests). Salesforce's
-        refusal that does go away is the same code for too many concurrent long
-        requests; the driver renders the throttle fault that way.
-        """
-        app = self.sandbox.app
-        plain = app.fault_response
-
-        def concurrent_limit(fault: Fault, request: Request) -> Response:
-            if fault.kind is FaultKind.THROTTLE:
-                return json_response(
-                    [
-                        {
-                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
-                        }
-                    ],
-                    403,
-                )
-            return plain(fault, request)
-
-        app.fault_response = concurrent_limit  # type: ignore[method-assign]
-        self.faults(text)
-
     def accounting(self) -> Accounting:
         """The running sandbox's accounting."""
         return self.sandbox.app.accounting
@@ -632,9 +601,8 @@ class HubSpotDriver(Driver):
         values |= {
             "search_requests_per_second": 10,
             "timeout_seconds": 5,
-            "backoff_factor": 0.01 if backoff_seconds is None else backoff_seconds,
-            "backoff_jitter": 0.01,
-            "retry_after_max_seconds": 0.05,
+            "retry_backoff_seconds": 0.01 if backoff_seconds is None else backoff_seconds,
+            "retry_max_wait_seconds": 0.05 if backoff_seconds is None else 30,
             "deletion_check_seconds": 0,
         }
         if max_retries is not None:

@@ -11,7 +11,8 @@
 - At most ``max_retries`` retries, and none that would start after
   ``deadline_seconds`` from the first attempt.
 - Each retry is logged as ``connector.retry`` with what was being done, the
-  attempt, the error's code and its text (redacted), and the wait.
+  attempt, the error's code and its text (redacted), and the wait; a call the
+  daily quota stops as ``connector.quota.stopped``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from tenacity import (
     stop_before_delay,
 )
 
-from okrsync.errors import RetriableConnectorError
+from okrsync.errors import QuotaReserveReached, RetriableConnectorError
+from okrsync.kit._quota import QUOTA_STOPPED_EVENT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,6 +114,7 @@ class RetryPolicy:
 
         Raises:
             RetriableConnectorError: Still failing after the last retry (the last error).
+            QuotaReserveReached: At once (logged): the reserve or the daily limit is reached.
             Exception: Any other error of ``fn``, at once.
         """
 
@@ -145,6 +148,9 @@ class RetryPolicy:
         )
         try:
             return retrying(fn)
+        except QuotaReserveReached as exc:
+            log.warning(QUOTA_STOPPED_EVENT, what=what, object=object_name, code=exc.code)
+            raise
         except RetriableConnectorError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             if attempts > 1:

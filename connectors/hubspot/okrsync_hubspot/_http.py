@@ -49,7 +49,7 @@ from okrsync.errors import (
     QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.kit import QUOTA_STOPPED_EVENT, QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
 from okrsync_hubspot._errors import CRM, ApiFailure, failure_of, translate
 
 if TYPE_CHECKING:
@@ -265,17 +265,13 @@ class Transport:
         """
         bound = getattr(self.api(api), method)
         where = {"object_name": object_name, "record": record}
-        try:
-            return self.retry.call(
-                lambda: self._once(action, bound, args, kwargs, where),
-                what=action,
-                log=self.log,
-                redact=self.redactor,
-                object_name=object_name,
-            )
-        except QuotaReserveReached as exc:
-            self.log.warning(QUOTA_STOPPED_EVENT, object=object_name, what=action, code=exc.code)
-            raise
+        return self.retry.call(
+            lambda: self._once(action, bound, args, kwargs, where),
+            what=action,
+            log=self.log,
+            redact=self.redactor,
+            object_name=object_name,
+        )
 
     def _once(
         self,

@@ -34,10 +34,9 @@ from simple_salesforce.util import exception_handler
 from okrsync.errors import (
     ConnectorError,
     FatalConnectorError,
-    QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.kit import QUOTA_STOPPED_EVENT, QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
 from okrsync_salesforce._auth import Authenticator, Token
 from okrsync_salesforce._errors import CRM, classify
 
@@ -173,18 +172,14 @@ class Transport:
             RetriableConnectorError: Still failing after the retries.
             FatalConnectorError: Refused, or the session cannot be renewed.
         """
-        try:
-            _ = self.client  # logs in first, with retries of its own
-            return self.retry.call(
-                lambda: self._once(what, fn, object_name, record),
-                what=what,
-                log=self.log,
-                redact=self.redact,
-                object_name=object_name,
-            )
-        except QuotaReserveReached as exc:
-            self.log.warning(QUOTA_STOPPED_EVENT, object=object_name, what=what, code=exc.code)
-            raise
+        _ = self.client  # logs in first, with retries of its own
+        return self.retry.call(
+            lambda: self._once(what, fn, object_name, record),
+            what=what,
+            log=self.log,
+            redact=self.redact,
+            object_name=object_name,
+        )
 
     def _once(self, what: str, fn: Callable[[Salesforce], T], object_name: str, record: str) -> T:
         """One attempt (with at most one renewal of an expired session), its failure typed."""

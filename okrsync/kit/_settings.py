@@ -114,7 +114,7 @@ class ConnectorSettings(BaseModel):
             if value is None:
                 continue
             if new in self.model_fields_set:
-                msg = f"`{old}` is the old name of `{new}`; set only `{new}`"
+                msg = f"expected only `{new}`: `{old}` is its old name, set one of them"
                 raise ValueError(msg)
             self.__dict__[new] = value
         return self

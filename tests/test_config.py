@@ -170,7 +170,10 @@ def test_env_file_indirection(workdir, registry):
     settings = load(registry, env=env)
     token = settings.connectors["hubspot"].settings.access_token  # type: ignore[attr-defined]
     assert token.get_secret_value() == TOKEN
-    assert settings.store_url_masked == "postgresql+psycopg://okrsync:**********@db.example.com/okrsync"
+    assert (
+        settings.store_url_masked
+        == "postgresql+psycopg://okrsync:**********@db.example.com/okrsync"
+    )
 
 
 def test_ca_file_is_a_field_not_an_indirection(workdir, registry):

@@ -87,12 +87,9 @@ def connect(
                 f"connector `{name}` is used by the mappings but not configured; add it under "
                 "`connectors:` in the configuration (or OKRSYNC_CONNECTORS__…)"
             )
-        plugin = registry.get(instance.type)
-        make = getattr(plugin, "connect", None)
-        if make is None:
-            raise ConfigurationError(f"connector type `{instance.type}` cannot connect to a CRM")
+        plugin = registry.connectable(instance.type)
         cache = StoreSchemaCache(db, settings.workspace, name) if db is not None else None
-        connectors[name] = make(name, instance.settings, clock=clock, schema_cache=cache)
+        connectors[name] = plugin.connect(name, instance.settings, clock=clock, schema_cache=cache)
     return connectors
 
 

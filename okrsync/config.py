@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import io
 import os
 import re
 import types
@@ -30,6 +31,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped] # 3.x is untyped
+from dotenv.parser import parse_stream
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,6 +48,7 @@ from pydantic_core import PydanticCustomError
 from okrsync._validation import allowed_keys, explain
 from okrsync._yaml import LocatedDocument, YamlPath, format_path, load_yaml_file
 from okrsync.errors import ConfigurationError, Problem
+from okrsync.kit import MASK, Redactor
 from okrsync.metric import describe_value
 
 if TYPE_CHECKING:
@@ -88,8 +91,8 @@ DEFAULT_CONFIG_FILE = Path("config/okrsync.yaml")
 """Read when it exists and no other file is named."""
 DEFAULT_STORE_URL = "sqlite:///okrsync-state.db"
 """The state database when none is configured: SQLite in the working directory."""
-SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
-"""How a secret value is shown."""
+SECRET_MASK = MASK
+"""How a secret value is shown (the one mask, :data:`okrsync.kit.MASK`)."""
 COMMAND_LINE = "command line"
 """Where command-line overrides are said to come from."""
 
@@ -119,7 +122,7 @@ def env_var_name(path: YamlPath) -> str:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``."""
+    """``url`` with its password (if any) replaced by the mask."""
     try:
         parts = urlsplit(url)
         password = parts.password
@@ -128,7 +131,7 @@ def mask_url(url: str) -> str:
     if password is None:
         return url
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
 
 
 def _url_password(url: str) -> str | None:
@@ -774,14 +777,8 @@ class _Loader:
                     password = _url_password(value) if path == ("store_url",) else value
                     if path != ("store_url",) or password:
                         secrets.update({password or "", unquote(password or "")})
-        ordered = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)  # noqa: PLR2004
-        out: list[Problem] = []
-        for p in self.problems:
-            message = p.message
-            for secret in ordered:
-                message = message.replace(secret, SECRET_MASK)
-            out.append(Problem(p.file, p.line, p.col, p.path, message))
-        return out
+        redact = Redactor(secrets)
+        return [Problem(p.file, p.line, p.col, p.path, redact(p.message)) for p in self.problems]
 
 
 def _config_file(
@@ -811,9 +808,12 @@ def _env_file(
 ) -> tuple[dict[str, str], list[Problem]]:
     """Variables of the dotenv file the configuration names (``env_file: okrsync.env``).
 
-    The file holds ``NAME=value`` lines (``#`` comments, optional quotes). Only
+    The file is read by python-dotenv (``NAME=value`` lines, ``export``, ``#``
+    comments, quotes with escapes, quoted values over several lines; no
+    ``${VAR}`` expansion, so a secret holding ``$`` stays as written). Only
     ``OKRSYNC_`` variables are taken; the real environment wins over them. A
-    relative path is relative to the configuration file.
+    relative path is relative to the configuration file. A line that is not
+    ``NAME=value`` is a problem located at its line.
     """
     if not isinstance(doc.data, dict) or ENV_FILE_KEY not in doc.data:
         return {}, []
@@ -832,23 +832,16 @@ def _env_file(
         return {}, [doc.problem((ENV_FILE_KEY,), f"cannot read the env file {raw!r}: {reason}")]
     values: dict[str, str] = {}
     problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is None and not binding.error:
+            continue  # a blank line or a comment
+        if binding.key is None or binding.value is None:
+            got = binding.original.string.strip().splitlines()[0][:40]
+            message = f"expected NAME=value, got {got!r}"
+            problems.append(Problem(_display(path), binding.original.line, 1, "", message))
             continue
-        name, sep, value = stripped.removeprefix("export ").partition("=")
-        if not sep or not name.strip():
-            problems.append(
-                Problem(
-                    _display(path), number, 1, "", "expected NAME=value, got " + repr(stripped[:40])
-                )
-            )
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":  # noqa: PLR2004
-            value = value[1:-1]
-        if name.strip().upper().startswith(ENV_PREFIX):
-            values[name.strip()] = value
+        if binding.key.upper().startswith(ENV_PREFIX):
+            values[binding.key] = binding.value
     return values, problems
 
 

@@ -105,7 +105,24 @@ class FatalConnectorError(ConnectorError):
 
 
 class RetriableConnectorError(ConnectorError):
-    """The CRM is temporarily unavailable or limiting us; retry later."""
+    """The CRM is temporarily unavailable or limiting us; retry later.
+
+    ``retry_after`` is how long the CRM asked to wait (its ``Retry-After``), in
+    seconds, when it said so.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        crm: str = "",
+        object_name: str = "",
+        record: str = "",
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, crm=crm, object_name=object_name, record=record, code=code)
 
 
 class QuotaReserveReached(ConnectorError):  # noqa: N818  (a state reached, not a failure)

@@ -15,7 +15,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import structlog
-from pydantic import SecretBytes, SecretStr
+
+from okrsync.kit import MASK, MIN_SECRET_LENGTH, Redactor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -26,10 +27,6 @@ __all__ = ["HANDLER_NAME", "MASK", "MIN_SECRET_LENGTH", "configure_logging", "ge
 
 HANDLER_NAME = "okrsync"
 """Name of the handler :func:`configure_logging` puts on the root logger."""
-MASK = "**********"
-"""What a secret is replaced with."""
-MIN_SECRET_LENGTH = 4
-"""Shorter values are not redacted: masking every ``"ab"`` would garble the logs."""
 
 _LEVELS = MappingProxyType(
     {
@@ -43,33 +40,15 @@ _LEVELS = MappingProxyType(
 _UNTOUCHED = frozenset({"exc_info", "_record", "_from_structlog"})
 
 
-class _Redactor:
-    """Masks secrets in an event dict and in rendered text."""
+class _RedactProcessor:
+    """The structlog processor that masks secrets in every value of an event dict."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        found = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = tuple(sorted(found, key=lambda s: (-len(s), s)))
-
-    def text(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, (SecretStr, SecretBytes)):
-            return MASK
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.value(v) for v in value]
-        return value
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
 
     def __call__(self, _logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
-        return {k: v if k in _UNTOUCHED else self.value(v) for k, v in event_dict.items()}
+        value = self.redactor.value
+        return {k: v if k in _UNTOUCHED else value(v) for k, v in event_dict.items()}
 
 
 class _RedactedRenderer:
@@ -79,7 +58,7 @@ class _RedactedRenderer:
     renderer formats itself, and ``repr`` of arbitrary objects.
     """
 
-    def __init__(self, renderer: Processor, redactor: _Redactor) -> None:
+    def __init__(self, renderer: Processor, redactor: Redactor) -> None:
         self.renderer = renderer
         self.redactor = redactor
 
@@ -136,7 +115,7 @@ def configure_logging(
     if fmt not in ("auto", "json", "console"):
         raise ValueError(f"expected a log format of auto, json or console, got {fmt!r}")
     json_lines = fmt == "json" or (fmt == "auto" and not _is_tty(out))
-    redactor = _Redactor(redact)
+    redactor = Redactor(redact)
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -157,7 +136,7 @@ def configure_logging(
         )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[*finishing, redactor, _RedactedRenderer(renderer, redactor)],
+        processors=[*finishing, _RedactProcessor(redactor), _RedactedRenderer(renderer, redactor)],
     )
     handler = logging.StreamHandler(out)
     handler.set_name(HANDLER_NAME)

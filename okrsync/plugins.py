@@ -1,16 +1,19 @@
 """Connector plugins, found through the entry-point group ``okrsync.connectors``.
 
 A plugin is what a connector package exports as its entry point: plain facts
-(name, title, settings model, metric catalog). The core never imports a CRM
-SDK; it only asks plugins.
+(name, title, settings model, metric catalog) and, for a connector that talks
+to a CRM, ``connect`` (see :class:`okrsync.kit.ConnectorPluginBase`). The core
+never imports a CRM SDK; it only asks plugins. The registry checks each plugin
+when it loads: the facts are there, and a ``connect`` takes what the core passes.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from importlib.resources import files
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from okrsync.errors import ConfigurationError
 
@@ -31,14 +34,16 @@ __all__ = [
     "PluginRegistry",
     "RepGuide",
     "StaticPlugin",
+    "hook_problem",
     "packaged_catalog",
 ]
 
 ENTRY_POINT_GROUP = "okrsync.connectors"
 
 
+@runtime_checkable
 class ConnectablePlugin(Protocol):
-    """A plugin that can connect to its CRM."""
+    """A plugin that can connect to its CRM (checked by :meth:`PluginRegistry.connectable`)."""
 
     def connect(
         self,
@@ -111,6 +116,32 @@ class RepGuide(Protocol):
         ...
 
 
+def hook_problem(plugin: object, hook: str, *args: Any, **kwargs: Any) -> str | None:
+    """Why ``plugin.<hook>(*args, **kwargs)`` cannot be called as written (``None``: it can).
+
+    Checks that the hook exists, is callable, and that its signature accepts the
+    arguments (positional and keyword as given) with no other required one.
+    """
+    method = getattr(plugin, hook, None)
+    if method is None:
+        return f"it has no `{hook}`"
+    if not callable(method):
+        return f"its `{hook}` is not callable"
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return None
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        return f"its `{hook}{signature}` cannot be called as the core calls it: {exc}"
+    return None
+
+
+def _connect_problem(plugin: object) -> str | None:
+    return hook_problem(plugin, "connect", "instance", None, clock=None, schema_cache=None)
+
+
 def packaged_catalog(package: str, name: str = "catalog.yaml") -> tuple[str, bytes]:
     """Display name and content of a catalog file shipped inside ``package``."""
     return f"{package}/{name}", files(package).joinpath(name).read_bytes()
@@ -139,6 +170,13 @@ class PluginRegistry:
         for plugin in plugins:
             if plugin.name in self._plugins:
                 raise ConfigurationError(f"two connector plugins are named `{plugin.name}`")
+            if hasattr(plugin, "connect"):
+                problem = _connect_problem(plugin)
+                if problem:
+                    raise ConfigurationError(
+                        f"connector plugin `{plugin.name}` cannot connect: {problem}; expected "
+                        "connect(instance, settings, *, clock=None, schema_cache=None)"
+                    )
             self._plugins[plugin.name] = plugin
 
     @classmethod
@@ -177,6 +215,17 @@ class PluginRegistry:
             raise ConfigurationError(
                 f"unknown connector type `{name}`; expected one of {known}"
             ) from None
+
+    def connectable(self, name: str) -> ConnectablePlugin:
+        """The plugin of connector type ``name``, which can connect to its CRM.
+
+        Raises:
+            ConfigurationError: No such type, or its plugin only describes (no ``connect``).
+        """
+        plugin = self.get(name)
+        if not isinstance(plugin, ConnectablePlugin) or _connect_problem(plugin):
+            raise ConfigurationError(f"connector type `{name}` cannot connect to a CRM")
+        return plugin
 
     def as_mapping(self) -> Mapping[str, ConnectorPlugin]:
         """Plugins by connector type."""

@@ -175,7 +175,10 @@ def test_env_file_indirection(workdir, registry):
     settings = load(registry, env=env)
     token = settings.connectors["hubspot"].settings.access_token  # type: ignore[attr-defined]
     assert token.get_secret_value() == TOKEN
-    assert settings.store_url_masked == "postgresql+psycopg://okrsync:***@db.example.com/okrsync"
+    assert (
+        settings.store_url_masked
+        == "postgresql+psycopg://okrsync:**********@db.example.com/okrsync"
+    )
 
 
 def test_ca_file_is_a_field_not_an_indirection(workdir, registry):
@@ -504,7 +507,7 @@ def test_secrets_never_shown(workdir, registry):
     text = f"{info.value}\n{info.value!r}"
     assert TOKEN not in text
     assert PASSWORD not in text
-    assert "got 'mysql://okrsync:***@db.example.com/x'" in text
+    assert "got 'mysql://okrsync:**********@db.example.com/x'" in text
 
     write_config(workdir, "{}\n")
     env = {
@@ -539,7 +542,7 @@ def test_secret_values_for_redaction(registry):
     ("url", "masked"),
     [
         ("sqlite:///okrsync-state.db", "sqlite:///okrsync-state.db"),
-        ("postgresql+psycopg://u:pw@h:5432/db", "postgresql+psycopg://u:***@h:5432/db"),
+        ("postgresql+psycopg://u:pw@h:5432/db", "postgresql+psycopg://u:**********@h:5432/db"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
     ],
 )

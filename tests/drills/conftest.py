@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from okrsync.app import App, connect, load_config, load_mappings_for
+from okrsync.config import env_var_name
+from okrsync.plugins import PluginRegistry
 from okrsync.state.db import open_store
 from okrsync_sandbox.runner import start_sandboxes
 from okrsync_sandbox.server import SandboxOptions
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from okrsync.plugins import PluginRegistry
 
 LONG = os.environ.get("OKRSYNC_DRILLS_LONG") == "1"
 """The long form of the drills."""
@@ -30,15 +31,15 @@ AS_OF = date(2026, 8, 17)
 MOMENT = datetime(2026, 8, 17, 12, tzinfo=UTC)
 SIZE = 400
 """Rows per CRM: small, so a cycle takes well under a second."""
+FAST = {"max_retries": "8", "retry_max_wait_seconds": "0.05"}
+"""Retry settings that keep a drill fast: every connector shares their names (okrsync.kit).
+No wait is longer than 50 ms, the back-off's and the CRM's Retry-After alike."""
 FAST_RETRIES = {
-    "OKRSYNC_CONNECTORS__SALESFORCE__MAX_RETRIES": "8",
-    "OKRSYNC_CONNECTORS__SALESFORCE__RETRY_BACKOFF_SECONDS": "0.01",
-    "OKRSYNC_CONNECTORS__HUBSPOT__MAX_RETRIES": "8",
-    "OKRSYNC_CONNECTORS__HUBSPOT__BACKOFF_FACTOR": "0.01",
-    "OKRSYNC_CONNECTORS__HUBSPOT__BACKOFF_JITTER": "0.01",
-    "OKRSYNC_CONNECTORS__HUBSPOT__RETRY_AFTER_MAX_SECONDS": "0.05",
+    env_var_name(("connectors", connector, knob)): value
+    for connector in PluginRegistry.from_entry_points()
+    for knob, value in FAST.items()
 }
-"""Connector retry settings that keep a drill fast (as environment variables)."""
+""":data:`FAST` for each installed connector, as environment variables."""
 
 
 def make_app(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from okrsync_hubspot_sandbox.running import RunningHubSpotSandbox
     from okrsync_sandbox.accounting import Accounting
+    from okrsync_sandbox.plugins import SandboxPlugin
     from okrsync_sandbox.server import SandboxOptions
 
 
@@ -25,3 +26,6 @@ class HubSpotSandboxPlugin:
 
 
 plugin = HubSpotSandboxPlugin()
+
+if TYPE_CHECKING:  # mypy checks that the plugin is what the sandbox runner expects
+    _checked: SandboxPlugin = plugin

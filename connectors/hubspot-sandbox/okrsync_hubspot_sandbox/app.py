@@ -227,6 +227,8 @@ class HubSpotSandboxApp(SandboxApp):
             )
         if fault.kind is FaultKind.THROTTLE:
             return self._throttled(self.limits.ten_second_refusal())
+        if fault.kind is FaultKind.DAILY:
+            return self._throttled(self.limits.spend_day())
         status = fault.rng.choice([502, 503])
         category = "BAD_GATEWAY" if status == 502 else "SERVICE_UNAVAILABLE"  # noqa: PLR2004
         return json_response(

@@ -120,6 +120,14 @@ class RateLimits:
             self._today += 1
             return None
 
+    def spend_day(self) -> Refusal:
+        """Use up the day's requests (another app spent them); the daily refusal."""
+        with self._lock:
+            self._today = max(self._today, self.daily_limit)
+        refusal = self.acquire()
+        assert refusal is not None  # noqa: S101  (the day's requests were just used up)
+        return refusal
+
     def ten_second_refusal(self) -> Refusal:
         """The refusal an injected ``429`` fault renders (the ten-second window)."""
         with self._lock:

@@ -1,24 +1,25 @@
-"""HubSpot's failures as okrsync's typed errors, and the redaction that keeps the token out.
+"""HubSpot's failures as okrsync's typed errors.
 
 Every error names the CRM (``hubspot``), the object and, when there is one,
 the record. Texts are built from the parsed error body, never from the
 client's ``ApiException`` text (which dumps headers and bodies), and pass
-through :class:`Redactor` before they are raised or logged.
+through the connector's :class:`okrsync.kit.Redactor` before they are raised or logged.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "CRM",
     "ApiFailure",
-    "Redactor",
     "failure_of",
     "retriable_category",
     "translate",
@@ -26,7 +27,6 @@ __all__ = [
 
 CRM = "hubspot"
 _MESSAGE_LIMIT = 400
-_BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 _HTTP_UNAUTHORIZED = 401
 _HTTP_FORBIDDEN = 403
 _HTTP_NOT_FOUND = 404
@@ -41,20 +41,6 @@ SCOPES_HELP = (
     "add {what} to the private app (HubSpot: Settings → Integrations → Private Apps → "
     "the app → Scopes), save, and keep using the same access token"
 )
-
-
-class Redactor:
-    """Masks the access token (and any ``Bearer …`` credential) in a text."""
-
-    def __init__(self, *secrets: str) -> None:
-        self._secrets = tuple(s for s in secrets if s)
-
-    def text(self, value: object) -> str:
-        """``value`` as text with every secret replaced by ``***``."""
-        out = str(value)
-        for secret in self._secrets:
-            out = out.replace(secret, "***")
-        return _BEARER.sub("Bearer ***", out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,20 +102,21 @@ def _short(text: str) -> str:
 
 def translate(
     failure: ApiFailure,
-    redactor: Redactor,
+    redact: Callable[[str], str],
     *,
     action: str,
     object_name: str = "",
     record: str = "",
+    retry_after: float | None = None,
 ) -> FatalConnectorError | RetriableConnectorError:
     """The okrsync error for a failed call (``action`` says what was being done).
 
     401 and 403 are fatal with what to do about them (``MISSING_SCOPES`` names
     the scopes to add); other 4xx are fatal with HubSpot's message; 429 and
-    5xx that are left after the retries are retriable.
+    5xx are retriable (with the ``retry_after`` HubSpot asked for).
     """
     where = {"crm": CRM, "object_name": object_name, "record": record}
-    said = _short(redactor.text(failure.detail)) or "no message"
+    said = _short(redact(failure.detail)) or "no message"
     code = failure.category or f"HTTP_{failure.status}"
     if failure.status == _HTTP_UNAUTHORIZED:
         return FatalConnectorError(
@@ -152,7 +139,10 @@ def translate(
         return RetriableConnectorError(
             f"HubSpot could not {action} (HTTP {failure.status}: {said}); retry later",
             code=code,
-            **where,
+            retry_after=retry_after,
+            crm=CRM,
+            object_name=object_name,
+            record=record,
         )
     hint = ""
     if failure.status == _HTTP_NOT_FOUND or "infer object type" in failure.message:

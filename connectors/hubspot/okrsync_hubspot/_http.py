@@ -2,12 +2,14 @@
 
 The client's sub-APIs are built by our own ``api_factory`` so that they all
 share one urllib3 pool manager, wrapped to put a timeout on every request, to
-pace search calls (search has its own low rate limit), to count every call
-and to read the ``X-HubSpot-RateLimit-*`` headers. Retries are urllib3's
-(``allowed_methods=None``, or POSTs — search and batch calls — would not be
-retried) for 429, 5xx, timeouts and dropped connections only, with backoff and
-jitter; HubSpot's *daily* 429 is not waited out. Everything else fails fast
-as a typed okrsync error (see :mod:`okrsync_hubspot._errors`).
+pace search calls (search has its own low rate limit), to count every request
+and to read the ``X-HubSpot-RateLimit-Daily*`` headers into the toolkit's
+:class:`~okrsync.kit.QuotaMeter`. urllib3 retries nothing itself: each failure
+becomes a typed okrsync error (see :mod:`okrsync_hubspot._errors`) and the
+toolkit's :class:`~okrsync.kit.RetryPolicy` decides what is sent again and
+when — 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections.
+HubSpot's *daily* 429 stops the run at once (``QuotaReserveReached``); it is
+never waited out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import hubspot  # type: ignore[import-untyped]
@@ -39,21 +41,23 @@ from hubspot.crm.properties.exceptions import (  # type: ignore[import-untyped]
 from hubspot.crm.schemas.exceptions import (  # type: ignore[import-untyped]
     ApiException as SchemasApiException,
 )
-from urllib3.exceptions import HTTPError, MaxRetryError, ResponseError
-from urllib3.util.retry import Retry
+from urllib3.exceptions import HTTPError
 
-from okrsync.errors import FatalConnectorError, QuotaReserveReached, RetriableConnectorError
-from okrsync_hubspot._errors import CRM, ApiFailure, Redactor, failure_of, translate
+from okrsync.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    QuotaReserveReached,
+    RetriableConnectorError,
+)
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
+from okrsync_hubspot._errors import CRM, ApiFailure, failure_of, translate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
-
-    from urllib3.connectionpool import ConnectionPool
 
     from okrsync_hubspot._plugin import HubSpotSettings
 
-__all__ = ["Meter", "Pacer", "Reply", "Transport"]
+__all__ = ["Pacer", "Reply", "Transport"]
 
 _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     ObjectsApiException,
@@ -63,45 +67,13 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     OwnersApiException,
 )
 """Each generated package has its own ``ApiException`` (no common base but ``Exception``)."""
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 _TOO_MANY = 429
 _EXPIRED = "EXPIRED_AUTHENTICATION"
 _HTTP_UNAUTHORIZED = 401
-BACKOFF_MAX = 30.0
-"""Longest backoff between two attempts, in seconds."""
 
 
 def _log() -> Any:
     return structlog.get_logger("okrsync.hubspot").bind(crm=CRM)
-
-
-class DailyLimitSpent(ResponseError):  # noqa: N818  (a state, like urllib3's ResponseError)
-    """HubSpot answered 429 for its daily limit: waiting is pointless today."""
-
-
-class Meter:
-    """API calls made (every attempt, retries included) and the quota HubSpot last reported."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.remaining: int | None = None
-        self.limit: int | None = None
-
-    def called(self) -> None:
-        """Count one request sent."""
-        with self._lock:
-            self.calls += 1
-
-    def observe(self, headers: Any) -> None:
-        """Read the daily quota from a response's ``X-HubSpot-RateLimit-Daily*`` headers."""
-        remaining = _integer(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
-        limit = _integer(headers.get("X-HubSpot-RateLimit-Daily"))
-        with self._lock:
-            if remaining is not None:
-                self.remaining = remaining
-            if limit is not None:
-                self.limit = limit
 
 
 def _integer(text: Any) -> int | None:
@@ -109,6 +81,22 @@ def _integer(text: Any) -> int | None:
         return int(str(text)) if text is not None else None
     except ValueError:
         return None
+
+
+def _retry_after(headers: Any) -> float | None:
+    """``Retry-After`` in seconds (HubSpot sends whole seconds), if the answer had one."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _daily(failure: ApiFailure, headers: Any) -> bool:
+    """Whether a 429 is the daily limit (not the ten-second window or search's)."""
+    if headers is not None and headers.get("X-HubSpot-RateLimit-Daily-Remaining") == "0":
+        return True
+    return failure.body.get("policyName") == "DAILY"
 
 
 class Pacer:
@@ -152,68 +140,6 @@ class Pacer:
             self._sent.append(now)
 
 
-class _HubSpotRetry(Retry):
-    """urllib3's Retry, plus: counts each retried attempt, caps Retry-After, skips the daily 429.
-
-    ``Retry.new`` rebuilds the object for every attempt, so the extra state is
-    carried over by :meth:`new`.
-    """
-
-    meter: Meter | None = None
-    retry_after_cap: float = 10.0
-
-    def new(self, **kw: Any) -> Self:
-        fresh = super().new(**kw)
-        fresh.meter = self.meter
-        fresh.retry_after_cap = self.retry_after_cap
-        return fresh
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        """Retry-After in seconds, at most ``retry_after_cap``."""
-        return min(super().parse_retry_after(retry_after), self.retry_after_cap)
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: urllib3.BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        """Count the attempt about to be retried; give up at once on the daily limit."""
-        path = urlsplit(url or "").path
-        if response is not None and response.status == _TOO_MANY and _daily(response):
-            _log().warning("hubspot.http.daily_limit", path=path)
-            raise MaxRetryError(
-                _pool,  # type: ignore[arg-type]  # urllib3 passes its own, possibly None, too
-                url or "",
-                DailyLimitSpent("HubSpot's daily API limit is spent; it resets at midnight"),
-            )
-        fresh = super().increment(method, url, response, error, _pool, _stacktrace)
-        if self.meter is not None:
-            self.meter.called()
-        _log().info(
-            "hubspot.http.retry",
-            path=path,
-            method=method,
-            status=response.status if response is not None else None,
-            error=type(error).__name__ if error is not None else None,
-            attempt=len(fresh.history) + 1,
-        )
-        return fresh
-
-
-def _daily(response: urllib3.BaseHTTPResponse) -> bool:
-    if response.headers.get("X-HubSpot-RateLimit-Daily-Remaining") == "0":
-        return True
-    try:
-        body = json.loads(response.data or b"{}")
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("policyName") == "DAILY"
-
-
 class _MeteredPool:
     """The pool manager every generated API client uses: timeout, pacing, metering.
 
@@ -225,7 +151,7 @@ class _MeteredPool:
         self,
         inner: urllib3.PoolManager,
         *,
-        meter: Meter,
+        meter: QuotaMeter,
         timeout: urllib3.Timeout,
         search_pacer: Pacer,
     ) -> None:
@@ -243,7 +169,11 @@ class _MeteredPool:
             self._search_pacer.wait()
         self._meter.called()
         response = self._inner.request(method, url, **kwargs)
-        self._meter.observe(response.headers)
+        headers = response.headers
+        self._meter.report(
+            remaining=_integer(headers.get("X-HubSpot-RateLimit-Daily-Remaining")),
+            limit=_integer(headers.get("X-HubSpot-RateLimit-Daily")),
+        )
         return response
 
     def clear(self) -> None:
@@ -271,39 +201,19 @@ class Transport:
                 f"(or `{variable}_FILE`) to the private app's token",
                 crm=CRM,
             )
-        self.redactor = Redactor(secret)
-        self.meter = Meter()
-        self.reserve_percent = settings.quota_reserve_percent
-        retry = _HubSpotRetry(
-            total=settings.max_retries,
-            connect=settings.max_retries,
-            read=settings.max_retries,
-            status=settings.max_retries,
-            other=0,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,
-            backoff_factor=settings.backoff_factor,
-            backoff_jitter=settings.backoff_jitter,
-            backoff_max=BACKOFF_MAX,
-            respect_retry_after_header=True,
-            raise_on_status=True,
-        )
-        retry.meter = self.meter
-        retry.retry_after_cap = settings.retry_after_max_seconds
+        self.redactor = Redactor([secret])
+        self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
+        self.retry = RetryPolicy.of(settings)
+        self.log = _log().bind(connector=instance)
+        connect, read = settings.timeouts
         self._pool = _MeteredPool(
-            urllib3.PoolManager(num_pools=4, maxsize=4, retries=retry),
+            urllib3.PoolManager(num_pools=4, maxsize=4, retries=False),
             meter=self.meter,
-            timeout=urllib3.Timeout(
-                connect=settings.timeout_seconds, read=settings.timeout_seconds
-            ),
+            timeout=urllib3.Timeout(connect=connect, read=read),
             search_pacer=Pacer(settings.search_requests_per_second),
         )
-        self._timeout = settings.timeout_seconds
         self._client = hubspot.HubSpot(
-            access_token=secret,
-            host=settings.host.rstrip("/"),
-            retry=retry,
-            api_factory=self._factory,
+            access_token=secret, host=settings.host.rstrip("/"), api_factory=self._factory
         )
         self._apis: dict[str, Any] = {}
 
@@ -344,28 +254,46 @@ class Transport:
     ) -> Reply:
         """Call ``method`` of API ``api``; its 2xx reply, or a typed okrsync error.
 
-        ``action`` completes "could not …" in messages. An
-        ``EXPIRED_AUTHENTICATION`` 401 is retried once.
+        ``action`` completes "could not …" in messages. Retriable failures are
+        sent again as the toolkit's retry policy allows; an
+        ``EXPIRED_AUTHENTICATION`` 401 is tried once more at once.
 
         Raises:
             FatalConnectorError: for 4xx answers (token, scopes, validation, not found).
             RetriableConnectorError: when the retries ran out (429, 5xx, timeouts, drops).
+            QuotaReserveReached: the reserve would be crossed, or the daily limit is spent.
         """
         bound = getattr(self.api(api), method)
         where = {"object_name": object_name, "record": record}
-        self._check_reserve(action, where)
+        return self.retry.call(
+            lambda: self._once(action, bound, args, kwargs, where),
+            what=action,
+            log=self.log,
+            redact=self.redactor,
+            object_name=object_name,
+        )
+
+    def _once(
+        self,
+        action: str,
+        bound: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        where: dict[str, str],
+    ) -> Reply:
+        """One attempt (and one more at once after an expired token), its failure typed."""
+        self.meter.check(f"HubSpot could not {action}", object_name=where["object_name"])
         for attempt in (1, 2):
             try:
                 response = bound(*args, _preload_content=False, **kwargs)
             except _API_EXCEPTIONS as exc:
+                headers = getattr(exc, "headers", None)
                 failure = failure_of(getattr(exc, "status", 0), getattr(exc, "body", None))
                 if failure.status == _HTTP_UNAUTHORIZED and failure.category == _EXPIRED:
                     _log().warning("hubspot.http.expired", action=action, attempt=attempt, **where)
                     if attempt == 1:
                         continue
-                raise self._error(failure, action, where) from None
-            except MaxRetryError as exc:
-                if isinstance(exc.reason, DailyLimitSpent):
+                if failure.status == _TOO_MANY and _daily(failure, headers):
                     raise QuotaReserveReached(
                         f"HubSpot could not {action}: the portal's daily API limit is spent; "
                         "the run stops with its progress saved and resumes when it resets",
@@ -373,47 +301,26 @@ class Transport:
                         code="DAILY_LIMIT",
                         **where,
                     ) from None
-                reason = self.redactor.text(exc.reason or "retries exhausted")
-                raise RetriableConnectorError(
-                    f"HubSpot could not {action}: retries exhausted ({reason}); retry later",
-                    crm=CRM,
-                    code="RETRIES_EXHAUSTED",
-                    **where,
-                ) from None
+                raise self._error(failure, action, where, _retry_after(headers)) from None
             except HTTPError as exc:
                 raise RetriableConnectorError(
                     f"HubSpot could not {action}: {type(exc).__name__}: "
-                    f"{self.redactor.text(exc)}; retry later",
+                    f"{self.redactor(str(exc))}; retry later",
                     crm=CRM,
                     code="TRANSPORT_ERROR",
-                    **where,
+                    object_name=where["object_name"],
+                    record=where["record"],
                 ) from None
             data = response.data
             body = json.loads(data) if data else None
             return Reply(int(response.status), body)
         raise AssertionError  # pragma: no cover  (the loop returns or raises)
 
-    def _check_reserve(self, action: str, where: dict[str, str]) -> None:
-        """Stop before the daily quota falls under the reserve (as last reported by HubSpot)."""
-        remaining, limit = self.meter.remaining, self.meter.limit
-        if remaining is None or not limit:
-            return
-        reserve = limit * self.reserve_percent / 100
-        if remaining <= reserve:
-            raise QuotaReserveReached(
-                f"HubSpot could not {action}: {remaining} of {limit} daily API calls left, "
-                f"at or under the reserve of {self.reserve_percent:g} %; the run stops with its "
-                "progress saved",
-                crm=CRM,
-                code="QUOTA_RESERVE",
-                **where,
-            )
-
     def _error(
-        self, failure: ApiFailure, action: str, where: dict[str, str]
-    ) -> FatalConnectorError | RetriableConnectorError:
-        error = translate(failure, self.redactor, action=action, **where)
-        _log().warning(
+        self, failure: ApiFailure, action: str, where: dict[str, str], retry_after: float | None
+    ) -> ConnectorError:
+        error = translate(failure, self.redactor, action=action, retry_after=retry_after, **where)
+        _log().info(
             "hubspot.http.failed",
             action=action,
             status=failure.status,

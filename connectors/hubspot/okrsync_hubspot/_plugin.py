@@ -1,12 +1,13 @@
-"""The HubSpot plugin: its facts, its settings, its catalog."""
+"""The HubSpot plugin: its facts, its settings, its catalog, built on :mod:`okrsync.kit`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from okrsync.plugins import packaged_catalog
+from okrsync.kit import ConnectorPluginBase, ConnectorSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,19 +17,28 @@ if TYPE_CHECKING:
     from okrsync_hubspot.connector import HubSpotConnector
 
 
-class HubSpotSettings(BaseModel):
+class HubSpotSettings(ConnectorSettings):
     """Settings of one HubSpot connector instance.
 
-    The private-app ``access_token`` comes from the environment or a file, never
-    from the YAML configuration.
+    The shared knobs (timeouts, retries, quota reserve, lookback, deletion
+    checks) come from :class:`okrsync.kit.ConnectorSettings`. The private-app
+    ``access_token`` comes from the environment or a file, never from the YAML
+    configuration.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    renamed: ClassVar[Mapping[str, str]] = {
+        "backoff_factor": "retry_backoff_seconds",
+        "retry_after_max_seconds": "retry_max_wait_seconds",
+    }
+    retired: ClassVar[Mapping[str, str]] = {
+        "backoff_jitter": "every back-off is jittered by itself",
+    }
 
     access_token: SecretStr | None = Field(None, description="Private-app access token.")
     host: str = Field("https://api.hubapi.com", description="API base URL (the sandbox's here).")
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
-    batch_size: int = Field(100, ge=1, le=100, description="Inputs per batch upsert.")
+    batch_size: int = Field(
+        100, ge=1, le=100, description="Inputs per batch upsert (HubSpot takes 100)."
+    )
     search_requests_per_second: float = Field(
         4.0,
         gt=0,
@@ -38,55 +48,30 @@ class HubSpotSettings(BaseModel):
     lookback_seconds: float = Field(
         30.0,
         ge=0,
-        le=3600,
+        le=86_400,
         description="Overlap of incremental pulls: search lags writes, so each pull re-reads the "
         "changes made this long before the previous pull started (records already seen are not "
         "yielded again). Must exceed the search lag plus the clock skew.",
     )
-    max_retries: int = Field(
-        5,
-        ge=0,
-        le=20,
-        description="Retries of a call after 429, 5xx, timeouts, dropped connections.",
+    # Old names, read for one more release (see ConnectorSettings.renamed and .retired).
+    backoff_factor: float | None = Field(
+        None, ge=0, le=60, description="Deprecated: the old name of `retry_backoff_seconds`."
     )
-    backoff_factor: float = Field(
-        0.5, ge=0, le=60, description="Exponential backoff between retries: factor × 2^(n-1) s."
+    backoff_jitter: float | None = Field(
+        None, ge=0, le=60, description="Deprecated and ignored: every back-off is jittered."
     )
-    backoff_jitter: float = Field(
-        0.5, ge=0, le=60, description="Random seconds (0 to this) added to each backoff."
-    )
-    retry_after_max_seconds: float = Field(
-        10.0,
-        gt=0,
-        le=600,
-        description="Longest Retry-After waited for (HubSpot's ten-second window asks for at "
-        "most 10 s); the daily limit's 429 is never waited out.",
-    )
-    quota_reserve_percent: float = Field(
-        10.0,
-        ge=0,
-        le=90,
-        description="Stop a run before the portal's daily API quota falls below this.",
-    )
-    deletion_check_seconds: float = Field(
-        3600.0,
-        ge=0,
-        le=86_400,
-        description="Least seconds between two scans for archived records (each scan lists "
-        "every archived record of the object); 0: every pull.",
+    retry_after_max_seconds: float | None = Field(
+        None, gt=0, le=600, description="Deprecated: the old name of `retry_max_wait_seconds`."
     )
 
 
-class HubSpotPlugin:
+class HubSpotPlugin(ConnectorPluginBase["HubSpotSettings", "HubSpotConnector"]):
     """Facts about the HubSpot connector, for the core."""
 
     name = "hubspot"
     title = "HubSpot"
-    settings_model: type[BaseModel] = HubSpotSettings
-
-    def catalog(self) -> tuple[str, bytes]:
-        """Display name and content of the built-in metric catalog."""
-        return packaged_catalog(__package__ or "okrsync_hubspot")
+    settings_model = HubSpotSettings
+    catalog_package = "okrsync_hubspot"
 
     def where_reps_look(self, base_url: str) -> str:
         """Okrsync's custom objects in the CRM menu, and saved views by owner."""
@@ -96,21 +81,15 @@ class HubSpotPlugin:
             f"e.g.\n  {base_url.rstrip('/')}/crm/v3/objects/okr_key_result"
         )
 
-    def connect(
+    def build(
         self,
         instance: str,
-        settings: BaseModel,
+        settings: HubSpotSettings,
         *,
-        clock: Callable[[], datetime] | None = None,
-        schema_cache: SchemaCache | None = None,
+        clock: Callable[[], datetime] | None,
+        schema_cache: SchemaCache | None,
     ) -> HubSpotConnector:
-        """A connector for the instance ``instance`` with its validated ``settings``.
-
-        Raises:
-            TypeError: when ``settings`` are not :class:`HubSpotSettings`.
-        """
+        """The connector (the HubSpot client is imported only now)."""
         from okrsync_hubspot.connector import HubSpotConnector  # noqa: PLC0415  (the HubSpot client loads only when connecting)
 
-        if not isinstance(settings, HubSpotSettings):
-            raise TypeError(f"expected HubSpotSettings, got {type(settings).__name__}")
         return HubSpotConnector(instance, settings, clock=clock, schema_cache=schema_cache)

@@ -18,25 +18,15 @@ page, so the cap never drops a record, and records modified mid-pull move
 ahead of the keyset instead of shifting offsets.
 
 Lookback and de-duplication: search lags writes, so a change stamped shortly
-before a pull may be invisible to it. Everything stamped before ``pull start -
-lookback`` was visible (given ``lookback`` exceeds the lag plus clock skew),
-so the cursor records when its pull started (the ``seen`` entry ``@<time>``)
-and the next pull starts at:
-
-- ``> stamp`` when the newest stamp is older than ``pull start - lookback``
-  (a quiet object: nothing can be hidden, nothing needs de-duplicating);
-- ``>= pull start - lookback`` otherwise (at most ``stamp - lookback``),
-  skipping the records ``seen`` holds as ``id@stamp``: those read with a stamp
-  inside that window. A record is yielded again only when its stamp changed:
-  once per change, though windows overlap.
-
-``seen`` is therefore bounded by the changes made within the lookback before
-a pull; past :data:`SEEN_LIMIT` entries the oldest are dropped (those records
-may come once more; none is lost).
+before a pull may be invisible to it. The toolkit's cursor window
+(:class:`okrsync.kit.CursorWindow`) starts each incremental pull ``lookback``
+before the previous pull started (or just after the newest stamp when the
+object was quiet) and recognises the records of the overlap already yielded:
+a record is yielded again only when its stamp changed, once per change.
 
 Deletions: the list endpoint with ``archived=true`` (every archived record, by
 id), reporting those archived after ``deleted_since - lookback`` that the
-cursor has not reported yet (``seen`` entries ``-id@archivedAt``).
+window has not reported yet.
 """
 
 from __future__ import annotations
@@ -50,6 +40,7 @@ import structlog
 
 from okrsync.connector import Cursor, Page, now_stamp
 from okrsync.errors import FatalConnectorError
+from okrsync.kit import CursorWindow
 from okrsync_hubspot._errors import CRM
 from okrsync_hubspot._filters import matches, push_down
 from okrsync_hubspot._values import epoch_millis, from_wire, parse_moment
@@ -65,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LIST_LIMIT",
     "SEARCH_LIMIT",
-    "SEEN_LIMIT",
     "HubSpotPull",
     "PullSpec",
     "stamp_property",
@@ -73,8 +63,6 @@ __all__ = [
 
 SEARCH_LIMIT = 200
 LIST_LIMIT = 100
-SEEN_LIMIT = 10_000
-"""Most ``seen`` entries a cursor keeps (beyond it, the oldest may be yielded again, never lost)."""
 OBJECT_ID = "hs_object_id"
 _SEARCH = "crm.objects.search_api"
 _BASIC = "crm.objects.basic_api"
@@ -105,38 +93,9 @@ class PullSpec:
 class _Tally:
     pages: int = 0
     records: int = 0
-    repeats: int = 0
     deleted: int = 0
     calls_before: int = 0
     started: float = field(default_factory=time.monotonic)
-
-
-@dataclass(slots=True)
-class _Seen:
-    """A cursor's ``seen``, parsed."""
-
-    records: dict[str, datetime] = field(default_factory=dict)
-    deletions: dict[str, datetime] = field(default_factory=dict)
-    started: datetime | None = None
-    """When the pull that made the cursor started (``None`` for older cursors)."""
-
-
-def _parse_seen(cursor: Cursor) -> _Seen:
-    """``id@stamp`` (a bare ``id``: at the cursor's stamp), ``-id@archivedAt``, ``@started``."""
-    seen = _Seen()
-    default = _moment(cursor.stamp)
-    for entry in cursor.seen:
-        ident, _, stamp = entry.partition("@")
-        moment = _moment(stamp) if stamp else default
-        if moment is None:
-            continue
-        if not ident:
-            seen.started = moment
-        elif ident.startswith("-"):
-            seen.deletions[ident[1:]] = moment
-        else:
-            seen.records[ident] = moment
-    return seen
 
 
 def _moment(text: Any) -> datetime | None:
@@ -162,14 +121,7 @@ class HubSpotPull:
         self._cursor = spec.cursor
         self._skipped: list[tuple[str, str]] = []
         self._iterated = False
-        parsed = _parse_seen(spec.cursor)
-        self._seen, self._seen_deleted, self._started_before = (
-            parsed.records,
-            parsed.deletions,
-            parsed.started,
-        )
-        self._recent: dict[str, datetime] = {}
-        """Records read in this pull (yielded, repeated or skipped) with their stamps."""
+        self._window = CursorWindow(spec.cursor, lookback=spec.lookback, started=spec.clock())
         self._tally = _Tally(calls_before=transport.meter.calls)
         self._reads = self._read_properties()
         self._names = [p.name for p in self._reads]
@@ -200,82 +152,35 @@ class HubSpotPull:
     def _pages(self) -> Iterator[Page]:
         spec = self._spec
         started = spec.clock().astimezone(UTC)
-        if spec.cursor.stamp is None:
+        window = self._window = CursorWindow(
+            spec.cursor, lookback=spec.lookback, started=started, log=self._log()
+        )
+        deleted_since: datetime | None
+        if window.first:
             mode = "cold"
-            stamp, pages = self._cold(started)
-            yield from pages
-            deleted_since: datetime | None = started
-            deletions: dict[str, datetime] = {}
+            newest = self._newest_stamp()
+            if newest is not None:
+                window.saw(newest)
+            yield from self._cold()
+            deleted_since = started
         else:
             mode = "incremental"
-            start = _moment(spec.cursor.stamp)
-            if start is None:
-                raise FatalConnectorError(
-                    f"the cursor stamp {spec.cursor.stamp!r} is not a moment",
-                    crm=CRM,
-                    object_name=spec.object_name,
-                )
-            newest = [start]
-            yield from self._incremental(*self._window(start), newest)
-            stamp = newest[0]
-            deleted_since, deletions = yield from self._deletions(started)
-        self._cursor = self._next_cursor(stamp, started, deleted_since, deletions)
+            lower, inclusive = window.start()
+            yield from self._incremental(lower, "GTE" if inclusive else "GT")
+            deleted_since = yield from self._deletions(started)
+        self._cursor = window.cursor(deleted_since=deleted_since)
         tally = self._tally
         self._log().info(
             "hubspot.pull.completed",
             mode=mode,
             pages=tally.pages,
             records=tally.records,
-            repeats_skipped=tally.repeats,
+            repeats_skipped=window.repeats,
             skipped=len(self._skipped),
             deleted=tally.deleted,
             calls=self._http.meter.calls - tally.calls_before,
             seconds=round(time.monotonic() - tally.started, 3),
             cursor=self._cursor.stamp,
-        )
-
-    def _window(self, stamp: datetime) -> tuple[datetime, str]:
-        """Where an incremental pull starts, and the operator: ``GT`` or ``GTE``."""
-        lookback = self._spec.lookback
-        before = self._started_before
-        if before is None:
-            return stamp - lookback, "GTE"
-        if before - lookback > stamp:
-            return stamp, "GT"
-        return min(stamp, before - lookback), "GTE"
-
-    def _next_cursor(
-        self,
-        stamp: datetime | None,
-        started: datetime,
-        deleted_since: datetime | None,
-        deletions: dict[str, datetime],
-    ) -> Cursor:
-        lookback = self._spec.lookback
-        entries: list[tuple[datetime, str]] = []
-        if stamp is not None:
-            quiet = started - lookback > stamp
-            horizon = started - lookback
-            merged = {**self._seen, **self._recent}
-            entries += [
-                (t, f"{i}@{now_stamp(t)}")
-                for i, t in merged.items()
-                if (t > stamp if quiet else t >= horizon)
-            ]
-        if deleted_since is not None:
-            horizon = deleted_since - lookback
-            entries += [(t, f"-{i}@{now_stamp(t)}") for i, t in deletions.items() if t >= horizon]
-        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
-        if len(entries) > SEEN_LIMIT:
-            self._log().warning(
-                "hubspot.pull.seen_truncated", entries=len(entries), kept=SEEN_LIMIT
-            )
-            entries = entries[:SEEN_LIMIT]
-        marker = f"@{now_stamp(started)}"
-        return Cursor(
-            now_stamp(stamp) if stamp is not None else None,
-            (marker, *(e for _, e in entries)) if stamp is not None else (),
-            now_stamp(deleted_since) if deleted_since is not None else None,
         )
 
     # -- reading results -------------------------------------------------------
@@ -355,8 +260,7 @@ class HubSpotPull:
         results = found.get("results") or []
         return self._stamp_of(results[0]) if results else None
 
-    def _cold(self, started: datetime) -> tuple[datetime | None, Iterator[Page]]:
-        newest = self._newest_stamp()
+    def _cold(self) -> Iterator[Page]:
         spec = self._spec
         pushdown = push_down(spec.filters, spec.props, reserve=1)
         self._log().info(
@@ -366,14 +270,9 @@ class HubSpotPull:
             pushed_groups=len(pushdown.groups),
             exact=pushdown.exact,
         )
-        horizon = min(newest, started) - spec.lookback if newest is not None else None
-        return newest, self._keyset(pushdown, horizon)
+        return self._keyset(pushdown)
 
-    def _remember(self, ident: str, stamp: datetime | None, horizon: datetime | None) -> None:
-        if stamp is not None and (horizon is None or stamp >= horizon):
-            self._recent[ident] = stamp
-
-    def _keyset(self, pushdown: Pushdown, horizon: datetime | None) -> Iterator[Page]:
+    def _keyset(self, pushdown: Pushdown) -> Iterator[Page]:
         fetched = self._fetched()
         last: str | None = None
         while True:
@@ -391,7 +290,9 @@ class HubSpotPull:
             records = []
             for result in results:
                 ident, record = self._convert(result, check=not pushdown.exact)
-                self._remember(ident, self._stamp_of(result), horizon)
+                stamp = self._stamp_of(result)
+                if stamp is not None:  # remembered, so the next window can recognise it
+                    self._window.fresh(ident, stamp)
                 if record is not None:
                     records.append(record)
             if records:
@@ -402,14 +303,13 @@ class HubSpotPull:
 
     # -- incremental -------------------------------------------------------------
 
-    def _incremental(
-        self, lower: datetime, operator: str, newest: list[datetime]
-    ) -> Iterator[Page]:
+    def _incremental(self, lower: datetime, operator: str) -> Iterator[Page]:
         spec = self._spec
         self._log().info(
             "hubspot.pull.started", mode="incremental", since=now_stamp(lower), operator=operator
         )
         while True:
+            self._window.reading_from(lower)
             found = self._search(
                 {
                     "filterGroups": [
@@ -429,7 +329,7 @@ class HubSpotPull:
                 }
             )
             results = found.get("results") or []
-            page = self._fresh(results, newest)
+            page = self._fresh(results)
             if page:
                 yield self._page(page, "changes", since=now_stamp(lower))
             if not results or len(results) >= int(found.get("total") or 0):
@@ -443,16 +343,17 @@ class HubSpotPull:
                     record=str(results[-1].get("id")),
                 )
             if first == last:
-                yield from self._one_stamp(last, newest)
+                yield from self._one_stamp(last)
                 lower, operator = last, "GT"
             else:
                 lower, operator = last, "GTE"
 
-    def _one_stamp(self, stamp: datetime, newest: list[datetime]) -> Iterator[Page]:
+    def _one_stamp(self, stamp: datetime) -> Iterator[Page]:
         """Every record modified at exactly ``stamp``, keyset-paged by object id."""
         spec = self._spec
         self._log().info("hubspot.pull.one_stamp", stamp=now_stamp(stamp))
         last = "0"
+        self._window.reading_from(stamp)
         while True:
             found = self._search(
                 {
@@ -474,29 +375,21 @@ class HubSpotPull:
                 }
             )
             results = found.get("results") or []
-            page = self._fresh(results, newest)
+            page = self._fresh(results)
             if page:
                 yield self._page(page, "one_stamp", stamp=now_stamp(stamp), after=last)
             if not results or len(results) >= int(found.get("total") or 0):
                 return
             last = str(results[-1].get("id"))
 
-    def _fresh(
-        self, results: Sequence[dict[str, Any]], newest: list[datetime]
-    ) -> list[dict[str, Any]]:
+    def _fresh(self, results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The records of ``results`` not yet read at their current stamp."""
         records = []
         for result in results:
             ident = str(result.get("id"))
             stamp = self._stamp_of(result)
-            if stamp is None:
+            if stamp is None or not self._window.fresh(ident, stamp):
                 continue
-            newest[0] = max(newest[0], stamp)
-            if self._recent.get(ident) == stamp or self._seen.get(ident) == stamp:
-                self._recent[ident] = stamp
-                self._tally.repeats += 1
-                continue
-            self._recent[ident] = stamp
             _, record = self._convert(result, check=False)
             if record is not None:
                 records.append(record)
@@ -504,18 +397,13 @@ class HubSpotPull:
 
     # -- deletions ---------------------------------------------------------------
 
-    def _deletions(
-        self, checked: datetime
-    ) -> Generator[Page, None, tuple[datetime | None, dict[str, datetime]]]:
-        """Pages of ids archived since the last check; returns the check time and ids reported."""
+    def _deletions(self, checked: datetime) -> Generator[Page, None, datetime | None]:
+        """Pages of ids archived since the last check; returns the check time now covered."""
         spec = self._spec
         since = _moment(spec.cursor.deleted_since)
         if since is not None and checked - since < spec.deletion_interval:
-            return since, self._seen_deleted
+            return since
         threshold = since - spec.lookback if since is not None else None
-        reported: dict[str, datetime] = {
-            i: t for i, t in self._seen_deleted.items() if threshold is None or t >= threshold
-        }
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": [OBJECT_ID]}
@@ -535,15 +423,10 @@ class HubSpotPull:
             for result in body.get("results") or []:
                 ident = str(result.get("id"))
                 at = _moment(result.get("archivedAt")) or _moment(result.get("updatedAt"))
-                if at is None:
+                if at is not None and threshold is not None and at <= threshold:
+                    continue  # archived before the last check: reported then
+                if self._window.deletion_is_new(ident, at or checked):
                     deleted.append(ident)
-                    continue
-                if threshold is not None and at <= threshold:
-                    continue
-                if self._seen_deleted.get(ident) == at:
-                    continue
-                reported[ident] = at
-                deleted.append(ident)
             if deleted:
                 self._tally.deleted += len(deleted)
                 self._log().debug("hubspot.pull.deleted", ids=len(deleted))
@@ -551,7 +434,7 @@ class HubSpotPull:
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 break
-        return checked, reported
+        return checked
 
 
 def stamp_property(object_type: str) -> str:

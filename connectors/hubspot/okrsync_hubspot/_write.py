@@ -273,7 +273,7 @@ class Writer:
             ids[item.key] = str(result.get("id"))
         for error in body.get("errors") or []:
             code = str(error.get("category") or "ERROR")
-            message = self._http.redactor.text(error.get("message") or "")
+            message = self._http.redactor.text(str(error.get("message") or ""))
             for item in _inputs_of(error, chunk, by_key):
                 if outcomes[item.index] is None:
                     outcomes[item.index] = _failed(
@@ -570,7 +570,7 @@ class Writer:
         errors = reply.body.get("errors") if isinstance(reply.body, dict) else None
         for error in errors or []:
             code = str(error.get("category") or "ERROR")
-            message = self._http.redactor.text(error.get("message") or "")
+            message = self._http.redactor.text(str(error.get("message") or ""))
             for child in _context_values(error, "fromObjectId"):
                 failed[child] = (code, message, retriable_category(code))
         return failed

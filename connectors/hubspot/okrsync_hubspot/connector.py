@@ -340,8 +340,7 @@ class HubSpotConnector:
 
     def usage(self) -> Usage:
         """Calls made (every attempt) and the daily quota HubSpot last reported."""
-        meter = self._http.meter
-        return Usage(meter.calls, meter.remaining, meter.limit)
+        return self._http.meter.usage()
 
     def close(self) -> None:
         """Close the pooled connections."""

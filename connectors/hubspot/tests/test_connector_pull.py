@@ -71,9 +71,8 @@ def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector
         "host": box.url,
         "search_requests_per_second": 10,
         "timeout_seconds": 5,
-        "backoff_factor": 0.01,
-        "backoff_jitter": 0.01,
-        "retry_after_max_seconds": 0.05,
+        "retry_backoff_seconds": 0.01,
+        "retry_max_wait_seconds": 0.05,
         "deletion_check_seconds": 0,
     }
     values.update(overrides)

@@ -146,9 +146,8 @@ class HubSpotDriver(SandboxDriver):
         values |= {
             "search_requests_per_second": 10,
             "timeout_seconds": 5,
-            "backoff_factor": 0.01 if backoff_seconds is None else backoff_seconds,
-            "backoff_jitter": 0.01,
-            "retry_after_max_seconds": 0.05,
+            "retry_backoff_seconds": 0.01 if backoff_seconds is None else backoff_seconds,
+            "retry_max_wait_seconds": 0.05 if backoff_seconds is None else 30,
             "deletion_check_seconds": 0,
         }
         if max_retries is not None:

@@ -201,11 +201,19 @@ class SalesforceApp(SandboxApp):
         return None
 
     def fault_response(self, fault: Fault, request: Request) -> Response:
-        """Salesforce's answer to an injected fault."""
+        """Salesforce's answer to an injected fault.
+
+        Salesforce refuses with ``REQUEST_LIMIT_EXCEEDED`` for two limits: the
+        transient one (``429``: too many long-running requests at once) and
+        the org's daily allocation (``daily``: spent, as ``Sforce-Limit-Info`` then says).
+        """
         del request
         if fault.kind is FaultKind.EXPIRED:
             return self._expired()
         if fault.kind is FaultKind.THROTTLE:
+            return self._concurrent_limit_exceeded()
+        if fault.kind is FaultKind.DAILY:
+            self.quota.spend()
             return self._limit_exceeded()
         if fault.rng.random() < 0.5:  # noqa: PLR2004  (half of server errors each way)
             return self.error_response(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
@@ -243,10 +251,16 @@ class SalesforceApp(SandboxApp):
         return response
 
     def _limit_exceeded(self) -> Response:
+        """The org's daily API request allocation is spent."""
         return json_response(
             [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
             403,
         )
+
+    def _concurrent_limit_exceeded(self) -> Response:
+        """Too many long-running requests at once (it passes when they finish)."""
+        message = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
+        return json_response([{"message": message, "errorCode": "REQUEST_LIMIT_EXCEEDED"}], 403)
 
     # -- helpers --------------------------------------------------------------------------
 

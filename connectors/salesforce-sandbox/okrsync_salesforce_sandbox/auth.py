@@ -249,6 +249,11 @@ class Quota:
             self._used += 1
             return True
 
+    def spend(self) -> None:
+        """Use up what is left of the day's requests (another integration spent them)."""
+        with self._lock:
+            self._used = max(self._used, self.limit)
+
     def reset(self, limit: int | None = None) -> None:
         """Start a new day (optionally with another limit)."""
         with self._lock:

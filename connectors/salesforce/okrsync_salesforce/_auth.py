@@ -21,7 +21,7 @@ from okrsync.errors import FatalConnectorError, RetriableConnectorError
 from okrsync_salesforce._errors import CRM
 
 if TYPE_CHECKING:
-    from okrsync_salesforce._errors import Redactor
+    from okrsync.kit import Redactor
     from okrsync_salesforce._plugin import SalesforceSettings
 
 __all__ = ["JWT_BEARER", "JWT_LIFETIME_SECONDS", "Authenticator", "Token"]

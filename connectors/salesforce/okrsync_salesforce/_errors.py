@@ -1,15 +1,30 @@
-"""Salesforce's errors sorted by what the caller must do, with secrets kept out of every text.
+"""Salesforce's errors sorted by what the caller must do.
 
 simple-salesforce raises one exception class per HTTP status; the body is
 Salesforce's error list ``[{"errorCode": …, "message": …}]``. :func:`classify`
 turns any failure of a call into one of okrsync's typed errors, naming the
-CRM, the object and the record. :class:`Redactor` masks secret values in any
-text built from a response, a URL or an exception before it is raised or logged.
+CRM, the object and the record, its text passed through the connector's
+:class:`okrsync.kit.Redactor`.
+
+``REQUEST_LIMIT_EXCEEDED`` is two different things (:func:`request_limit`):
+
+- the org's rolling 24-hour API allocation is spent (``TotalRequests Limit
+  exceeded.``): sleeping is pointless, the run stops with its progress saved
+  (:class:`~okrsync.errors.QuotaReserveReached`);
+- too many long-running requests at once (``ConcurrentRequests (Concurrent API
+  Requests) Limit exceeded.``, or Apex's ``ConcurrentPerOrgLongTxn Limit
+  exceeded.``): it passes as soon as the running requests finish, so the call
+  is retried with back-off like any retriable failure.
+
+The message names the limit. When it names neither, the quota the org last
+reported (``Sforce-Limit-Info``, which Salesforce sends with every REST
+answer, the refusal included) decides: requests left means the refusal was
+not the daily limit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 from simple_salesforce.exceptions import (
@@ -27,18 +42,18 @@ from okrsync.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable
 
 __all__ = [
     "CRM",
     "LOCKED",
     "QUOTA_EXCEEDED",
     "RETRIABLE_CODES",
-    "Redactor",
     "classify",
     "error_codes",
     "error_text",
     "is_retriable",
+    "request_limit",
 ]
 
 CRM = "salesforce"
@@ -47,35 +62,9 @@ LOCKED = "UNABLE_TO_LOCK_ROW"
 RETRIABLE_CODES = frozenset({LOCKED, "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"})
 """Error codes that go away when the same request is sent again later."""
 QUOTA_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
-_MASK = "**********"
-_MIN_SECRET = 4
 _SERVER_ERROR = 500
-
-
-class Redactor:
-    """Masks known secret values (session ids, tokens, client secret, private key) in text."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._secrets: list[str] = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        """Mask ``secret`` from now on (and every line of it, for a PEM key)."""
-        if not secret:
-            return
-        parts = [secret, *(line.strip() for line in secret.splitlines())]
-        for part in parts:
-            if len(part) >= _MIN_SECRET and part not in self._secrets and "-----" not in part:
-                self._secrets.append(part)
-        self._secrets.sort(key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        """``text`` with every secret replaced by a mask."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, _MASK)
-        return text
+_DAILY_WORDS = ("totalrequests", "total requests")
+_CONCURRENT_WORDS = ("concurrent",)
 
 
 def error_codes(exc: BaseException) -> list[str]:
@@ -103,50 +92,88 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _concurrency_limit(exc: BaseException) -> bool:
-    """``REQUEST_LIMIT_EXCEEDED`` for too many long requests at once (not the daily quota)."""
-    if not isinstance(exc, SalesforceError) or QUOTA_EXCEEDED not in error_codes(exc):
-        return False
-    return "concurrent" in error_text(exc).lower()
+def request_limit(message: str, remaining: int | None) -> Literal["daily", "concurrent"]:
+    """Which limit a ``REQUEST_LIMIT_EXCEEDED`` refusal is about.
+
+    Args:
+        message: Salesforce's message with the refusal.
+        remaining: Daily API requests left as the org last reported (``None``: unknown).
+    """
+    text = message.lower()
+    if any(word in text for word in _CONCURRENT_WORDS):
+        return "concurrent"
+    if any(word in text for word in _DAILY_WORDS):
+        return "daily"
+    return "concurrent" if remaining is not None and remaining > 0 else "daily"
 
 
-def is_retriable(exc: BaseException) -> bool:
-    """Whether sending the same request again later may succeed (5xx, timeouts, drops, locks)."""
+def _limit(exc: BaseException, remaining: int | None) -> Literal["daily", "concurrent"] | None:
+    """The limit a refusal is about; ``None`` when it is not ``REQUEST_LIMIT_EXCEEDED``."""
+    if QUOTA_EXCEEDED not in error_codes(exc):
+        return None
+    return request_limit(error_text(exc), remaining)
+
+
+def is_retriable(exc: BaseException, remaining: int | None = None) -> bool:
+    """Whether sending the same request again later may succeed.
+
+    5xx, timeouts, dropped connections, lock and availability codes, and the
+    concurrent-request limit.
+    """
     if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
         return True
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return True
     if isinstance(exc, SalesforceGeneralError) and int(exc.status or 0) >= _SERVER_ERROR:
         return True
-    if _concurrency_limit(exc):
+    if _limit(exc, remaining) == "concurrent":
         return True
     return any(code in RETRIABLE_CODES for code in error_codes(exc))
 
 
 def classify(
     exc: BaseException,
-    redact: Redactor,
+    redact: Callable[[str], str],
     *,
     what: str,
     object_name: str = "",
     record: str = "",
+    remaining: int | None = None,
 ) -> ConnectorError:
-    """The typed okrsync error for a failed call ``what`` (already retried if it could be)."""
+    """The typed okrsync error for a failed call ``what``.
+
+    ``remaining`` is the daily quota left as the org last reported (it tells a
+    refusal by ``REQUEST_LIMIT_EXCEEDED`` of unknown wording apart).
+    """
     text = redact(f"{what} failed: {error_text(exc)}")
     codes = error_codes(exc)
     code = codes[0] if codes else ""
     context = {"crm": CRM, "object_name": object_name, "record": record, "code": code}
-    if QUOTA_EXCEEDED in codes and not _concurrency_limit(exc):
+    limit = _limit(exc, remaining)
+    if limit == "daily":
         return QuotaReserveReached(
-            redact(f"{what}: the org's daily API quota is spent (REQUEST_LIMIT_EXCEEDED)"),
+            redact(
+                f"{what}: the org's daily API request limit is spent ({error_text(exc)}); "
+                "the run stops with its progress saved and resumes when the limit allows"
+            ),
             **context,
+        )
+    if limit == "concurrent":
+        return RetriableConnectorError(
+            text + " (too many long-running requests at once in the org; retried later)",
+            crm=CRM,
+            object_name=object_name,
+            record=record,
+            code=code,
         )
     if isinstance(exc, SalesforceExpiredSession):
         return FatalConnectorError(
             redact(f"{what}: the session is invalid or expired (INVALID_SESSION_ID)"), **context
         )
-    if is_retriable(exc):
-        return RetriableConnectorError(text, **context)
+    if is_retriable(exc, remaining):
+        return RetriableConnectorError(
+            text, crm=CRM, object_name=object_name, record=record, code=code
+        )
     if isinstance(exc, SalesforceRefusedRequest):
         return FatalConnectorError(text + " (check the integration user's permissions)", **context)
     return FatalConnectorError(text, **context)

@@ -1,17 +1,20 @@
 """Every call to Salesforce goes through :class:`Transport`: login, budget, retries, errors.
 
+The budget, the retries and the redaction are the connector toolkit's
+(:mod:`okrsync.kit`); what is Salesforce's own is here:
+
 - The HTTP session has timeouts on every request and, with ``ca_file``, an
   adapter that pins the CA whatever ``REQUESTS_CA_BUNDLE`` says (requests lets
   that variable override ``session.verify`` for calls that do not pass
   ``verify``, which is how simple-salesforce calls).
-- Before each call the quota reserve is checked against the last
-  ``Sforce-Limit-Info``: a call that would take the org's remaining daily
-  requests under ``quota_reserve_percent`` raises ``QuotaReserveReached``.
-  ``REQUEST_LIMIT_EXCEEDED`` means the same (the daily quota is gone): never
-  slept on.
-- Retriable failures (5xx, timeouts, dropped connections, ``UNABLE_TO_LOCK_ROW``,
-  ``SERVER_UNAVAILABLE``) are retried with exponential back-off and jitter, at
-  most ``max_retries`` times; everything else fails at once as a typed error.
+- Every answer's ``Sforce-Limit-Info`` (refusals too) tells the
+  :class:`~okrsync.kit.QuotaMeter` what is left of the org's daily requests;
+  before each call the reserve rule is checked against it.
+- Each failure is sorted (:func:`~okrsync_salesforce._errors.classify`): the
+  retriable kind (5xx, timeouts, dropped connections, ``UNABLE_TO_LOCK_ROW``,
+  ``SERVER_UNAVAILABLE``, the concurrent-request limit) is retried by the
+  :class:`~okrsync.kit.RetryPolicy`; the daily limit stops the run; everything
+  else fails at once as a typed error.
 - ``INVALID_SESSION_ID`` logs in again once and repeats the call (credential
   flows); a static session is tried once more, then the call fails fatally.
 """
@@ -19,7 +22,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -28,49 +30,31 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.util import exception_handler
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
-from urllib3.util.retry import Retry
 
-from okrsync.connector import Usage
 from okrsync.errors import (
     ConnectorError,
     FatalConnectorError,
-    QuotaReserveReached,
     RetriableConnectorError,
 )
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
 from okrsync_salesforce._auth import Authenticator, Token
-from okrsync_salesforce._errors import CRM, Redactor, classify, error_text, is_retriable
+from okrsync_salesforce._errors import CRM, classify
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from okrsync.connector import Usage
     from okrsync_salesforce._plugin import SalesforceSettings
 
-__all__ = ["PinnedAdapter", "Transport", "backoff_seconds", "make_session"]
+__all__ = ["PinnedAdapter", "Transport", "make_session"]
 
 T = TypeVar("T")
-_CONNECT_RETRIES = 2
-"""Connection attempts the adapter repeats itself (the request never reached the server)."""
-_MAX_BACKOFF_SECONDS = 30.0
-_CONNECT_TIMEOUT_SECONDS = 10.0
 _FORBIDDEN = 403
 _FIRST_FAILURE = 300
 _USER_ID = re.compile(r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
-
-_JITTER = secrets.SystemRandom()
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 log = structlog.get_logger()
-
-
-def backoff_seconds(attempt: int, base: float) -> float:
-    """Exponential back-off with full jitter: uniform in ``[0, min(30 s, base·2^attempt)]``."""
-    return _JITTER.uniform(0, min(_MAX_BACKOFF_SECONDS, base * 2**attempt))
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -81,18 +65,7 @@ class PinnedAdapter(HTTPAdapter):
     """
 
     def __init__(self, ca_file: str | None, timeout: tuple[float, float]) -> None:
-        super().__init__(
-            max_retries=Retry(
-                total=_CONNECT_RETRIES,
-                connect=_CONNECT_RETRIES,
-                read=0,
-                status=0,
-                other=0,
-                redirect=0,
-                allowed_methods=None,
-                raise_on_status=False,
-            )
-        )
+        super().__init__()  # no retries of its own: the toolkit's policy decides
         self.ca_file = ca_file
         self.timeout = timeout
 
@@ -104,14 +77,25 @@ class PinnedAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_session(settings: SalesforceSettings) -> requests.Session:
-    """A session with timeouts on every request and the CA pinned (when ``ca_file`` is set)."""
-    timeout = (min(_CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds), settings.timeout_seconds)
+def make_session(settings: SalesforceSettings, meter: QuotaMeter | None = None) -> requests.Session:
+    """A session with timeouts on every request and the CA pinned (when ``ca_file`` is set).
+
+    With ``meter``, every answer's ``Sforce-Limit-Info`` is reported to it.
+    """
     ca_file = str(settings.ca_file) if settings.ca_file is not None else None
     session = requests.Session()
     if ca_file is not None:
         session.verify = ca_file
-    session.mount("https://", PinnedAdapter(ca_file, timeout))
+    session.mount("https://", PinnedAdapter(ca_file, settings.timeouts))
+    if meter is not None:
+
+        def limits(response: requests.Response, *_: Any, **__: Any) -> None:
+            found = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+            if found:
+                used, total = int(found[1]), int(found[2])
+                meter.report(remaining=total - used, limit=total)
+
+        session.hooks["response"].append(limits)
     return session
 
 
@@ -127,15 +111,11 @@ class Transport:
         self.name = name
         self.settings = settings
         self.redact = Redactor()
-        self.timeout = (
-            min(_CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds),
-            settings.timeout_seconds,
-        )
-        self.session = make_session(settings)
+        self.timeout = settings.timeouts
+        self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
+        self.retry = RetryPolicy.of(settings)
+        self.session = make_session(settings, self.meter)
         self.auth = Authenticator(settings, self.session, self.redact, self.timeout)
-        self.calls = 0
-        self.used: int | None = None
-        self.limit: int | None = None
         self._client: Salesforce | None = None
         self._token: Token | None = None
         self._user_id: str | None = None
@@ -152,13 +132,7 @@ class Transport:
         return self._client
 
     def _login(self) -> None:
-        retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, RetriableConnectorError)),
-            wait=self._wait(),
-            stop=stop_after_attempt(self.settings.max_retries + 1),
-            reraise=True,
-        )
-        token = retrying(self.auth.login)
+        token = self.retry.call(self.auth.login, what="log in", log=self.log, redact=self.redact)
         self._token = token
         self._client = Salesforce(
             instance_url=token.instance_url,
@@ -198,58 +172,59 @@ class Transport:
             RetriableConnectorError: Still failing after the retries.
             FatalConnectorError: Refused, or the session cannot be renewed.
         """
-        retrying = Retrying(
-            retry=retry_if_exception(self._retriable),
-            wait=self._wait(),
-            stop=stop_after_attempt(self.settings.max_retries + 1),
-            before_sleep=lambda state: self._log_retry(what, object_name, state),
-            reraise=True,
+        _ = self.client  # logs in first, with retries of its own
+        return self.retry.call(
+            lambda: self._once(what, fn, object_name, record),
+            what=what,
+            log=self.log,
+            redact=self.redact,
+            object_name=object_name,
         )
+
+    def _once(self, what: str, fn: Callable[[Salesforce], T], object_name: str, record: str) -> T:
+        """One attempt (with at most one renewal of an expired session), its failure typed."""
         try:
-            result: T = retrying(self._once, what, fn, object_name)
+            client = self.client
+            self._count(what, object_name)
+            try:
+                return fn(client)
+            except SalesforceExpiredSession:
+                self._renew(what, object_name)
+                self._count(what, object_name)
+                return fn(self.client)
         except ConnectorError:
             raise
         except SalesforceExpiredSession:
-            hint = (
-                "the static session id was rejected (INVALID_SESSION_ID): give a fresh "
-                "`session_id` or use the `jwt` or `client_credentials` flow"
-                if not self.auth.can_login_again
-                else "a freshly issued access token was rejected (INVALID_SESSION_ID)"
-            )
+            if self.auth.can_login_again:  # a token rejected right after it was issued
+                raise RetriableConnectorError(
+                    f"{what}: a freshly issued access token was rejected (INVALID_SESSION_ID)",
+                    crm=CRM,
+                    object_name=object_name,
+                    record=record,
+                    code="INVALID_SESSION_ID",
+                ) from None
             raise FatalConnectorError(
-                f"{what}: {hint}",
+                f"{what}: the static session id was rejected (INVALID_SESSION_ID): give a fresh "
+                "`session_id` or use the `jwt` or `client_credentials` flow",
                 crm=CRM,
                 object_name=object_name,
                 record=record,
                 code="INVALID_SESSION_ID",
             ) from None
         except Exception as exc:  # noqa: BLE001  (any failure of the client or of HTTP becomes a typed error)
-            error = classify(exc, self.redact, what=what, object_name=object_name, record=record)
-            if isinstance(error, QuotaReserveReached):
-                self.log.warning("salesforce.quota.exhausted", object=object_name, what=what)
-            raise error from None
-        return result
+            raise classify(
+                exc,
+                self.redact,
+                what=what,
+                object_name=object_name,
+                record=record,
+                remaining=self.meter.remaining,
+            ) from None
 
-    def _retriable(self, exc: BaseException) -> bool:
-        """Retriable failures, and a session rejected right after a new login."""
-        if isinstance(exc, SalesforceExpiredSession):
-            return self.auth.can_login_again
-        return is_retriable(exc)
-
-    def _once(self, what: str, fn: Callable[[Salesforce], T], object_name: str) -> T:
-        """One attempt, with at most one renewal of an expired session."""
-        client = self.client
-        self.check_budget(what, object_name)
-        self.calls += 1
-        try:
-            result = fn(client)
-        except SalesforceExpiredSession:
-            self._renew(what, object_name)
-            self.check_budget(what, object_name)
-            self.calls += 1
-            result = fn(self.client)
-        self._note_usage()
-        return result
+    def _count(self, what: str, object_name: str) -> None:
+        """Check the reserve, then count the call about to be sent."""
+        self.meter.check(what, object_name=object_name)
+        self.meter.called()
 
     def _renew(self, what: str, object_name: str) -> None:
         """After ``INVALID_SESSION_ID``: a new token, or (static session) one more try."""
@@ -385,54 +360,11 @@ class Transport:
 
     def check_budget(self, what: str, object_name: str = "") -> None:
         """Raise ``QuotaReserveReached`` when one more call would cross the reserve."""
-        if self.used is None or not self.limit:
-            return
-        remaining_after = self.limit - self.used - 1
-        reserve = self.limit * self.settings.quota_reserve_percent / 100
-        if remaining_after < reserve:
-            self.log.warning(
-                "salesforce.quota.reserve_reached",
-                object=object_name,
-                what=what,
-                remaining=self.limit - self.used,
-                limit=self.limit,
-                reserve_percent=self.settings.quota_reserve_percent,
-            )
-            raise QuotaReserveReached(
-                f"{what}: stopped with {self.limit - self.used} of {self.limit} daily API "
-                f"requests left (reserve {self.settings.quota_reserve_percent:g}%)",
-                crm=CRM,
-                object_name=object_name,
-            )
-
-    def _note_usage(self) -> None:
-        client = self._client
-        usage = client.api_usage.get("api-usage") if client is not None else None
-        if usage is not None:
-            self.used, self.limit = int(usage.used), int(usage.total)
+        self.meter.check(what, object_name=object_name)
 
     def usage(self) -> Usage:
         """Calls made and the daily quota as last reported."""
-        remaining = None if self.used is None or self.limit is None else self.limit - self.used
-        return Usage(self.calls, remaining, self.limit)
-
-    # -- retries -------------------------------------------------------------------
-
-    def _wait(self) -> wait_random_exponential:
-        return wait_random_exponential(
-            multiplier=self.settings.retry_backoff_seconds, max=_MAX_BACKOFF_SECONDS
-        )
-
-    def _log_retry(self, what: str, object_name: str, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        self.log.warning(
-            "salesforce.call.retry",
-            object=object_name,
-            what=what,
-            attempt=state.attempt_number,
-            error=self.redact(error_text(exc)) if exc is not None else "",
-            sleep_seconds=round(state.upcoming_sleep, 3),
-        )
+        return self.meter.usage()
 
     def close(self) -> None:
         """Release the connections."""

@@ -1,13 +1,13 @@
-"""The Salesforce plugin: its facts, its settings, its catalog."""
+"""The Salesforce plugin: its facts, its settings, its catalog, built on :mod:`okrsync.kit`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from okrsync.plugins import packaged_catalog
+from okrsync.kit import ConnectorPluginBase, ConnectorSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from okrsync_salesforce.connector import SalesforceConnector
 
 
-class SalesforceSettings(BaseModel):
+class SalesforceSettings(ConnectorSettings):
     """Settings of one Salesforce connector instance.
 
-    Secrets (``consumer_secret``, ``private_key``, ``session_id``) come from the
+    The shared knobs (timeouts, retries, quota reserve, lookback, deletion
+    checks) come from :class:`okrsync.kit.ConnectorSettings`. Secrets
+    (``consumer_secret``, ``private_key``, ``session_id``) come from the
     environment or from files, never from the YAML configuration.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     instance_url: str | None = Field(
         None, description="https://<my-domain>.my.salesforce.com; found by login when empty."
@@ -40,33 +40,13 @@ class SalesforceSettings(BaseModel):
     private_key: SecretStr | None = Field(None, description="PEM key for the JWT bearer flow.")
     session_id: SecretStr | None = Field(None, description="Static session id (auth: session).")
     ca_file: Path | None = Field(None, description="CA bundle to verify the server with.")
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
-    batch_size: int = Field(200, ge=1, le=200, description="Records per composite upsert.")
-    quota_reserve_percent: float = Field(
-        10.0, ge=0, le=90, description="Stop a run before the org's daily quota falls below this."
+    batch_size: int = Field(
+        200, ge=1, le=200, description="Records per composite upsert (Salesforce takes 200)."
     )
     login_url: str | None = Field(
         None,
         pattern=r"^https://[^\s/]+(?::\d+)?/?$",
         description="OAuth server (default `https://{domain}.salesforce.com`).",
-    )
-    lookback_seconds: int = Field(
-        300,
-        ge=0,
-        le=86_400,
-        description="Overlap of incremental pulls, for changes committed late.",
-    )
-    max_retries: int = Field(
-        5, ge=0, le=20, description="Retries of a failed call (retriable errors only)."
-    )
-    retry_backoff_seconds: float = Field(
-        1.0, ge=0, le=60, description="First back-off of a retry; doubles each time, jittered."
-    )
-    deletion_check_seconds: int = Field(
-        3600,
-        ge=0,
-        le=86_400,
-        description="Least time between two listings of hard deletes of an object (0: every pull).",
     )
     page_size: int = Field(
         2000, ge=200, le=2000, description="Rows per query page (Sforce-Query-Options)."
@@ -93,16 +73,13 @@ class SalesforceSettings(BaseModel):
         return self
 
 
-class SalesforcePlugin:
+class SalesforcePlugin(ConnectorPluginBase["SalesforceSettings", "SalesforceConnector"]):
     """Facts about the Salesforce connector, for the core."""
 
     name = "salesforce"
     title = "Salesforce"
-    settings_model: type[BaseModel] = SalesforceSettings
-
-    def catalog(self) -> tuple[str, bytes]:
-        """Display name and content of the built-in metric catalog."""
-        return packaged_catalog(__package__ or "okrsync_salesforce")
+    settings_model = SalesforceSettings
+    catalog_package = "okrsync_salesforce"
 
     def metadata_path(self) -> Path:
         """The Salesforce DX project shipped in this package (source format)."""
@@ -133,17 +110,15 @@ class SalesforcePlugin:
 
         return write_project(out)
 
-    def connect(
+    def build(
         self,
         instance: str,
-        settings: BaseModel,
+        settings: SalesforceSettings,
         *,
-        clock: Callable[[], datetime] | None = None,
-        schema_cache: SchemaCache | None = None,
+        clock: Callable[[], datetime] | None,
+        schema_cache: SchemaCache | None,
     ) -> SalesforceConnector:
-        """A connector for the instance ``instance`` with its validated ``settings``."""
+        """The connector (simple-salesforce is imported only now)."""
         from okrsync_salesforce.connector import SalesforceConnector  # noqa: PLC0415  (imports the SDK only when connecting)
 
-        if not isinstance(settings, SalesforceSettings):
-            settings = SalesforceSettings.model_validate(settings.model_dump())
         return SalesforceConnector(instance, settings, clock=clock, schema_cache=schema_cache)

@@ -10,18 +10,15 @@ so the cursor covers every row the filter passed over, not only those it kept.
 last 15 days; at most every ``deletion_check_seconds``, since soft deletes
 show in the query anyway and a warm pull should cost one call; never for a
 window of a minute or less, which Salesforce refuses), then
-``queryAll`` ``WHERE SystemModstamp >= stamp − lookback`` in stamp order,
-unfiltered (a record may have stopped matching; the replica re-applies the
-filter). Rows with ``IsDeleted = true`` are reported as
-deleted. The lookback window overlaps the previous pull, for changes
-committed late with an older stamp; the rows of the overlap that the previous
-pull reported are recognised by ``id@stamp`` in ``cursor.seen`` and not reported
-again. Deletions reported are remembered the same way (``-id@date``) for as long
-as the deletion listing (truncated to the minute) may repeat them.
-
-``seen`` is bounded (:data:`SEEN_LIMIT`): when a window holds more changes,
-the oldest whole stamps are forgotten and the next window starts after them
-(a ``~stamp`` entry), so nothing is reported twice; the log says so.
+``queryAll`` over the toolkit's cursor window (:class:`okrsync.kit.CursorWindow`:
+``SystemModstamp`` from ``lookback`` before the previous pull started, or just
+after the newest stamp when the object was quiet) in stamp order, unfiltered
+(a record may have stopped matching; the replica re-applies the filter). Rows
+with ``IsDeleted = true`` are reported as deleted. The window overlaps the
+previous pull, for changes committed late with an older stamp; the rows of
+the overlap already reported are recognised by the window's seen-set and not
+reported again, and so are deletions for as long as the deletion listing
+(truncated to the minute) may repeat them.
 
 **Recovery when deletions may have been missed.** Salesforce lists deletions
 for 15 days at most, less when the delete log was purged
@@ -42,7 +39,6 @@ a page of records.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,6 +47,7 @@ import structlog
 
 from okrsync.connector import Cursor, Page, now_stamp
 from okrsync.errors import FatalConnectorError
+from okrsync.kit import CursorWindow
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._soql import format_datetime, parse_datetime, select
 from okrsync_salesforce._values import dig, to_python
@@ -61,18 +58,13 @@ if TYPE_CHECKING:
     from okrsync_salesforce._http import Transport
     from okrsync_salesforce._schema import Resolved
 
-__all__ = ["REPLICATION_WINDOW", "SEEN_LIMIT", "PullSpec", "SalesforcePull"]
+__all__ = ["REPLICATION_WINDOW", "PullSpec", "SalesforcePull"]
 
-SEEN_LIMIT = 2000
-"""Most ``id@stamp`` entries a cursor keeps for the overlap window."""
 REPLICATION_WINDOW = timedelta(days=15)
 """How far back Salesforce lists deletions: "Results are returned for no more than 15 days
 previous to the day the call is executed (or earlier if an administrator has purged the
 Recycle Bin)" (REST API Developer Guide, sObject Get Deleted; the design notes' 30 days
 are the older figure, and ``getUpdated()``'s)."""
-_DELETION_SLACK = timedelta(minutes=2)
-"""The deletion listing works in whole minutes: remember deletions a little longer."""
-_DELETED_LIMIT = 2000
 _MIN_WINDOW = timedelta(minutes=1)
 """The listing's ``start`` must precede ``end`` by more than this (getDeleted() rules)."""
 _MARGIN = timedelta(minutes=10)
@@ -107,40 +99,6 @@ class PullSpec:
         for name in names:
             unique.setdefault(name.lower(), name)
         return list(unique.values())
-
-
-def window_start(stamp: datetime, lookback: timedelta) -> datetime:
-    """Where the window after ``stamp`` starts: ``stamp − lookback``, down to the second."""
-    return (stamp - lookback).replace(microsecond=0)
-
-
-@dataclass(slots=True)
-class _Seen:
-    """The overlap bookkeeping read from a cursor."""
-
-    records: dict[str, datetime]
-    deletions: dict[str, datetime]
-    floor: datetime | None
-
-    @classmethod
-    def of(cls, cursor: Cursor) -> _Seen:
-        records: dict[str, datetime] = {}
-        deletions: dict[str, datetime] = {}
-        floor = None
-        for entry in cursor.seen:
-            try:
-                if entry.startswith("~"):
-                    floor = parse_datetime(entry[1:])
-                    continue
-                key, _, stamp = entry.rpartition("@")
-                when = parse_datetime(stamp)
-            except ValueError:
-                continue
-            if key.startswith("-"):
-                deletions[key[1:]] = when
-            elif key:
-                records[entry] = when
-        return cls(records, deletions, floor)
 
 
 class SalesforcePull:
@@ -179,13 +137,9 @@ class SalesforcePull:
         self._final: Cursor | None = None
         self._skipped: list[tuple[str, str]] = []
         self._started = False
-        self._seen = _Seen.of(cursor)
-        self._newest = parse_datetime(cursor.stamp) if cursor.stamp else None
-        self._window: deque[tuple[datetime, str]] = deque()
-        self._truncated: datetime | None = None
-        self._deleted_now: dict[str, datetime] = {}
         self.counts = {"records": 0, "deleted": 0, "skipped": 0, "duplicates": 0, "pages": 0}
         self.log = log.bind(connector=connector, crm=CRM, object=spec.object_name)
+        self.window = CursorWindow(cursor, lookback=lookback, started=clock(), log=self.log)
 
     @property
     def cursor(self) -> Cursor:
@@ -207,8 +161,11 @@ class SalesforcePull:
 
     def _run(self) -> Iterator[Page]:
         spec = self.spec
-        started = self.clock()
-        first = self.old.stamp is None
+        window = self.window = CursorWindow(
+            self.old, lookback=self.lookback, started=self.clock(), log=self.log
+        )
+        started = window.started
+        first = window.first
         deleted_since = started - self.lookback
         mode = "first" if first else "incremental"
         if not first and spec.hard_deletes:
@@ -223,14 +180,15 @@ class SalesforcePull:
         self.log.info("salesforce.pull.started", mode=mode, fields=len(spec.fields))
         if mode == "full":
             # Start over as a first pull: nothing of the old cursor may hide a record.
-            self._seen = _Seen({}, {}, None)
-            self._newest = None
-            self._deleted_now.clear()
+            window = self.window = CursorWindow(
+                Cursor(), lookback=self.lookback, started=started, log=self.log
+            )
             deleted_since = started - self.lookback
             yield Page(reset=True)
         if mode in {"first", "full"}:
-            if spec.where is not None:
-                self._newest = self._top_stamp()
+            top = self._top_stamp() if spec.where is not None else None
+            if top is not None:
+                window.saw(top)
             if spec.archives and spec.soft_deletes:
                 # Archived activities count like the others (an `all_time` count must not
                 # drop when a task turns a year old); queryAll returns them, with the
@@ -241,9 +199,14 @@ class SalesforcePull:
             else:
                 yield from self._query(spec.where, all_rows=False)
         else:
-            where = f"{spec.stamp_field} >= {format_datetime(self._floor())}"
+            lower, inclusive = window.start()
+            if inclusive:  # whole seconds, as SOQL takes them: the overlap only grows
+                where = f"{spec.stamp_field} >= {format_datetime(lower.replace(microsecond=0))}"
+            else:
+                where = f"{spec.stamp_field} > {format_datetime(lower)}"
             yield from self._query(where, all_rows=spec.soft_deletes)
-        self._final = self._cursor(deleted_since)
+        self.counts["duplicates"] = window.repeats
+        self._final = window.cursor(deleted_since=deleted_since)
         self.log.info(
             "salesforce.pull.completed", mode=mode, cursor=self._final.stamp, **self.counts
         )
@@ -280,13 +243,6 @@ class SalesforcePull:
             return parse_datetime(self.old.deleted_since)
         assert self.old.stamp is not None  # noqa: S101  (an incremental pull has a stamp)
         return parse_datetime(self.old.stamp) - self.lookback
-
-    def _floor(self) -> datetime:
-        assert self._newest is not None  # noqa: S101  (an incremental pull has a stamp)
-        floor = window_start(self._newest, self.lookback)
-        if self._seen.floor is not None and self._seen.floor > floor:
-            return self._seen.floor
-        return floor
 
     # -- queries ----------------------------------------------------------------------
 
@@ -372,10 +328,8 @@ class SalesforcePull:
                 when = parse_datetime(str(item.get("deletedDate")))
             except ValueError:
                 when = end
-            if not record_id or record_id in self._seen.deletions or record_id in self._deleted_now:
-                continue
-            self._deleted_now[record_id] = when
-            ids.append(record_id)
+            if record_id and self.window.deletion_is_new(record_id, when):
+                ids.append(record_id)
         try:
             covered = parse_datetime(str(answer.get("latestDateCovered")))
         except ValueError:
@@ -397,14 +351,11 @@ class SalesforcePull:
                     record_id, f"{spec.stamp_field}: unreadable {raw.get(spec.stamp_field)!r}"
                 )
                 continue
-            key = f"{record_id}@{now_stamp(stamp)}"
-            self._remember(stamp, key)
-            if key in self._seen.records:
-                self.counts["duplicates"] += 1
+            gone = raw.get("IsDeleted") is True
+            if not self.window.fresh(record_id, stamp, live=not gone):
                 continue
-            if raw.get("IsDeleted") is True:
-                if record_id not in self._deleted_now and record_id not in self._seen.deletions:
-                    self._deleted_now[record_id] = stamp
+            if gone:
+                if self.window.deletion_is_new(record_id, stamp):
                     deleted.append(record_id)
                 continue
             try:
@@ -430,59 +381,6 @@ class SalesforcePull:
         self._skipped.append((record_id, reason))
         self.counts["skipped"] += 1
         self.log.warning("salesforce.pull.skipped", record=record_id, reason=reason)
-
-    def _remember(self, stamp: datetime, key: str) -> None:
-        """Keep ``key`` while it is inside the window after the newest stamp (bounded)."""
-        if self._newest is None or stamp > self._newest:
-            self._newest = stamp
-        self._window.append((stamp, key))
-        floor = window_start(self._newest, self.lookback)
-        while self._window and self._window[0][0] < floor:
-            self._window.popleft()
-        while len(self._window) > SEEN_LIMIT:
-            oldest = self._window[0][0]
-            while self._window and self._window[0][0] == oldest:
-                self._window.popleft()
-            self._truncated = oldest
-
-    # -- the new cursor -----------------------------------------------------------------
-
-    def _cursor(self, deleted_since: datetime) -> Cursor:
-        if self._newest is None:
-            return Cursor(None, (), now_stamp(deleted_since))
-        floor = window_start(self._newest, self.lookback)
-        kept: dict[str, datetime] = {k: s for k, s in self._seen.records.items() if s >= floor}
-        kept.update((k, s) for s, k in self._window)
-        entries = sorted(kept.items(), key=lambda item: (item[1], item[0]))
-        marker = (
-            self._seen.floor if self._seen.floor is not None and self._seen.floor > floor else None
-        )
-        cutoff = self._truncated
-        if len(entries) > SEEN_LIMIT:
-            oldest_kept = entries[len(entries) - SEEN_LIMIT][1]
-            cutoff = max(cutoff, oldest_kept) if cutoff else oldest_kept
-        if cutoff is not None:
-            # Forget whole stamps up to the cutoff; the next window starts after them.
-            entries = [e for e in entries if e[1] > cutoff]
-            after = cutoff + timedelta(milliseconds=1)
-            marker = max(marker, after) if marker else after
-            self.log.warning(
-                "salesforce.pull.window_truncated",
-                kept=len(entries),
-                window_starts=now_stamp(marker),
-                hint="more changes in the lookback window than the cursor remembers",
-            )
-        deletions = {
-            i: w
-            for i, w in {**self._seen.deletions, **self._deleted_now}.items()
-            if w >= deleted_since - _DELETION_SLACK
-        }
-        newest_deletions = sorted(deletions.items(), key=lambda item: item[1])[-_DELETED_LIMIT:]
-        seen = [key for key, _ in entries]
-        seen.extend(f"-{i}@{now_stamp(w)}" for i, w in newest_deletions)
-        if marker is not None:
-            seen.append(f"~{now_stamp(marker)}")
-        return Cursor(now_stamp(self._newest), tuple(seen), now_stamp(deleted_since))
 
 
 def _wire(moment: datetime) -> str:

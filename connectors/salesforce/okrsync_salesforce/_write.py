@@ -3,7 +3,8 @@
 :meth:`Writer.write` sends ``PATCH composite/sobjects/{type}/OKR_Key__c`` with at
 most ``batch_size`` records and ``allOrNone: false``; Salesforce answers one
 result per record, in order. Records refused with ``UNABLE_TO_LOCK_ROW`` are
-sent again (bounded, with back-off) and reported retriable if still locked;
+sent again (as often and after the same waits as the toolkit's retry policy
+allows a call) and reported retriable if still locked;
 every other refusal (``DUPLICATE_VALUE``, ``DUPLICATE_EXTERNAL_ID``, a bad
 picklist value…) is reported for its record. A batch that fails as a whole
 after the transport's retries yields a retriable failure for each of its
@@ -21,7 +22,6 @@ yet) are left out and logged.
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,8 @@ import structlog
 
 from okrsync.connector import UpsertOutcome, UpsertStatus
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
+from okrsync.kit import RETRY_EVENT
 from okrsync_salesforce._errors import CRM, LOCKED, RETRIABLE_CODES
-from okrsync_salesforce._http import backoff_seconds
 from okrsync_salesforce._okr import (
     KEY_FIELD,
     LONG_TEXT_LENGTH,
@@ -241,6 +241,7 @@ class Writer:
         results: list[tuple[int, UpsertOutcome]] = []
         pending = batch
         attempt = 0
+        policy = self.transport.retry
         while pending:
             body = {"allOrNone": False, "records": [item[2] for item in pending]}
             try:
@@ -266,7 +267,7 @@ class Writer:
             for item, result in zip(pending, answer, strict=True):
                 index, key, _ = item
                 outcome = _outcome(key, result)
-                if outcome.code == LOCKED and attempt < self.settings.max_retries:
+                if outcome.code == LOCKED and attempt < policy.max_retries:
                     locked.append(item)
                     continue
                 results.append((index, outcome))
@@ -279,11 +280,16 @@ class Writer:
             pending = locked
             attempt += 1
             if pending:
-                delay = backoff_seconds(attempt, self.settings.retry_backoff_seconds)
+                delay = policy.wait(attempt)
                 bound.warning(
-                    "salesforce.write.lock_retry", records=len(pending), sleep_seconds=delay
+                    RETRY_EVENT,
+                    what=f"upsert {len(pending)} locked {sobject}",
+                    attempt=attempt,
+                    attempts=policy.max_retries + 1,
+                    code=LOCKED,
+                    sleep_seconds=round(delay, 3),
                 )
-                time.sleep(delay)
+                policy.sleep(delay)
         return results
 
     def _send(self, sobject: str, path: str, body: dict[str, Any], count: int) -> list[Any]:

@@ -99,6 +99,35 @@ def test_injected_faults_render_as_salesforce_errors(
     assert sf.query(QUERY)["totalSize"] == 1
 
 
+def test_request_limit_faults_say_which_limit_in_salesforces_words(
+    scratch: RunningSalesforceSandbox, connect: Callable[..., Salesforce]
+) -> None:
+    """`429` is the concurrent-request limit; `daily` spends the day's allocation, refused until it resets."""
+    sf = connect(scratch)
+    scratch.faults.set_spec(FaultSpec(rates={FaultKind.THROTTLE: 1.0}))
+    with pytest.raises(SalesforceRefusedRequest) as caught:
+        sf.query(QUERY)
+    assert caught.value.content == [
+        {
+            "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+        }
+    ]
+    scratch.faults.set_spec(FaultSpec(rates={FaultKind.DAILY: 1.0}))
+    with pytest.raises(SalesforceRefusedRequest) as caught:
+        sf.query(QUERY)
+    scratch.faults.set_spec(FaultSpec())
+    assert caught.value.content == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
+    quota = scratch.app.quota
+    assert quota.used == quota.limit
+    with pytest.raises(SalesforceRefusedRequest):  # spent until the day's allocation resets
+        sf.query(QUERY)
+    scratch.reset_quota()
+    assert sf.query(QUERY)["totalSize"] == 1
+
+
 def test_dropped_connection(sandbox: RunningSalesforceSandbox, sf: Salesforce) -> None:
     """A drop fault closes the connection without an answer."""
     sandbox.faults.set_spec(FaultSpec(rates={FaultKind.DROP: 1.0}))

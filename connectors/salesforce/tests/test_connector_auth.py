@@ -252,7 +252,7 @@ def test_secrets_never_reach_logs_or_errors(
     secrets += [line for line in pem.splitlines() if line and "-----" not in line]
     everything = "\n".join(texts) + _texts(logs, caplog)
     assert "salesforce.auth.relogin" in everything
-    assert "salesforce.call.retry" in everything
+    assert "connector.retry" in everything
     for secret in secrets:
         assert secret not in everything
     refused.close()

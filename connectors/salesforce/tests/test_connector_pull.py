@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 from okrsync.connector import Cursor, Page, Predicate
 from okrsync.errors import FatalConnectorError
+from okrsync.kit import SEEN_LIMIT, TRUNCATED_EVENT
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce._soql import quote
 from okrsync_salesforce.connector import SalesforceConnector
@@ -359,50 +360,55 @@ def test_incremental_pull_ignores_the_filter(
     assert len(drain(first)[0]) == BIG // 4
     sf.Opportunity.update(big_id(1), {"StageName": "Closed Lost"})
     records, _, _ = drain(connector.pull("Opportunity", ["StageName"], filters, first.cursor))
-    assert {"Id": big_id(1), "StageName": "Closed Lost"} in records
-    # The rest is the overlap window's rows the filtered first pull passed over (5 minutes).
-    window = {big_id(n) for n in range(BIG - 6, BIG) if STAGES[n % 4] != "Closed Won"}
-    assert {r["Id"] for r in records} - {big_id(1)} == window
+    # The seeded rows are months old: the window starts after the newest of them.
+    assert records == [{"Id": big_id(1), "StageName": "Closed Lost"}]
     connector.close()
 
 
 def test_late_commit_inside_the_lookback_window_is_caught(
-    start: Callable[..., RunningSalesforceSandbox],
+    start: Callable[..., RunningSalesforceSandbox], connect: Callable[..., Salesforce]
 ) -> None:
-    """A change stamped before the cursor but committed after it is found by the overlap."""
+    """A change stamped before the cursor but committed after the pull is found by the overlap, once."""
     box = start(big_org())
+    sf = connect(box)
     connector = connector_for(box, lookback_seconds=600)
+    sf.Opportunity.update(big_id(7), {"Amount": 7.0})  # the newest change, stamped now
     first = connector.pull("Opportunity", ["Amount"], (), Cursor())
     drain(first)
     assert first.cursor.stamp is not None
     late = datetime.fromisoformat(first.cursor.stamp) - timedelta(minutes=7, seconds=30)
     box.org.store.update("Opportunity", big_id(5), {"Amount": 1.5, "SystemModstamp": late})
-    records, deleted, _ = drain(connector.pull("Opportunity", ["Amount"], (), first.cursor))
-    assert records == [{"Id": big_id(5), "Amount": 1.5}]
+    second = connector.pull("Opportunity", ["Amount"], (), first.cursor)
+    records, deleted, _ = drain(second)
+    assert records == [{"Id": big_id(5), "Amount": 1.5}]  # big_id(7) is recognised, not repeated
     assert deleted == []
+    assert second.counts["duplicates"] == 1
     connector.close()
 
 
-def test_cursor_seen_is_bounded(start: Callable[..., RunningSalesforceSandbox]) -> None:
-    """More changes in the window than the cursor keeps: the next window starts after them."""
-    from okrsync_salesforce import _pull  # noqa: PLC0415  (the limit is patched for this test)
-
+def test_a_burst_larger_than_the_seen_set_loses_nothing(
+    start: Callable[..., RunningSalesforceSandbox],
+) -> None:
+    """More changes in the window than the cursor keeps: it keeps the newest, and the next pull repeats only the forgotten ones."""
     box = start(big_org())
-    connector = connector_for(box, lookback_seconds=86_400)
-    old = _pull.SEEN_LIMIT
-    _pull.SEEN_LIMIT = 100
-    try:
-        with capture_logs() as logs:
-            first = connector.pull("Opportunity", ["Amount"], (), Cursor())
-            drain(first)
-            second = connector.pull("Opportunity", ["Amount"], (), first.cursor)
-            records, deleted, _ = drain(second)
-    finally:
-        _pull.SEEN_LIMIT = old
-    assert len(first.cursor.seen) <= 101
-    assert any(e.startswith("~") for e in first.cursor.seen)
-    assert (records, deleted) == ([], [])
-    assert any(e["event"] == "salesforce.pull.window_truncated" for e in logs)
+    connector = connector_for(box, lookback_seconds=3600)
+    first = connector.pull("Opportunity", ["Amount"], (), Cursor())
+    drain(first)
+    now = box.app.clock()
+    burst = SEEN_LIMIT + 100
+    for n in range(burst):  # stamped one second apart, the oldest last
+        box.org.store.update(
+            "Opportunity", big_id(n), {"Amount": 7.0, "SystemModstamp": now - timedelta(seconds=n)}
+        )
+    with capture_logs() as logs:
+        second = connector.pull("Opportunity", ["Amount"], (), first.cursor)
+        records, _, _ = drain(second)
+    assert len(records) == burst
+    assert len(second.cursor.seen) == SEEN_LIMIT + 1  # and the start marker
+    assert any(e["event"] == TRUNCATED_EVENT for e in logs)
+    again, deleted, _ = drain(connector.pull("Opportunity", ["Amount"], (), second.cursor))
+    assert deleted == []
+    assert {r["Id"] for r in again} == {big_id(n) for n in range(SEEN_LIMIT, burst)}
     connector.close()
 
 

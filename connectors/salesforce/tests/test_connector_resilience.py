@@ -97,7 +97,7 @@ def test_a_storm_of_server_errors_and_drops_completes_with_retries(
     faults = box.app.accounting.snapshot()["salesforce"]["faults"]
     assert faults.get("5xx", 0) > 0
     assert faults.get("drop", 0) > 0
-    retries = [e for e in logs if e["event"] == "salesforce.call.retry"]
+    retries = [e for e in logs if e["event"] == "connector.retry"]
     assert len(retries) == faults["5xx"] + faults["drop"]
     assert {e["object"] for e in retries} <= {"Opportunity", "OKR_Objective__c"}
     connector.close()
@@ -210,10 +210,62 @@ def test_a_spent_quota_is_not_slept_on(start: Callable[..., RunningSalesforceSan
     assert time.monotonic() - began < 1
     assert connector.usage().calls == 1
     box.reset_quota(100)
-    box.faults.set_spec(FaultSpec.parse("429=1"))
+    box.faults.set_spec(FaultSpec.parse("daily=1"))
     with pytest.raises(QuotaReserveReached):
         pulled_ids(connector)
+    assert connector.usage().remaining == 0  # the refusal's Sforce-Limit-Info says so too
     spender.close()
+    connector.close()
+
+
+def test_the_concurrent_request_limit_is_retried_and_the_pull_completes(
+    start: Callable[..., RunningSalesforceSandbox],
+) -> None:
+    """The sandbox's transient REQUEST_LIMIT_EXCEEDED (concurrent requests) is retried; every row arrives once."""
+    box = start(org())
+    connector = connector_for(box, max_retries=8)
+    box.faults.set_spec(FaultSpec.parse("429=0.4,seed=5"))
+    with capture_logs() as logs:
+        ids = pulled_ids(connector)
+    box.faults.set_spec(FaultSpec())
+    assert len(ids) == len(set(ids)) == ROWS
+    refused = box.app.accounting.snapshot()["salesforce"]["faults"]["429"]
+    assert refused >= 1
+    retries = [e for e in logs if e["event"] == "connector.retry"]
+    assert len(retries) == refused
+    assert {e["code"] for e in retries} == {"REQUEST_LIMIT_EXCEEDED"}
+    connector.close()
+
+
+@pytest.mark.parametrize(
+    ("usage", "outcome"),
+    [("api-usage=20/15000", "retried"), ("api-usage=15000/15000", "stopped")],
+    ids=["requests-left", "allocation-spent"],
+)
+@responses.activate
+def test_a_request_limit_of_unknown_wording_is_judged_by_the_reported_quota(
+    usage: str, outcome: str
+) -> None:
+    """REQUEST_LIMIT_EXCEEDED whose message names no limit: requests left mean transient, none left mean the daily limit."""
+    url = "https://acme.my.salesforce.com/services/data/v59.0/sobjects/Account/describe/"
+    refusal = [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "Limit exceeded."}]
+    responses.get(url, json=refusal, status=403, headers={"Sforce-Limit-Info": usage})
+    responses.get(url, json={"name": "Account", "label": "Account", "fields": []})
+    settings = SalesforceSettings(
+        auth="session",
+        instance_url="https://acme.my.salesforce.com",
+        session_id="00D!token-for-a-test",
+        retry_backoff_seconds=0.001,
+        quota_reserve_percent=0,
+    )
+    connector = SalesforceConnector("salesforce", settings)
+    if outcome == "retried":
+        assert connector.describe("Account").name == "Account"
+        assert connector.usage().calls == 2
+    else:
+        with pytest.raises(QuotaReserveReached, match="daily API request limit is spent"):
+            connector.describe("Account")
+        assert connector.usage().calls == 1
     connector.close()
 
 

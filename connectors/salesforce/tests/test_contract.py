@@ -24,18 +24,15 @@ from okrsync_salesforce_sandbox import load_folder as salesforce_load_folder
 from okrsync_salesforce_sandbox import start_sandbox as start_salesforce
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_sandbox.accounting import Accounting
-from okrsync_sandbox.faults import FaultKind, FaultSpec
-from okrsync_sandbox.server import SandboxOptions, json_response
+from okrsync_sandbox.faults import FaultSpec
+from okrsync_sandbox.server import SandboxOptions
 from okrsync_sandbox.testing import SandboxDriver, write_jsonl
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from werkzeug.wrappers import Request, Response
-
     from okrsync.connector import Connector, SchemaCache
-    from okrsync_sandbox.faults import Fault
 
 
 class PinnedCA(HTTPAdapter):
@@ -220,34 +217,6 @@ class SalesforceDriver(SandboxDriver):
     def faults(self, text: str) -> None:
         """Set the org's fault spec."""
         self.sandbox.faults.set_spec(FaultSpec.parse(text))
-
-    def throttle(self, text: str) -> None:
-        """Faults whose ``429`` is Salesforce's *transient* throttle, the concurrent-request limit.
-
-        The sandbox renders its ``429`` fault as ``REQUEST_LIMIT_EXCEEDED``
-        "TotalRequests Limit exceeded": the daily quota is spent, which the
-        connector rightly never retries (see the quota tests). Salesforce's
-        refusal that does go away is the same code for too many concurrent long
-        requests; the driver renders the throttle fault that way.
-        """
-        app = self.sandbox.app
-        plain = app.fault_response
-
-        def concurrent_limit(fault: Fault, request: Request) -> Response:
-            if fault.kind is FaultKind.THROTTLE:
-                return json_response(
-                    [
-                        {
-                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
-                        }
-                    ],
-                    403,
-                )
-            return plain(fault, request)
-
-        app.fault_response = concurrent_limit  # type: ignore[method-assign]
-        self.faults(text)
 
     def accounting(self) -> Accounting:
         """The running sandbox's accounting."""

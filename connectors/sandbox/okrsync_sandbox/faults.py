@@ -1,4 +1,4 @@
-"""Seeded fault injection: latency, 5xx, throttling, expired sessions, partial batches, drops.
+"""Seeded fault injection: latency, 5xx, throttling, daily limit, expiry, partial batches, drops.
 
 A spec reads ``latency=50ms,5xx=0.2,429=0.1,expired=0.05,partial=0.1,drop=0.02,seed=7``
 (or the same keys as JSON). Each CRM gets its own injector; the n-th request it
@@ -25,14 +25,27 @@ class FaultKind(StrEnum):
     EXPIRED = "expired"
     """The session or token is reported expired."""
     THROTTLE = "429"
-    """Rate limited (HubSpot 429, Salesforce REQUEST_LIMIT_EXCEEDED)."""
+    """Rate limited for a moment, in the CRM's own words: HubSpot's ten-second window
+    (429 with ``Retry-After``), Salesforce's concurrent-request limit (403
+    ``REQUEST_LIMIT_EXCEEDED`` "ConcurrentRequests (Concurrent API Requests) Limit exceeded.")."""
+    DAILY = "daily"
+    """The daily API limit runs out now: the CRM's quota is used up, so this request and every
+    later one is refused as the CRM refuses them (HubSpot 429 ``DAILY``, Salesforce 403
+    ``REQUEST_LIMIT_EXCEEDED`` "TotalRequests Limit exceeded."), with limit headers that
+    agree, until the quota is reset."""
     ERROR_5XX = "5xx"
     """A server error."""
     PARTIAL = "partial"
     """A batch write in which some records fail (batch requests only)."""
 
 
-_ORDER = (FaultKind.DROP, FaultKind.EXPIRED, FaultKind.THROTTLE, FaultKind.ERROR_5XX)
+_ORDER = (
+    FaultKind.DROP,
+    FaultKind.EXPIRED,
+    FaultKind.THROTTLE,
+    FaultKind.ERROR_5XX,
+    FaultKind.DAILY,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +63,7 @@ class FaultSpec:
             if not 0 <= rate <= 1:
                 raise ValueError(f"rate of {kind} must be between 0 and 1, got {rate}")
         if sum(r for k, r in self.rates.items() if k is not FaultKind.PARTIAL) > 1:
-            raise ValueError("the rates of drop, expired, 429 and 5xx add up to more than 1")
+            raise ValueError("the rates of drop, expired, 429, 5xx and daily add up to more than 1")
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec:

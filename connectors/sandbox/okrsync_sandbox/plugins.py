@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from okrsync.errors import ConfigurationError
+from okrsync.plugins import hook_problem
 
 if TYPE_CHECKING:
     from okrsync_sandbox.accounting import Accounting
@@ -48,6 +49,12 @@ def installed_sandboxes(group: str = SANDBOX_ENTRY_POINT_GROUP) -> list[SandboxP
         if not isinstance(plugin, SandboxPlugin):
             raise ConfigurationError(
                 f"entry point `{ep.name}` ({ep.value}) is not an okrsync sandbox plugin"
+            )
+        problem = hook_problem(plugin, "start_sandbox", None, None)
+        if problem:
+            raise ConfigurationError(
+                f"sandbox plugin `{ep.name}` ({ep.value}) cannot start: {problem}; expected "
+                "start_sandbox(options, accounting)"
             )
         found.append(plugin)
     return found

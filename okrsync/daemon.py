@@ -9,7 +9,8 @@
   the last good mappings stay in force.
 - SIGTERM/SIGINT: the running cycle finishes its current step or stops
   safely (the outbox and cursors keep it consistent), then the process exits 0.
-- HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
+- HTTP: ``/healthz``, ``/readyz`` and Prometheus ``/metrics``; the read-only
+  status page at ``/`` (:mod:`okrsync.report.web`, optionally behind auth).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from okrsync.app import App, connect, load_mappings_for
 from okrsync.errors import OkrsyncError
 from okrsync.http import Served, json_response, serve
 from okrsync.mapping.loader import mapping_files
+from okrsync.report.web import status_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -253,7 +255,7 @@ class Daemon:
     # -- HTTP ------------------------------------------------------------------------
 
     def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """``/healthz``, ``/readyz``, ``/metrics``."""
+        """``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``."""
         path = Request(environ).path
         if path == "/healthz":
             response = json_response({"status": "ok"})
@@ -263,6 +265,8 @@ class Daemon:
             response = Response(
                 generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST
             )
+        elif path == "/":
+            response = status_page(self.app, Request(environ))
         else:
             response = json_response({"error": "not found"}, 404)
         return response(environ, start_response)

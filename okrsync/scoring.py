@@ -41,6 +41,7 @@ __all__ = [
     "clamp",
     "expected_progress",
     "forecast_score",
+    "forecast_value",
     "progress",
     "round2",
     "score_key_result",
@@ -256,6 +257,63 @@ def _ols_value_at(points: Sequence[tuple[int, float]], x: int) -> float | None:
     return mean_y + (sxy / sxx) * (x - mean_x)
 
 
+def forecast_value(  # noqa: PLR0917 -- same positional signature as forecast_score
+    cycle: CycleDates,
+    start: float,
+    target: float,
+    value: float,
+    as_of: date,
+    check_ins: Sequence[CheckInPoint] = (),
+    *,
+    milestone: bool = False,
+) -> float:
+    """The value a key result is expected to have on the cycle's last day.
+
+    The value on the cycle's last day of the ordinary least-squares line through
+    ``(0, start)`` and one point per counted check-in (``x`` is the number of days
+    since ``cycle.start``). A check-in counts when its date lies within the cycle, is
+    not after ``as_of`` and it has a value. Without counted check-ins the line runs
+    through ``(0, start)`` and ``(as_of_day, value)`` with
+    ``as_of_day = (min(as_of, cycle.end) - cycle.start).days``. When the line is
+    undefined (on or before the cycle's first day without check-ins, or every point
+    on the same day) the forecast is the current ``value``.
+
+    :func:`forecast_score` scores this value; the status page draws its forecast
+    line to it.
+
+    Args:
+        cycle: The cycle.
+        start: Value at the start of the cycle.
+        target: Value to reach by the end of the cycle.
+        value: Current value.
+        as_of: The day to evaluate on.
+        check_ins: Recorded check-ins, in any order.
+        milestone: Whether the key result is a milestone.
+
+    Returns:
+        The forecast value (not clamped: it may lie beyond the target).
+
+    Raises:
+        ValueError: As :func:`progress`.
+    """
+    _check_definition(start, target, milestone=milestone)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value!r}")
+    points: list[tuple[int, float]] = [(0, start)]
+    points.extend(
+        ((check_in.on - cycle.start).days, check_in.value)
+        for check_in in check_ins
+        if check_in.value is not None and cycle.start <= check_in.on <= min(cycle.end, as_of)
+    )
+    if len(points) == 1:
+        as_of_day = (min(as_of, cycle.end) - cycle.start).days
+        if as_of_day <= 0:
+            return value
+        points.append((as_of_day, value))
+    end_value = _ols_value_at(points, (cycle.end - cycle.start).days)
+    return value if end_value is None else end_value
+
+
 def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
     cycle: CycleDates,
     start: float,
@@ -268,16 +326,8 @@ def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
 ) -> float:
     """Projected score of a key result at the end of the cycle.
 
-    Fits the ordinary least-squares line ``y = a + b*x`` (``x`` is the number of days
-    since ``cycle.start``) through ``(0, start)`` and one point per counted check-in,
-    and scores its value on the cycle's last day with :func:`progress` and
-    :func:`round2`. A check-in counts when its date lies within the cycle, is not after
-    ``as_of`` and it has a value. Without counted check-ins the line runs through
-    ``(0, start)`` and ``(as_of_day, value)`` with
-    ``as_of_day = (min(as_of, cycle.end) - cycle.start).days``.
-
-    When the line is undefined the forecast score is the current score: on or before
-    the cycle's first day without check-ins, and when every point lies on the same day.
+    :func:`forecast_value` turned into progress with :func:`progress` and rounded
+    with :func:`round2`; when that line is undefined, the current score.
 
     Args:
         cycle: The cycle.
@@ -295,21 +345,7 @@ def forecast_score(  # noqa: PLR0917 -- positional signature is the agreed API
     Raises:
         ValueError: As :func:`progress`.
     """
-    current_score = round2(progress(value, start, target, milestone=milestone))
-    points: list[tuple[int, float]] = [(0, start)]
-    points.extend(
-        ((check_in.on - cycle.start).days, check_in.value)
-        for check_in in check_ins
-        if check_in.value is not None and cycle.start <= check_in.on <= min(cycle.end, as_of)
-    )
-    if len(points) == 1:
-        as_of_day = (min(as_of, cycle.end) - cycle.start).days
-        if as_of_day <= 0:
-            return current_score
-        points.append((as_of_day, value))
-    end_value = _ols_value_at(points, (cycle.end - cycle.start).days)
-    if end_value is None:
-        return current_score
+    end_value = forecast_value(cycle, start, target, value, as_of, check_ins, milestone=milestone)
     return round2(progress(end_value, start, target, milestone=milestone))
 
 

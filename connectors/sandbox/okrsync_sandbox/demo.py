@@ -7,6 +7,7 @@
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
    quarter, so each key result shows its trend and forecast.
+5. Write the status page (``okrsync report --html``) and print its path.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ DEMO_START = date(2026, 8, 3)
 DEMO_END = date(2026, 9, 28)
 """The last Monday of the quarter."""
 SPARKS = "▁▂▃▄▅▆▇█"
+DEMO_PAGE = Path(tempfile.gettempdir()) / "okrsync-demo" / "status-page.html"
+"""Where the demo writes its status page."""
 
 
 def _moment(day: date) -> datetime:
@@ -59,6 +62,7 @@ def run_demo(
     size: int = 6000,
     weeks: int | None = None,
     console: Console | None = None,
+    page: Path = DEMO_PAGE,
 ) -> dict[str, Any]:
     """Run the demo; return a summary (for tests): reports, check-ins and timings."""
     out = console or Console()
@@ -71,6 +75,8 @@ def run_demo(
         try:
             config = Path(folder) / "okrsync.yaml"
             write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
+            with config.open("a", encoding="utf-8") as extra:  # how the status page reads
+                extra.write("page: {title: Acme sales OKRs, currency: EUR}\n")
             settings = load_config(config, mappings, registry=registry, env={}, log=False)
             loaded = load_mappings_for(settings, registry)
             sandbox_clock = getattr(group.sandboxes["salesforce"], "clock", None)
@@ -121,12 +127,24 @@ def run_demo(
                     + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in statuses.items())
                 )
             _trends(history, out)
+            _write_page(app, page)
+            out.print(f"Status page: {page}")
             app.close()
         finally:
             group.stop()
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
-    return {"reports": history, "seconds": seconds}
+    return {"reports": history, "seconds": seconds, "page": page}
+
+
+def _write_page(app: App, path: Path) -> None:
+    """The status page of the demo's quarter, as ``okrsync report --html`` writes it."""
+    from okrsync.report import build_report, render_page  # noqa: PLC0415
+
+    now = app.clock() if app.clock else None
+    data = build_report(app.settings, app.db, app.mappings, now=now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_page(data, links=False), encoding="utf-8")
 
 
 def _count(report: CycleReport) -> dict[str, int]:

@@ -12,10 +12,13 @@ from okrsync_sandbox.demo import DEMO_START, run_demo
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
-    """The demo provisions, syncs every KR of the shipped mappings and records weekly check-ins."""
+def test_demo_syncs_checks_in_weekly_and_shows_trends(tmp_path: Path) -> None:
+    """The demo provisions, syncs every KR of the shipped mappings, records weekly check-ins and writes the page."""
     out = io.StringIO()
-    summary = run_demo(ROOT / "mappings", size=2000, weeks=2, console=Console(file=out, width=160))
+    page = tmp_path / "status.html"
+    summary = run_demo(
+        ROOT / "mappings", size=2000, weeks=2, console=Console(file=out, width=160), page=page
+    )
     reports = summary["reports"]
     assert [r.as_of.isoformat() for r in reports] == ["2026-08-03", "2026-08-10", "2026-08-17"]
     first = reports[0]
@@ -32,3 +35,7 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {DEMO_START}" in text
     assert summary["seconds"] < 60
+    assert f"Status page: {page}" in text.replace("\n", "")
+    html = page.read_text(encoding="utf-8")
+    assert "Acme sales OKRs · 2026-Q3" in html
+    assert html.count('class="burnup"') == 26

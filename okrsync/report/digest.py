@@ -22,7 +22,8 @@ __all__ = ["LOW_CONFIDENCE", "markdown_text", "render_digest"]
 
 LOW_CONFIDENCE = 5
 """A rep's confidence (0–10) at or below this asks for help."""
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~!+\-.@&:])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+"""Characters that are markup inside a line of CommonMark (and GitHub's tables and strikes)."""
 _SPACE = re.compile(r"\s+")
 
 

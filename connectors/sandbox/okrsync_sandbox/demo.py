@@ -75,8 +75,7 @@ def run_demo(
         try:
             config = Path(folder) / "okrsync.yaml"
             write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
-            with config.open("a", encoding="utf-8") as extra:  # how the status page reads
-                extra.write("page: {title: Acme sales OKRs, currency: EUR}\n")
+            _page_settings(config)
             settings = load_config(config, mappings, registry=registry, env={}, log=False)
             loaded = load_mappings_for(settings, registry)
             sandbox_clock = getattr(group.sandboxes["salesforce"], "clock", None)
@@ -127,8 +126,7 @@ def run_demo(
                     + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in statuses.items())
                 )
             _trends(history, out)
-            _write_page(app, page)
-            out.print(f"Status page: {page}")
+            _write_page(app, page, out)
             app.close()
         finally:
             group.stop()
@@ -137,7 +135,13 @@ def run_demo(
     return {"reports": history, "seconds": seconds, "page": page}
 
 
-def _write_page(app: App, path: Path) -> None:
+def _page_settings(config: Path) -> None:
+    """How the demo's status page reads: its title and currency."""
+    with config.open("a", encoding="utf-8") as extra:
+        extra.write("page: {title: Acme sales OKRs, currency: EUR}\n")
+
+
+def _write_page(app: App, path: Path, out: Console) -> None:
     """The status page of the demo's quarter, as ``okrsync report --html`` writes it."""
     from okrsync.report import build_report, render_page  # noqa: PLC0415
 
@@ -145,6 +149,7 @@ def _write_page(app: App, path: Path) -> None:
     data = build_report(app.settings, app.db, app.mappings, now=now)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(data, links=False), encoding="utf-8")
+    out.print(f"Status page: {path}")
 
 
 def _count(report: CycleReport) -> dict[str, int]:

@@ -31,7 +31,10 @@ from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from okrsync.engine import CycleReport
+    from okrsync_sandbox.runner import SandboxGroup
 
 __all__ = ["DEMO_END", "DEMO_START", "run_demo"]
 
@@ -63,8 +66,13 @@ def run_demo(
     weeks: int | None = None,
     console: Console | None = None,
     page: Path = DEMO_PAGE,
+    before_check_in: Callable[[SandboxGroup, App, date], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the demo; return a summary (for tests): reports, check-ins and timings."""
+    """Run the demo; return a summary (for tests): reports, check-ins and timings.
+
+    ``before_check_in`` runs before each weekly check-in (after the first), as
+    reps would edit the CRM then.
+    """
     out = console or Console()
     began = time.monotonic()
     registry = PluginRegistry.from_entry_points()
@@ -116,7 +124,7 @@ def run_demo(
                 monday += timedelta(weeks=1)
                 moment["now"] = _moment(monday)
                 group.advance(moment["now"])
-                report = app.engine().run("check_in", monday)
+                report = _check_in(group, app, monday, before_check_in)
                 history.append(report)
                 writes = sum(w["upserted"] for w in report.writes.as_dict().values())
                 calls = sum(report.api_calls.values())
@@ -133,6 +141,17 @@ def run_demo(
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
     return {"reports": history, "seconds": seconds, "page": page}
+
+
+def _check_in(
+    group: SandboxGroup,
+    app: App,
+    monday: date,
+    before: Callable[[SandboxGroup, App, date], None] | None,
+) -> CycleReport:
+    if before is not None:
+        before(group, app, monday)
+    return app.engine().run("check_in", monday)
 
 
 def _page_settings(config: Path) -> None:

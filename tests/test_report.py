@@ -328,3 +328,40 @@ def test_nice_ticks_cover_the_range_in_round_steps() -> None:
 def test_first_monday_is_in_the_first_check_in(world: World) -> None:
     """The world's first check-in is its first Monday (a guard on the fixture itself)."""
     assert world.reports[0].as_of == FIRST_MONDAY
+
+
+def test_a_running_cycle_keeps_the_last_evaluations(world: World) -> None:
+    """While a cycle runs (no evaluation stored yet), the page shows the previous ones and says it runs."""
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from okrsync.state.models import RunRow  # noqa: PLC0415
+
+    before = report_of(world)
+    started = datetime(2026, 7, 27, 9, tzinfo=UTC)
+    with Session(world.app.db) as session:
+        session.add(
+            RunRow(
+                id="20260727T090000-aaaaaa",
+                workspace=world.app.settings.workspace,
+                kind="sync",
+                as_of=date(2026, 7, 27),
+                started_at=started,
+            )
+        )
+        session.commit()
+    try:
+        during = report_of(world)
+    finally:
+        with Session(world.app.db) as session:
+            row = session.get(RunRow, "20260727T090000-aaaaaa")
+            session.delete(row)
+            session.commit()
+    assert during.last_run is not None
+    assert (during.last_run.outcome, during.last_run.run_id) == (
+        "running",
+        "20260727T090000-aaaaaa",
+    )
+    assert [(k.key, k.value, k.score) for k in during.key_results()] == [
+        (k.key, k.value, k.score) for k in before.key_results()
+    ]
+    assert "↻</span> Running" in render_page(during)

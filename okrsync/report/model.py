@@ -293,41 +293,30 @@ class _Evaluation:
     started_at: datetime
 
 
-def _latest_evaluations(db: Engine, workspace: str, keys: list[str]) -> dict[str, _Evaluation]:
-    """Each key result's evaluation by the latest run (not a plan) that evaluated it."""
+def _latest_evaluations(
+    db: Engine, workspace: str, keys: list[str], runs: int = 20
+) -> dict[str, _Evaluation]:
+    """Each key result's evaluation by the latest of the last ``runs`` runs (not plans) with one.
+
+    A key result no recent run evaluated (new in the mappings, or its runs all
+    failed before computing) has none.
+    """
     found: dict[str, _Evaluation] = {}
-    if not keys:
-        return found
-    runs = (
-        select(EvaluationRow.run_id, RunRow.started_at)
-        .join(RunRow, col(RunRow.id) == col(EvaluationRow.run_id))
-        .where(RunRow.workspace == workspace, RunRow.kind != "plan")
-        .order_by(col(RunRow.started_at).desc())
-    )
+    wanted = set(keys)
     with Session(db) as session:
-        newest = session.exec(runs.where(col(EvaluationRow.kr_key).in_(keys)).limit(1)).first()
-        if newest is not None:
-            run_id, started = newest
-            rows = session.exec(
-                select(EvaluationRow).where(
-                    EvaluationRow.run_id == run_id, col(EvaluationRow.kr_key).in_(keys)
-                )
-            )
-            found = {row.kr_key: _Evaluation(row, started) for row in rows}
-        for key in (k for k in keys if k not in found):  # added to the mappings since
-            older = session.exec(
-                select(EvaluationRow, RunRow.started_at)
-                .join(RunRow, col(RunRow.id) == col(EvaluationRow.run_id))
-                .where(
-                    RunRow.workspace == workspace,
-                    RunRow.kind != "plan",
-                    EvaluationRow.kr_key == key,
-                )
-                .order_by(col(RunRow.started_at).desc())
-                .limit(1)
-            ).first()
-            if older is not None:
-                found[key] = _Evaluation(older[0], older[1])
+        recent = session.exec(
+            select(RunRow.id, RunRow.started_at)
+            .where(RunRow.workspace == workspace, RunRow.kind != "plan")
+            .order_by(col(RunRow.started_at).desc())
+            .limit(runs)
+        ).all()
+        for run_id, started in recent:
+            rows = session.exec(select(EvaluationRow).where(EvaluationRow.run_id == run_id))
+            for row in rows:
+                if row.kr_key in wanted and row.kr_key not in found:
+                    found[row.kr_key] = _Evaluation(row, started)
+            if len(found) == len(wanted):
+                break
     return found
 
 

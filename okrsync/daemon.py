@@ -266,7 +266,7 @@ class Daemon:
                 generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST
             )
         elif path == "/":
-            response = status_page(self.app, Request(environ))
+            return status_page(self.app, environ, start_response)
         else:
             response = json_response({"error": "not found"}, 404)
         return response(environ, start_response)

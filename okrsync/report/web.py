@@ -1,8 +1,9 @@
-"""The status page over WSGI: ``GET /`` (``?cycle=`` for another cycle), read-only.
+"""The status page as a WSGI application: ``GET /`` (``?cycle=`` for another cycle), read-only.
 
-Optional HTTP basic auth or a bearer token (``http.auth``), both compared in
-constant time; the health and metrics endpoints are not behind it. The page
-is never cached and may not be framed.
+Plain WSGI, so any server the daemon runs on can mount it. Optional HTTP
+basic auth or a bearer token (``http.auth``), compared in constant time; the
+health and metrics endpoints are not behind it. The page is never cached and
+may not be framed.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ import binascii
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 import structlog
 from markupsafe import escape
-from werkzeug.wrappers import Response
 
 from okrsync.report.html import content_security_policy, render_page
 from okrsync.report.model import UnknownCycleError, build_report
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Request
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from okrsync.app import App
     from okrsync.config import HttpAuth
@@ -61,67 +65,81 @@ def authorized(auth: HttpAuth, header: str | None) -> bool:
     return False
 
 
-def _headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": content_security_policy() + "; frame-ancestors 'none'",
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-    }
+def _headers(content_type: str, length: int) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", content_type),
+        ("Content-Length", str(length)),
+        ("Content-Security-Policy", content_security_policy() + "; frame-ancestors 'none'"),
+        ("Cache-Control", "no-store"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+    ]
 
 
-def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        message + "\n",
-        status=status,
-        headers={**_headers(), **(headers or {})},
-        mimetype="text/plain",
+def _send(
+    start_response: StartResponse,
+    status: int,
+    body: str,
+    content_type: str = "text/plain; charset=utf-8",
+    extra: Iterable[tuple[str, str]] = (),
+    *,
+    head: bool = False,
+) -> list[bytes]:
+    data = body.encode("utf-8")
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}", [*_headers(content_type, len(data)), *extra]
     )
+    return [] if head else [data]
 
 
-def _challenge(auth: HttpAuth) -> Response:
-    response = _text(401, "The status page needs credentials.")
+def _challenge(auth: HttpAuth) -> list[tuple[str, str]]:
+    out = []
     if auth.password is not None:
-        response.headers.add("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')
+        out.append(("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"'))
     if auth.token is not None:
-        response.headers.add("WWW-Authenticate", f'Bearer realm="{REALM}"')
-    return response
+        out.append(("WWW-Authenticate", f'Bearer realm="{REALM}"'))
+    return out
 
 
-def _unknown_cycle(error: UnknownCycleError) -> Response:
+def _unknown_cycle(error: UnknownCycleError) -> str:
     known = "".join(
         f'<li><a href="?cycle={escape(name)}">{escape(name)}</a></li>' for name in error.known
     )
-    body = (
+    return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>No such cycle</title></head><body><h1>No such cycle</h1>"
         f"<p>{escape(str(error))}.</p><ul>{known}</ul></body></html>"
     )
-    return Response(body, status=404, headers=_headers(), mimetype="text/html")
 
 
-def status_page(app: App, request: Request) -> Response:
-    """The response to a request for the status page."""
+def status_page(
+    app: App, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
+    """Answer a request for the status page (a WSGI application, given the daemon's app)."""
     http = app.settings.http
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    head = method == "HEAD"
     if not http.page:
-        return _text(404, "The status page is turned off (http.page: false).")
-    if request.method not in {"GET", "HEAD"}:
-        return _text(405, "The status page is read-only.", {"Allow": "GET, HEAD"})
-    if not authorized(http.auth, request.headers.get("Authorization")):
-        log.info("page.unauthorized", remote=request.remote_addr)
-        return _challenge(http.auth)
-    cycle = request.args.get("cycle") or None
+        return _send(start_response, 404, "The status page is turned off (http.page: false).\n")
+    if method not in {"GET", "HEAD"}:
+        allow = [("Allow", "GET, HEAD")]
+        return _send(start_response, 405, "The status page is read-only.\n", extra=allow)
+    if not authorized(http.auth, environ.get("HTTP_AUTHORIZATION")):
+        log.info("page.unauthorized", remote=environ.get("REMOTE_ADDR"))
+        challenge = _challenge(http.auth)
+        return _send(start_response, 401, "The status page needs credentials.\n", extra=challenge)
+    query = parse_qs(str(environ.get("QUERY_STRING", "")))
+    cycle = (query.get("cycle") or [""])[0] or None
     now = app.clock() if app.clock else datetime.now(UTC)
+    html = "text/html; charset=utf-8"
     try:
         report = build_report(app.settings, app.db, app.mappings, cycle=cycle, now=now)
     except UnknownCycleError as error:
-        return _unknown_cycle(error)
+        return _send(start_response, 404, _unknown_cycle(error), html, head=head)
     except sa.exc.SQLAlchemyError as error:
         log.warning("page.store_unreachable", error=type(error).__name__)
-        return _text(503, "The state store cannot be read right now; try again shortly.")
-    response = Response(render_page(report), headers=_headers(), mimetype="text/html")
-    if request.method == "HEAD":
-        response.set_data(b"")
-    return response
+        message = "The state store cannot be read right now; try again shortly.\n"
+        return _send(start_response, 503, message, head=head)
+    return _send(start_response, 200, render_page(report), html, head=head)

@@ -91,7 +91,7 @@ def quarter(
     """Four Mondays of check-ins against the sandbox, reps' voices entered through simple-salesforce."""
     del chrome  # started first: without a browser nothing here is needed
     moment = datetime(FIRST.year, FIRST.month, FIRST.day, 12, tzinfo=UTC)
-    group = start_sandboxes(SandboxOptions(seed=5, size=800, as_of=moment))
+    group = start_sandboxes(SandboxOptions(seed=5, size=400, as_of=moment))
     folder = tmp_path_factory.mktemp("page")
     sandbox = Sandbox(group, folder, registry)
     config = sandbox.write_config("page", extra="http: {host: 127.0.0.1, port: 0}\n")
@@ -152,6 +152,10 @@ def _targets(quarter: Quarter) -> list[str]:
     return [quarter.url, quarter.file.as_uri()]
 
 
+def _score(score: float | None) -> str:
+    return "—" if score is None else f"{score:.2f}"
+
+
 def _kr(chrome: WebDriver, key: str) -> Any:
     from selenium.webdriver.common.by import By  # noqa: PLC0415
 
@@ -165,6 +169,7 @@ def test_names_scores_and_statuses_read_as_the_engine_left_them(chrome, quarter)
         "at_risk": "At risk",
         "off_track": "Off track",
         "done": "Done",
+        "no_data": "No data",
     }
     read = """
         const out = {};
@@ -182,13 +187,13 @@ def test_names_scores_and_statuses_read_as_the_engine_left_them(chrome, quarter)
         for result in quarter.last.key_results:
             title, score, forecast, badge = seen[result.kr.full_key]
             assert title == result.kr.title
-            assert score == f"{result.score.score:.2f}"
-            assert forecast == f"{result.score.forecast_score:.2f}"
+            assert score == _score(result.score.score)
+            assert forecast == _score(result.score.forecast_score)
             assert labels[result.status] in badge
         for key, objective in quarter.last.objectives.items():
             if key.startswith("2026-Q3/"):
                 title = quarter.app.mappings.objective(key).title
-                assert seen[key] == [title, f"{objective.score:.2f}"]
+                assert seen[key] == [title, _score(objective.score)]
 
 
 def test_each_chart_has_a_point_per_check_in(chrome, quarter) -> None:
@@ -196,7 +201,7 @@ def test_each_chart_has_a_point_per_check_in(chrome, quarter) -> None:
     from selenium.webdriver.common.by import By  # noqa: PLC0415
 
     stored = quarter.check_ins()
-    assert set(stored.values()) == {len(MONDAYS)}
+    assert len(MONDAYS) in set(stored.values()) <= {0, len(MONDAYS)}  # without data: no point
     chrome.get(quarter.url)
     for key, count in stored.items():
         points = _kr(chrome, key).find_elements(By.CSS_SELECTOR, "svg.burnup circle.checkin")
@@ -209,14 +214,19 @@ def test_forecast_lines_end_at_the_engines_forecast(chrome, quarter) -> None:
         const out = {};
         for (const svg of document.querySelectorAll('svg.burnup')) {
           const line = svg.querySelector('line.forecast');
-          out[svg.dataset.key] = [svg.dataset.yMin, svg.dataset.yMax, svg.dataset.plotTop,
+          out[svg.dataset.key] = line && [svg.dataset.yMin, svg.dataset.yMax, svg.dataset.plotTop,
             svg.dataset.plotBottom, line.dataset.forecastEnd, line.getAttribute('y2')].map(Number);
         }
         return out;
     """
     chrome.get(quarter.url)
     charts = chrome.execute_script(read)
+    drawn_lines = 0
     for result in quarter.last.key_results:
+        if result.score.forecast_score is None:  # no data: no forecast, no line
+            assert charts[result.kr.full_key] is None
+            continue
+        drawn_lines += 1
         y_min, y_max, top, bottom, end, y2 = charts[result.kr.full_key]
         kr = result.kr
         assert round2(progress(end, kr.start, kr.target, milestone=kr.is_milestone)) == (
@@ -224,6 +234,7 @@ def test_forecast_lines_end_at_the_engines_forecast(chrome, quarter) -> None:
         ), kr.full_key
         drawn = y_min + (bottom - y2) / (bottom - top) * (y_max - y_min)
         assert drawn == pytest.approx(end, abs=(y_max - y_min) / (bottom - top) * 0.01)
+    assert drawn_lines > len(quarter.last.key_results) / 2
 
 
 def test_no_horizontal_scrolling_on_a_phone(chrome, quarter) -> None:
@@ -273,9 +284,10 @@ def test_charts_have_text_alternatives_and_data_tables(chrome, quarter) -> None:
     for role, (title, description), rows in charts:
         assert role == "img"
         assert title.startswith("Burn-up chart: ")
-        assert f"{len(MONDAYS)} check-ins" in description
-        assert "Forecast " in description
-        assert rows == len(MONDAYS)
+        with_data = f"{len(MONDAYS)} check-ins" in description and "Forecast " in description
+        assert with_data or "No check-ins yet." in description, description
+        assert "Expected line from " in description
+        assert rows == len(MONDAYS)  # the table lists check-ins without a value too
     headings = chrome.execute_script(
         "return [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => h.tagName)"
     )

@@ -365,3 +365,17 @@ def test_a_running_cycle_keeps_the_last_evaluations(world: World) -> None:
         (k.key, k.value, k.score) for k in before.key_results()
     ]
     assert "↻</span> Running" in render_page(during)
+
+
+def test_old_data_is_flagged(world: World) -> None:
+    """When the last good sync is older than twice the sync interval, the page says the numbers may be out of date."""
+    last = world.last
+    fresh = report_of(world, now=datetime(2026, 7, 27, 8, 30, tzinfo=UTC))
+    old = report_of(world, now=datetime(2026, 7, 27, 9, 1, tzinfo=UTC))  # interval 1 h: after 2 h
+    assert last.as_of == date(2026, 7, 27)
+    assert not fresh.stale
+    assert old.stale
+    assert "Out of date:" not in render_page(fresh)
+    assert "Out of date:</b> the last good sync started Mon 27 Jul 2026 07:00 UTC" in render_page(
+        old
+    )

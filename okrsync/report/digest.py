@@ -129,6 +129,10 @@ def render_digest(report: Report) -> str:
             f"Last sync: {_status(run.outcome).lower()}, {run.kind.replace('_', '-')} "
             f"as of {format_day(run.as_of)}."
         )
+    if report.stale:
+        since = report.last_success.started_at.date() if report.last_success else None
+        when = f"since {format_day(since)}" if since else "yet"
+        out.append(f"**Out of date:** no sync has succeeded {when}.")
     out.append("")
     krs = [
         (kr, o)

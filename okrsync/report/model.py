@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
@@ -54,9 +54,12 @@ __all__ = [
 class UnknownCycleError(LookupError):
     """No cycle of that name in the mappings."""
 
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        listed = ", ".join(known) or "none"
-        super().__init__(f"no cycle named {name!r}; the mappings define {listed}")
+    def __init__(self, name: str | None, known: Sequence[str]) -> None:
+        if name is None:
+            super().__init__("the mappings define no cycle yet")
+        else:
+            listed = ", ".join(known) or "none"
+            super().__init__(f"no cycle named {name!r}; the mappings define {listed}")
         self.name = name
         self.known = tuple(known)
 
@@ -237,6 +240,8 @@ class Report:
     """Day of the latest evaluation shown (``None``: nothing evaluated yet)."""
     last_run: RunView | None = None
     last_success: RunView | None = None
+    stale: bool = False
+    """No run succeeded within twice the sync interval (two days for a cron schedule)."""
     quota: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     currency: str | None = None
 
@@ -521,6 +526,22 @@ def _tree(
     return tuple(build(o, frozenset({o.full_key})) for o in roots)
 
 
+STALE_AFTER_CRON = timedelta(days=2)
+"""How old the last good sync may be, with a cron sync schedule, before the page warns."""
+
+
+def _stale(
+    settings: Settings, last_run: RunView | None, last_success: RunView | None, now: datetime
+) -> bool:
+    if last_run is None:
+        return False  # nothing ran yet: the page says so
+    if last_success is None:
+        return True
+    interval = settings.schedules.sync.interval
+    allowed = timedelta(seconds=2 * interval) if interval else STALE_AFTER_CRON
+    return _naive(now) - _naive(last_success.started_at) > allowed
+
+
 def build_report(
     settings: Settings,
     db: Engine,
@@ -559,7 +580,7 @@ def build_report(
         day = last_run.as_of if last_run else moment.date()
         chosen = choose_cycle(mappings.cycles, day)
         if chosen is None:
-            raise UnknownCycleError("(current)", names)
+            raise UnknownCycleError(None, names)
     shown_krs = list(mappings.key_results())
     keys = [kr.full_key for kr in shown_krs]
     evaluations = _latest_evaluations(db, settings.workspace, keys)
@@ -586,6 +607,7 @@ def build_report(
         as_of=max((kr.as_of for kr in in_cycle if kr.as_of), default=None),
         last_run=last_run,
         last_success=last_success,
+        stale=_stale(settings, last_run, last_success, moment),
         quota={name: dict(q) for name, q in sorted(status["quota"].items())},
         currency=page.currency,
     )

@@ -21,7 +21,7 @@ from okrsync.report.digest import markdown_text
 from okrsync.report.fmt import format_change, format_value
 from okrsync.scoring import CheckInPoint, forecast_value, progress, round2
 
-from .report_world import FIRST_MONDAY, HOSTILE, WEEKS, build_world
+from .report_world import HOSTILE, WEEKS, build_world
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -323,11 +323,6 @@ def test_nice_ticks_cover_the_range_in_round_steps() -> None:
     assert high >= 0.153
     assert len(ticks) <= 6
     assert nice_ticks(5, 5)[0] < 5 < nice_ticks(5, 5)[1]
-
-
-def test_first_monday_is_in_the_first_check_in(world: World) -> None:
-    """The world's first check-in is its first Monday (a guard on the fixture itself)."""
-    assert world.reports[0].as_of == FIRST_MONDAY
 
 
 def test_a_running_cycle_keeps_the_last_evaluations(world: World) -> None:

@@ -415,7 +415,7 @@ def report(
     try:
         data = build_report(application.settings, application.db, application.mappings, cycle=cycle)
     except UnknownCycleError as error:
-        typer.echo(f"error: --cycle: {error}", err=True)
+        typer.echo(f"error: {'--cycle: ' if cycle else ''}{error}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     finally:
         application.close()
@@ -424,7 +424,8 @@ def report(
         krs = sum(1 for kr in data.key_results() if kr.cycle.name == data.cycle.name)
         typer.echo(f"{html}: status page of {data.cycle.name} ({krs} key results)", err=True)
         return
-    sys.stdout.write(render_digest(data) if output_format == "markdown" else render_page(data))
+    text = render_digest(data) if output_format == "markdown" else render_page(data, links=False)
+    sys.stdout.write(text)
 
 
 def _write_atomically(path: Path, text: str) -> None:

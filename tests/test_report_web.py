@@ -191,6 +191,9 @@ def test_report_command_writes_the_page_and_prints_the_digest(tmp_path: Path) ->
     digest = runner.invoke(cli, ["report", "--config", str(world.config), "--format", "markdown"])
     assert digest.exit_code == 0, digest.output
     assert digest.stdout.startswith("# Acme sales OKRs · 2026-Q3: weekly check-in")
+    printed = runner.invoke(cli, ["report", "-c", str(world.config), "--format", "html"])
+    assert printed.stdout.startswith("<!doctype html>")
+    assert "?cycle=" not in printed.stdout
     half = runner.invoke(cli, ["report", "-c", str(world.config), "--cycle", "2026-H2"])
     assert "# Acme sales OKRs · 2026-H2" in half.stdout
     missing = runner.invoke(cli, ["report", "-c", str(world.config), "--cycle", "2027-Q1"])

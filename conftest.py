@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# property tests judge behaviour, not speed: on a loaded CI machine no example may fail
+# for taking long (each test still sets its own number of examples)
+settings.register_profile("okrsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("okrsync")
 
 # the connector contract suite is a library module: let pytest explain its failed asserts
 pytest.register_assert_rewrite("okrsync.testing.contract")

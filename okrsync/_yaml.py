@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLWarning
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from okrsync.errors import Problem
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+_WARNING_MARK = re.compile(r"line (\d+), column (\d+)")
+"""Where ruamel's warnings point (the last mark is the offending one)."""
 
 __all__ = [
     "MAX_DEPTH",
@@ -263,7 +267,15 @@ def load_yaml(source: str | bytes, file: str) -> tuple[LocatedDocument, list[Pro
         text = source
     yaml = YAML(typ="rt", pure=True)
     try:
-        root = yaml.compose(StringIO(text))
+        with warnings.catch_warnings():
+            # a reused anchor is a warning in ruamel (the later one wins): an error here
+            warnings.simplefilter("error", YAMLWarning)
+            root = yaml.compose(StringIO(text))
+    except YAMLWarning as exc:
+        found = _WARNING_MARK.findall(str(exc))
+        line, col = (int(found[-1][0]), int(found[-1][1])) if found else (1, 1)
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return doc, [Problem(file, line, col, "", f"invalid YAML: {what}")]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"

@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -564,6 +564,70 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     except OkrsyncError:
         pass  # broken mappings: `validate` says why; the status still shows
     print_status(data, units=units)
+
+
+ReportFormat = Literal["markdown", "html"]
+
+
+@app.command()
+def report(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    cycle: Annotated[
+        str | None, typer.Option(help="The cycle to show [default: the current one].")
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write the status page to this file (self-contained HTML).",
+            dir_okay=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="What to print when no --html file is given: the weekly check-in digest "
+            "(markdown) or the page (html).",
+        ),
+    ] = "markdown",
+) -> None:
+    """Write the status page as one HTML file, or print the weekly check-in digest."""
+    from okrsync.app import build_app  # noqa: PLC0415
+    from okrsync.report import UnknownCycleError, build_report, render_digest, render_page  # noqa: PLC0415
+
+    try:
+        application = build_app(config, mappings, with_connectors=False)
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    try:
+        data = build_report(application.settings, application.db, application.mappings, cycle=cycle)
+    except UnknownCycleError as error:
+        typer.echo(f"error: {'--cycle: ' if cycle else ''}{error}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    finally:
+        application.close()
+    if html is not None:
+        _write_atomically(html, render_page(data, links=False))
+        krs = sum(1 for kr in data.key_results() if kr.cycle.name == data.cycle.name)
+        typer.echo(f"{html}: status page of {data.cycle.name} ({krs} key results)", err=True)
+        return
+    text = render_digest(data) if output_format == "markdown" else render_page(data, links=False)
+    sys.stdout.write(text)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no reader sees half of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        typer.echo(f"error: --html: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 @app.command()

@@ -66,8 +66,10 @@ __all__ = [
     "ENV_PREFIX",
     "SECRET_MASK",
     "ConnectorInstance",
+    "HttpAuth",
     "HttpSettings",
     "LogSettings",
+    "PageSettings",
     "ReadinessSettings",
     "Schedule",
     "Schedules",
@@ -253,13 +255,68 @@ class Schedules(BaseModel):
     )
 
 
+class HttpAuth(BaseModel):
+    """Who may read the status page at ``/``; ``/healthz``, ``/readyz`` and ``/metrics`` stay open.
+
+    Without any of these the page is open to whoever reaches the port. With a
+    username and password it asks for HTTP basic auth; with a token it accepts
+    ``Authorization: Bearer <token>``; with both, either. The password and the
+    token are secrets: environment or files only.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str | None = Field(None, min_length=1, description="Basic-auth user name.")
+    password: SecretStr | None = Field(
+        None, description="Basic-auth password (`OKRSYNC_HTTP__AUTH__PASSWORD` or `…_FILE`)."
+    )
+    token: SecretStr | None = Field(
+        None, description="Bearer token (`OKRSYNC_HTTP__AUTH__TOKEN` or `…_FILE`)."
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> HttpAuth:
+        if (self.username is None) != (self.password is None):
+            given, missing = (
+                ("username", "password") if self.password is None else ("password", "username")
+            )
+            msg = f"expected `{missing}` too: basic auth needs both, got only `{given}`"
+            raise ValueError(msg)
+        for name in ("password", "token"):
+            secret = getattr(self, name)
+            if secret is not None and not secret.get_secret_value():
+                msg = f"expected a non-empty `{name}`"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the page asks for credentials."""
+        return self.password is not None or self.token is not None
+
+
 class HttpSettings(BaseModel):
-    """Where the health and metrics endpoints listen."""
+    """Where the health and metrics endpoints and the status page listen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field("0.0.0.0", min_length=1)  # noqa: S104 - a container listens on all interfaces
     port: int = Field(8080, ge=0, le=65535)
+    page: bool = Field(default=True, description="Serve the read-only status page at `/`.")
+    auth: HttpAuth = Field(default_factory=HttpAuth)
+
+
+class PageSettings(BaseModel):
+    """How the status page and the reports present the OKRs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field("OKRs", min_length=1, max_length=120, description="The page's heading.")
+    currency: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code (`EUR`, `USD`) shown with currency values.",
+    )
 
 
 class ReadinessSettings(BaseModel):
@@ -303,6 +360,7 @@ class Settings(BaseModel):
     schedules: Schedules = Field(default_factory=Schedules)
     http: HttpSettings = Field(default_factory=HttpSettings)
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+    page: PageSettings = Field(default_factory=PageSettings)
     connectors: dict[str, ConnectorInstance] = Field(default_factory=dict)
 
     @property
@@ -328,6 +386,7 @@ class Settings(BaseModel):
             found += [password, unquote(password)]
         for _, inst in sorted(self.connectors.items()):
             found += _secrets_in(inst.settings)
+        found += _secrets_in(self.http.auth)
         return list(dict.fromkeys(v for v in found if v))
 
 

@@ -15,6 +15,7 @@
   syncing: ``/readyz`` answers 503 after ``readiness.unready_after_cycles``
   consecutive cycles that synced nothing (failed, every key result in error,
   or every write refused), and 200 again after the next one that syncs.
+- The read-only status page at ``/`` (:mod:`okrsync.report.web`, optionally behind auth).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from okrsync.app import App, connect, load_mappings_for
 from okrsync.errors import OkrsyncError
 from okrsync.http import Response, Served, json_response, serve
 from okrsync.mapping.loader import mapping_files
+from okrsync.report.web import status_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -273,7 +275,7 @@ class Daemon:
     # -- HTTP ------------------------------------------------------------------------
 
     def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """``/healthz``, ``/readyz``, ``/metrics``."""
+        """``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``."""
         path = environ.get("PATH_INFO") or "/"
         if path == "/healthz":
             response = json_response({"status": "ok"})
@@ -283,6 +285,8 @@ class Daemon:
             response = Response(
                 generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST
             )
+        elif path == "/":
+            return status_page(self.app, environ, start_response)
         else:
             response = json_response({"error": "not found"}, 404)
         return response(environ, start_response)

@@ -15,14 +15,19 @@ from okrsync.state.models import EvaluationRow, RunRow
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from sqlalchemy.engine import Engine
+
     from okrsync.config import Settings
 
 __all__ = ["print_status", "read_status"]
 
 
-def read_status(settings: Settings, runs: int = 10) -> dict[str, Any]:
-    """Recent runs, the latest evaluation of each key result, and quota (JSON-ready)."""
-    engine = open_store(settings.store_url.get_secret_value())
+def read_status(settings: Settings, runs: int = 10, db: Engine | None = None) -> dict[str, Any]:
+    """Recent runs, the latest evaluation of each key result, and quota (JSON-ready).
+
+    Reads the store ``db`` when given (left open), else opens the configured one.
+    """
+    engine = db or open_store(settings.store_url.get_secret_value())
     try:
         with Session(engine) as session:
             recent = session.exec(
@@ -40,7 +45,8 @@ def read_status(settings: Settings, runs: int = 10) -> dict[str, Any]:
                 else []
             )
     finally:
-        engine.dispose()
+        if db is None:
+            engine.dispose()
     quota: dict[str, Any] = {}
     for run in reversed(recent):
         quota.update(run.quota or {})

@@ -475,7 +475,7 @@ def test_several_problems_reported_together(workdir, registry):
         ),
         (
             "config/okrsync.yaml:4:3: http.prt: unknown key `prt` (did you mean `port`?); "
-            "expected one of `host`, `port`"
+            "expected one of `host`, `port`, `page`, `auth`"
         ),
         (
             "environment variable OKRSYNC_WORKSPAC: workspac: no such setting; "

@@ -18,17 +18,20 @@ START = date(2026, 8, 31)
 
 
 @pytest.fixture(scope="module")
-def demo() -> tuple[dict[str, Any], str]:
-    """The demo's summary and printed output, from the last five weeks of the quarter."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+    """The demo's summary, printed output and status page, from the last five weeks of the quarter."""
     out = io.StringIO()
     console = Console(file=out, width=80)
-    summary = run_demo(ROOT / "mappings", size=2000, start=START, console=console)
-    return summary, out.getvalue()
+    page = tmp_path_factory.mktemp("demo") / "status.html"
+    summary = run_demo(ROOT / "mappings", size=2000, start=START, console=console, page=page)
+    return summary, out.getvalue(), page
 
 
-def test_demo_syncs_checks_in_weekly_and_shows_trends(demo: tuple[dict[str, Any], str]) -> None:
-    """The demo provisions, syncs every KR of the shipped mappings and records weekly check-ins."""
-    summary, text = demo
+def test_demo_syncs_checks_in_weekly_and_shows_trends(
+    demo: tuple[dict[str, Any], str, Path],
+) -> None:
+    """The demo provisions, syncs every KR of the shipped mappings, records weekly check-ins and writes the page."""
+    summary, text, page = demo
     reports = summary["reports"]
     assert [r.as_of.isoformat() for r in reports] == [
         "2026-08-31",
@@ -62,13 +65,18 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(demo: tuple[dict[str, Any]
     assert "/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results" in text
     assert "sf project deploy start --source-dir " in text
     assert "CRM → OKR Key Results" in text
+    assert f"Status page: {page}" in text.replace("\n", "")
+    html = page.read_text(encoding="utf-8")
+    assert "Acme sales OKRs · 2026-Q3" in html
+    # one burn-up chart per key result: the quarter's and, as context, its parents' (the half-year)
+    assert html.count('class="burnup"') == len(reports[0].key_results)
 
 
 def test_demo_trend_table_at_the_quarters_end_tells_the_truth(
-    demo: tuple[dict[str, Any], str],
+    demo: tuple[dict[str, Any], str, Path],
 ) -> None:
     """Two days before the quarter ends, nothing falling shows on track below 0.7, nothing low shows on track, no level or growing churn is done early."""
-    summary, text = demo
+    summary, text, _ = demo
     reports = summary["reports"]
     final = reports[-1]
     assert final.as_of == DEMO_END
@@ -115,9 +123,9 @@ def test_demo_trend_table_at_the_quarters_end_tells_the_truth(
         assert "↘" in row, row
 
 
-def test_demo_output_fits_80_columns(demo: tuple[dict[str, Any], str]) -> None:
+def test_demo_output_fits_80_columns(demo: tuple[dict[str, Any], str, Path]) -> None:
     """At 80 columns nothing is wider or cut off, and every key result has a trend row of its own."""
-    summary, text = demo
+    summary, text, _ = demo
     console = Console(width=80)
     # links and commands (indented, in "Where reps find their OKRs") are printed whole
     lines = [

@@ -204,3 +204,12 @@ def test_broken_mapping_is_reported_with_location(
             tmp_path, sources={"salesforce": "salesforce", "hubspot": "hubspot"}, catalogs=catalogs
         )
     assert [str(p) for p in caught.value.problems] == EXPECTED[case]
+
+
+def test_a_reused_anchor_is_a_located_error() -> None:
+    """Two anchors of one name (ruamel only warns; the later would win) are an error at the second."""
+    from okrsync._yaml import load_yaml  # noqa: PLC0415
+
+    _, problems = load_yaml("&a version: 1\n&a version: 1\n", "m.yaml")
+    assert [(p.line, p.col) for p in problems] == [(2, 1)]
+    assert "duplicate anchor 'a'" in problems[0].message

@@ -8,6 +8,7 @@
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
    quarter, so each key result shows its trend and forecast.
+5. Write the status page (``okrsync report --html``) and print its path.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from okrsync.engine import CycleReport, KeyResultResult
+    from okrsync_sandbox.runner import SandboxGroup
     from okrsync_sandbox.server import RunningSandbox
 
 __all__ = ["DEMO_END", "DEMO_START", "run_demo"]
@@ -47,6 +51,8 @@ DEMO_START = date(2026, 8, 3)
 DEMO_END = date(2026, 9, 28)
 """The last Monday of the quarter."""
 SPARKS = "▁▂▃▄▅▆▇█"
+DEMO_PAGE = Path(tempfile.gettempdir()) / "okrsync-demo" / "status-page.html"
+"""Where the demo writes its status page."""
 
 
 def _moment(day: date) -> datetime:
@@ -68,11 +74,15 @@ def run_demo(
     weeks: int | None = None,
     console: Console | None = None,
     start: date = DEMO_START,
+    page: Path = DEMO_PAGE,
+    before_check_in: Callable[[SandboxGroup, App, date], None] | None = None,
 ) -> dict[str, Any]:
     """Run the demo; return a summary (for tests): reports, check-ins and timings.
 
     ``start`` (a Monday, ``DEMO_START`` by default) is the first sync and check-in;
     ``weeks`` limits how many weekly check-ins follow it (default: to ``DEMO_END``).
+    ``before_check_in`` runs before each weekly check-in (after the first), as
+    reps would edit the CRM then.
     """
     out = console or Console()
     began = time.monotonic()
@@ -84,6 +94,7 @@ def run_demo(
         try:
             config = Path(folder) / "okrsync.yaml"
             write_config(group, config, store_url=f"sqlite:///{Path(folder) / 'state.db'}")
+            _page_settings(config)
             settings = load_config(config, mappings, registry=registry, env={}, log=False)
             loaded = load_mappings_for(settings, registry)
             clocks = (getattr(box, "clock", None) for _, box in sorted(group.sandboxes.items()))
@@ -98,18 +109,7 @@ def run_demo(
                 clock,
             )
             out.rule("[bold]okrsync demo")
-            crms = ", ".join(
-                f"{_title(registry, name)} {_url(box)}".rstrip()
-                for name, box in sorted(group.sandboxes.items())
-            )
-            out.print(f"Sandbox CRMs: {crms} (seed {seed}, {size} rows each)")
-            out.print(
-                f"Mappings: {len(loaded.objectives)} objectives, "
-                f"{sum(1 for _ in loaded.key_results())} key results in {mappings}"
-            )
-            for name, connector in sorted(app.connectors.items()):
-                changes = connector.provision(OKR_OBJECTS)
-                out.print(f"Provisioned {name}: {len(changes)} changes")
+            _introduce(app, group, mappings, f"seed {seed}, {size} rows each", out)
             out.rule(f"Sync as of {start}")
             first = app.engine().run("check_in", start)
             print_report(
@@ -125,7 +125,7 @@ def run_demo(
                 monday += timedelta(weeks=1)
                 moment["now"] = _moment(monday)
                 group.advance(moment["now"])
-                report = app.engine().run("check_in", monday)
+                report = _check_in(group, app, monday, before_check_in)
                 history.append(report)
                 writes = sum(w["upserted"] for w in report.writes.as_dict().values())
                 statuses = _count(report)
@@ -140,12 +140,58 @@ def run_demo(
             out.print(fitted_table(out.width, _WEEKLY_COLUMNS, weekly))
             _trends(history, out)
             _where_reps_look(registry, group.sandboxes, out)
+            _write_page(app, page, out)
             app.close()
         finally:
             group.stop()
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
-    return {"reports": history, "seconds": seconds}
+    return {"reports": history, "seconds": seconds, "page": page}
+
+
+def _introduce(app: App, group: SandboxGroup, mappings: Path, data: str, out: Console) -> None:
+    """Which sandbox CRMs and mappings the demo runs, and okrsync's objects provisioned."""
+    registry = app.registry
+    crms = ", ".join(
+        f"{_title(registry, name)} {_url(box)}".rstrip()
+        for name, box in sorted(group.sandboxes.items())
+    )
+    out.print(f"Sandbox CRMs: {crms} ({data})")
+    out.print(
+        f"Mappings: {len(app.mappings.objectives)} objectives, "
+        f"{sum(1 for _ in app.mappings.key_results())} key results in {mappings}"
+    )
+    for name, connector in sorted(app.connectors.items()):
+        changes = connector.provision(OKR_OBJECTS)
+        out.print(f"Provisioned {name}: {len(changes)} changes")
+
+
+def _check_in(
+    group: SandboxGroup,
+    app: App,
+    monday: date,
+    before: Callable[[SandboxGroup, App, date], None] | None,
+) -> CycleReport:
+    if before is not None:
+        before(group, app, monday)
+    return app.engine().run("check_in", monday)
+
+
+def _page_settings(config: Path) -> None:
+    """How the demo's status page reads: its title and currency."""
+    with config.open("a", encoding="utf-8") as extra:
+        extra.write("page: {title: Acme sales OKRs, currency: EUR}\n")
+
+
+def _write_page(app: App, path: Path, out: Console) -> None:
+    """The status page of the demo's quarter, as ``okrsync report --html`` writes it."""
+    from okrsync.report import build_report, render_page  # noqa: PLC0415
+
+    now = app.clock() if app.clock else None
+    data = build_report(app.settings, app.db, app.mappings, now=now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_page(data, links=False), encoding="utf-8")
+    out.print(f"Status page: {path}")
 
 
 _WEEKLY_STATUSES = ("done", "on_track", "at_risk", "off_track", "error")

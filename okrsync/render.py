@@ -44,6 +44,8 @@ def _number(value: float | None, unit: str | None = None) -> str:
         return "—"
     if unit == "percent":
         return f"{value * 100:.1f}%"
+    if unit in {"hours", "days"}:
+        return f"{value:.1f} {unit[0]}"
     if abs(value) >= 1000:  # noqa: PLR2004
         return f"{value:,.0f}"
     return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"

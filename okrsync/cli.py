@@ -124,10 +124,11 @@ def metrics(
             continue
         for name in catalog.names():
             definition = catalog.definition(name)
+            unit = definition.unit or catalog.resolve(name, definition.origin).unit
             table.add_row(
                 instance,
                 name,
-                (definition.unit or "").__str__(),
+                str(unit),
                 definition.spec.description or "",
                 str(definition.origin),
             )

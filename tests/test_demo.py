@@ -19,14 +19,14 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends() -> None:
     reports = summary["reports"]
     assert [r.as_of.isoformat() for r in reports] == ["2026-08-03", "2026-08-10", "2026-08-17"]
     first = reports[0]
-    assert len(first.key_results) == 26
+    assert len(first.key_results) == 33
     assert all(r.status != "error" for r in first.key_results), [
         (r.kr.full_key, r.value.error) for r in first.key_results if r.value.error
     ]
     writes = first.writes.as_dict()
-    # 26 KRs + their objectives + a check-in each, in both CRMs; nothing failed
+    # 33 KRs + their objectives + a check-in each, in both CRMs; nothing failed
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0
-    assert writes["salesforce"]["upserted"] > 26
+    assert writes["salesforce"]["upserted"] > 33
     assert writes["hubspot"]["upserted"] > 13
     text = out.getvalue()
     assert "Trends over the weekly check-ins" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, date, datetime
 from textwrap import dedent
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 from sqlalchemy import event
 
 from okrsync.compute import evaluate
@@ -16,6 +18,7 @@ from okrsync.connector import FieldInfo
 from okrsync.errors import MappingError
 from okrsync.mapping.loader import load_mappings
 from okrsync.metric import Unit
+from okrsync.render import key_result_table
 from okrsync.state.db import open_store
 from okrsync.state.replica import Replica
 
@@ -396,3 +399,26 @@ def test_duration_key_results_are_in_the_stated_unit(
         "objectives[0].key_results[0].target: expected a duration of 0 hours or more for "
         "metric `first_response_hours`, got -1"
     )
+
+
+def test_durations_show_with_their_unit_in_the_plan_table() -> None:
+    """The plan table shows a duration's value, start and target in hours (`h`) or days (`d`)."""
+    row = {
+        "key": "Q3/o/k",
+        "source": "salesforce",
+        "metric": "first_response_hours",
+        "value": 7.26,
+        "start": 12.0,
+        "target": 4.0,
+        "progress": 0.59,
+        "score": 0.59,
+        "forecast_score": 0.8,
+        "status": "on_track",
+    }
+    out = io.StringIO()
+    Console(file=out, width=200).print(key_result_table([row], {"Q3/o/k": "hours"}))
+    assert "7.3 h" in out.getvalue()
+    assert "12.0 h → 4.0 h" in out.getvalue()
+    out = io.StringIO()
+    Console(file=out, width=200).print(key_result_table([row], {"Q3/o/k": "days"}))
+    assert "12.0 d → 4.0 d" in out.getvalue()

@@ -38,6 +38,7 @@ UNIT = DURATION.replace("in: hours", "in: minutes")
 NO_VIA = "{avg_duration: Lead, from: CreatedDate, to: {first: Task.CreatedDate}, in: hours}"
 PLAIN_FIRST = "{avg_duration: Lead, from: CreatedDate, to: {first: CreatedDate, via: WhoId}, in: hours}"  # fmt: skip
 TWICE = "{avg_duration: Lead, from: CreatedDate, to: {first: [Task.CreatedDate, Task.ActivityDate], via: WhoId}, in: hours}"  # fmt: skip
+WHER = "{avg_duration: Lead, from: CreatedDate, to: {first: Task.CreatedDate, via: WhoId, wher: {Type: Call}}, in: hours}"  # fmt: skip
 PER_NAME = "{per: {numerator: {sum: Opportunity.Amount}, denominator: customers}}"
 PER_WINDOW = "{per: {numerator: {sum: Opportunity.Amount}, denominator: {count: Account}}, window: {CloseDate: cycle}}"  # fmt: skip
 
@@ -93,6 +94,17 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
             (
                 f": {KR}.metric.to.first: expected one date field per related object, "
                 "got object `Task` more than once"
+            ),
+        ),
+    ),
+    "unknown_key_in_related": case(
+        WHER,
+        "4",
+        (
+            "wher",
+            (
+                f": {KR}.metric.to.wher: unknown key `wher` (did you mean `where`?); "
+                "expected one of `where`, `first`, `via`"
             ),
         ),
     ),

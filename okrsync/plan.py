@@ -179,8 +179,6 @@ def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
 
 def _add(plan: ObjectPlan, term: Aggregate | Nps | ChurnRate, kr: KeyResult) -> None:
     groups = term.where_groups()
-    for group in groups:
-        plan.fields.update(group)
     window: tuple[Predicate, ...] = ()
     if isinstance(term, ChurnRate):
         plan.fields.update({term.customer_since, term.churned_on})

@@ -205,7 +205,8 @@ def test_onboarded_customers_nps_equals_the_hand_computed_one(
         r["Score__c"]
         for r in sf.query_all(
             "SELECT Score__c, Account__r.Customer_Since__c FROM NPS_Response__c "
-            "WHERE Response_Date__c >= 2026-07-01 AND Response_Date__c <= 2026-09-21"
+            "WHERE Response_Date__c >= 2026-07-01 AND Response_Date__c <= 2026-09-21 "
+            "AND Survey_Type__c = 'NPS'"
         )["records"]
         if r["Account__r"] and (r["Account__r"]["Customer_Since__c"] or "") >= "2026-07-01"
         if r["Score__c"] is not None and 0 <= r["Score__c"] <= 10

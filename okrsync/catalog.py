@@ -17,7 +17,7 @@ from okrsync._validation import validate_located
 from okrsync._yaml import load_yaml
 from okrsync.errors import ConfigurationError, Problem
 from okrsync.mapping.schema import CatalogFile, NamedMetricSpec
-from okrsync.metric import Expr, Ratio, RatioParts, Unit, accumulates, natural_unit
+from okrsync.metric import Expr, Per, Ratio, RatioParts, Unit, accumulates, natural_unit
 from okrsync.model import Origin
 
 if TYPE_CHECKING:
@@ -189,6 +189,10 @@ class Catalog:
                 ref.ratio.denominator, at, (*sub, "ratio", "denominator"), stack, used
             )
             return Ratio(ratio=RatioParts(numerator=numerator, denominator=denominator))
+        if isinstance(ref, Per):
+            numerator = self._expand(ref.per.numerator, at, (*sub, "per", "numerator"), stack)
+            denominator = self._expand(ref.per.denominator, at, (*sub, "per", "denominator"), stack)
+            return Per(per=RatioParts(numerator=numerator, denominator=denominator))
         expr: Expr = ref
         return expr
 

@@ -147,12 +147,12 @@ def metrics(
             continue
         for name in catalog.names():
             definition = catalog.definition(name)
-            accumulates = catalog.resolve(name, definition.origin).accumulates
+            resolved = catalog.resolve(name, definition.origin)
             table.add_row(
                 instance,
                 name,
-                (definition.unit or "").__str__(),
-                "accumulates" if accumulates else "level",
+                str(definition.unit or resolved.unit),
+                "accumulates" if resolved.accumulates else "level",
                 definition.spec.description or "",
                 str(definition.origin),
             )

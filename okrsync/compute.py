@@ -15,32 +15,51 @@ design fixes them:
 - string equality ignores letter case, beyond ASCII too, as SOQL and HubSpot
   search do (SQLite's ``lower`` folds ASCII only: see
   :func:`~okrsync.state.replica.unicode_lower`).
+- a duration is measured between instants (a date is its midnight, UTC); an
+  end that is missing, after the as-of date or before the start is no end;
+  no durations, no value. An average of durations between two fields of one
+  record is a term of its object's ``SELECT``; a median, or an end at the
+  first related record, is a query of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio, window_bounds
+from okrsync.metric import (
+    Aggregate,
+    ChurnRate,
+    Duration,
+    Nps,
+    Operators,
+    Per,
+    Ratio,
+    window_bounds,
+)
 from okrsync.state.models import CursorRow, EvaluationRow
 from okrsync.state.replica import to_replica, unicode_lower
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import date
 
     from sqlalchemy.engine import Engine
+    from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.elements import ColumnElement
+    from sqlalchemy.sql.selectable import Select, Subquery
 
-    from okrsync.metric import Condition, Expr
+    from okrsync.metric import Condition, Expr, FirstRelated
     from okrsync.model import Cycle, KeyResult
     from okrsync.state.replica import Replica, ReplicaTable
 
@@ -67,6 +86,28 @@ class MetricValue:
 Getter = Callable[[dict[int, Any]], float | None]
 
 
+class _Epoch(FunctionElement[float]):
+    """Seconds since 1970-01-01 UTC of a replica date or date-time (ISO text, UTC)."""
+
+    type = sa.Float()
+    name = "okrsync_epoch"
+    inherit_cache = True
+
+
+@compiles(_Epoch)
+def _epoch(element: _Epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL: a `timestamp` literal ignores the zone suffix (the replica's is always Z)
+    return f"EXTRACT(EPOCH FROM CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP))"
+
+
+@compiles(_Epoch, "sqlite")
+def _epoch_sqlite(element: _Epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    # whole seconds, then the replica's milliseconds (julianday() would blur them: ~40 µs)
+    text = compiler.process(element.clauses, **kw)
+    millis = f"CASE WHEN substr({text}, 20, 1) = '.' THEN CAST(substr({text}, 21, 3) AS REAL)"
+    return f"(CAST(strftime('%s', {text}) AS REAL) + {millis} / 1000.0 ELSE 0.0 END)"
+
+
 @dataclass
 class _Plan:
     """Terms to read per replicated object, and how each KR combines them."""
@@ -75,6 +116,8 @@ class _Plan:
     cycle: Cycle
     as_of: date
     terms: dict[tuple[str, str], list[ColumnElement[Any]]]
+    queries: dict[tuple[str, str], list[Select[Any]]] = field(default_factory=dict)
+    """Statements of one value each, run on their own (medians, related records), by object."""
 
     def table(self, connector: str, obj: str) -> ReplicaTable:
         found = self.replica.get(connector, obj)
@@ -87,6 +130,10 @@ class _Plan:
         bucket = self.terms.setdefault((connector, obj), [])
         bucket.append(expr)
         return id(expr)
+
+    def query(self, connector: str, obj: str, statement: Select[Any]) -> int:
+        self.queries.setdefault((connector, obj), []).append(statement)
+        return id(statement)
 
     # -- conditions --------------------------------------------------------------
 
@@ -185,10 +232,14 @@ class _Plan:
             top = self.compile(connector, expr.ratio.numerator)  # type: ignore[arg-type]
             bottom = self.compile(connector, expr.ratio.denominator)  # type: ignore[arg-type]
             return lambda values: _divide(top(values), bottom(values))
+        if isinstance(expr, Per):
+            return self.per(connector, expr)
         if isinstance(expr, Nps):
             return self.nps(connector, expr)
         if isinstance(expr, ChurnRate):
             return self.churn(connector, expr)
+        if isinstance(expr, Duration):
+            return self.duration(connector, expr)
         return self.aggregate(connector, expr)
 
     def aggregate(self, connector: str, expr: Aggregate) -> Getter:
@@ -257,6 +308,90 @@ class _Plan:
             float(values.get(lost_key) or 0), float(values.get(active_key) or 0)
         )
 
+    def per(self, connector: str, expr: Per) -> Getter:
+        top = self.compile(connector, expr.per.numerator)  # type: ignore[arg-type]
+        bottom = self.compile(connector, expr.per.denominator)  # type: ignore[arg-type]
+        return lambda values: _divide(top(values), bottom(values))
+
+    def duration(self, connector: str, expr: Duration) -> Getter:
+        """Average or median of the durations of the matching records, in the stated unit."""
+        rt = self.table(connector, expr.object_name)
+        start = _Epoch(self.column(rt, expr.from_))
+        limit = datetime.combine(self.as_of + timedelta(days=1), time(), UTC).timestamp()
+        source: sa.FromClause = rt.table
+        related = expr.related
+        if related is None:
+            end: ColumnElement[Any] = _Epoch(self.column(rt, expr.end_field or ""))
+        else:
+            firsts = self.first_related(connector, rt, start, related)
+            source = rt.table.outerjoin(firsts, firsts.c.id == rt.table.c.id)
+            end = firsts.c.first
+        ended = sa.and_(end.is_not(None), end <= limit, end >= start)
+        whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [(ended, end - start)]
+        if expr.missing_end == "as_of":
+            still_open = sa.and_(sa.or_(end.is_(None), end > limit), start <= limit)
+            whens.append((still_open, sa.literal(limit) - start))
+        cond = sa.and_(
+            self.where(rt, expr.where_groups()),
+            self.window(rt, expr.window_field()),
+            start.is_not(None),
+        )
+        picked = sa.case(*((sa.and_(cond, when), then) for when, then in whens), else_=None)
+        seconds = float(expr.seconds)
+        if expr.function == "avg" and related is None:  # one term of the object's SELECT
+            key = self.term(connector, rt.obj, sa.func.avg(picked))
+        else:
+            durations = (
+                sa.select(picked.label("v")).select_from(source).where(picked.is_not(None))
+            ).subquery()
+            key = self.query(connector, rt.obj, _summary(expr.function, durations))
+        return lambda values: _scaled(values.get(key), seconds)
+
+    def first_related(
+        self,
+        connector: str,
+        rt: ReplicaTable,
+        start: ColumnElement[Any],
+        related: FirstRelated,
+    ) -> Subquery:
+        """Per record of ``rt`` that has one, the first related date not before its start."""
+        parts = []
+        for obj, name in related.targets():
+            other = self.table(connector, obj)
+            via = self.column(other, related.via)
+            at = _Epoch(self.column(other, name))
+            parts.append(
+                sa.select(via.label("ref"), at.label("at")).where(
+                    via.is_not(None), at.is_not(None), self.where(other, related.where_groups())
+                )
+            )
+        dated = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+        record = rt.table.c.id
+        return (
+            sa.select(record.label("id"), sa.func.min(dated.c.at).label("first"))
+            .select_from(rt.table.join(dated, dated.c.ref == record))
+            .where(dated.c.at >= start)
+            .group_by(record)
+            .subquery()
+        )
+
+
+def _summary(function: str, durations: Subquery) -> Select[Any]:
+    """The average, or the median (portable: ranks, no ``percentile_cont``), of ``durations.v``."""
+    if function == "avg":
+        return sa.select(sa.func.avg(durations.c.v))
+    ranked = sa.select(
+        durations.c.v,
+        sa.func.row_number().over(order_by=durations.c.v).label("rank"),
+        sa.func.count().over().label("n"),
+    ).subquery()
+    middle = ((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2)  # one row when n is odd, two if even
+    return sa.select(sa.func.avg(ranked.c.v)).where(ranked.c.rank.in_(middle))
+
+
+def _scaled(value: Any, seconds: float) -> float | None:
+    return None if value is None else float(value) / seconds
+
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
@@ -277,25 +412,29 @@ def evaluate(
     unaffected. All terms over one object are read in one query.
     """
     results: dict[str, MetricValue] = {}
-    getters: dict[str, tuple[Getter, set[tuple[str, str]]]] = {}
+    getters: dict[str, tuple[Getter, set[Hashable]]] = {}
     plans: dict[tuple[str, date, date], _Plan] = {}
     terms: dict[tuple[str, str], list[ColumnElement[Any]]] = {}
+    queries: dict[tuple[str, str], list[Select[Any]]] = {}
     for kr in key_results:
         plan = plans.setdefault(
-            (kr.cycle.name, kr.cycle.start, kr.cycle.end), _Plan(replica, kr.cycle, as_of, terms)
+            (kr.cycle.name, kr.cycle.start, kr.cycle.end),
+            _Plan(replica, kr.cycle, as_of, terms, queries),
         )
         before = {k: len(v) for k, v in terms.items()}
+        before_queries = {k: len(v) for k, v in queries.items()}
         try:
             getter = plan.compile(kr.source, kr.metric.expr)
         except MetricError as exc:
-            for k, n in before.items():
-                del terms[k][n:]
+            _truncate(terms, before)
+            _truncate(queries, before_queries)
             results[kr.full_key] = MetricValue(None, str(exc))
             continue
-        used = {k for k, v in terms.items() if len(v) != before.get(k, 0)}
+        used: set[Hashable] = {k for k, v in terms.items() if len(v) != before.get(k, 0)}
+        used |= {id(q) for k, v in queries.items() for q in v[before_queries.get(k, 0) :]}
         getters[kr.full_key] = (getter, used)
     values: dict[int, Any] = {}
-    failed: dict[tuple[str, str], str] = {}
+    failed: dict[Hashable, str] = {}
     for (connector, obj), exprs in terms.items():
         if not exprs:
             continue
@@ -311,10 +450,33 @@ def evaluate(
             continue
         for expr, value in zip(exprs, row, strict=True):
             values[id(expr)] = value
+    _run_queries(engine, queries, values, failed)
     for key, (getter, used) in getters.items():
         broken = [failed[u] for u in used if u in failed]
         results[key] = MetricValue(None, broken[0]) if broken else MetricValue(getter(values))
     return results
+
+
+def _truncate(buckets: Mapping[tuple[str, str], list[Any]], lengths: Mapping[Any, int]) -> None:
+    """Drop what was added to ``buckets`` since they had ``lengths``."""
+    for key, items in buckets.items():
+        del items[lengths.get(key, 0) :]
+
+
+def _run_queries(
+    engine: Engine,
+    queries: dict[tuple[str, str], list[Select[Any]]],
+    values: dict[int, Any],
+    failed: dict[Hashable, str],
+) -> None:
+    """Run each query of one value on its own: one that fails spoils only its key results."""
+    for (_, obj), statements in queries.items():
+        for statement in statements:
+            try:
+                with engine.connect() as conn:
+                    values[id(statement)] = conn.execute(statement).scalar()
+            except sa.exc.SQLAlchemyError as exc:
+                failed[id(statement)] = f"query over {obj} failed: {exc.__class__.__name__}"
 
 
 # -- the compute step: values reused while nothing they depend on changed ------------------

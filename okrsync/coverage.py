@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from okrsync.errors import ConnectorError
-from okrsync.metric import ChurnRate, Ratio
+from okrsync.metric import ChurnRate, Duration, Per, Ratio
 from okrsync.plan import resolve_field
 
 if TYPE_CHECKING:
@@ -63,10 +63,13 @@ class Uncomputable:
         return {path.split(".", 1)[1] for path in self.missing_fields}
 
 
-def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate]:
+def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
     if isinstance(expr, Ratio):
         yield from _terms(expr.ratio.numerator)  # type: ignore[arg-type]
         yield from _terms(expr.ratio.denominator)  # type: ignore[arg-type]
+    elif isinstance(expr, Per):
+        yield from _terms(expr.per.numerator)  # type: ignore[arg-type]
+        yield from _terms(expr.per.denominator)  # type: ignore[arg-type]
     else:
         yield expr
 
@@ -81,11 +84,19 @@ def metric_reads(expr: Expr) -> dict[str, set[str]]:
         if isinstance(term, ChurnRate):
             fields.update({term.customer_since, term.churned_on})
             continue
-        if term.field:
-            fields.add(term.field)
         window = term.window_field()
         if window is not None:
             fields.add(window[0])
+        if isinstance(term, Duration):
+            fields.update({term.from_, *([term.end_field] if term.end_field else [])})
+            related = term.related
+            if related is not None:
+                for obj, name in related.targets():
+                    reads.setdefault(obj, set()).update({related.via, name})
+                    for group in related.where_groups():
+                        reads[obj].update(group)
+        elif term.field:
+            fields.add(term.field)
     return reads
 
 

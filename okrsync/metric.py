@@ -8,11 +8,17 @@ An expression is one of
 - ``{nps: Survey.Score}``: net promoter score of a 0–10 field;
 - ``{churn_rate: Account, customer_since: …, churned_on: …}``: share of the
   customers active at cycle start who churned during the cycle;
+- ``{avg_duration: Lead, from: CreatedDate, to: …, in: hours}`` (or
+  ``median_duration``): the time between two date or date-time fields of a
+  record, or from one field to the first related record
+  (``to: {first: Task.CreatedDate, via: WhoId}``), in hours or days;
+- ``{per: {numerator: …, denominator: …}}``: the quotient of two metrics, any
+  number (revenue per customer), where ``ratio`` is a fraction in [0, 1];
 
 each with an optional ``where`` (a mapping of field conditions, all of which
 must hold, or a list of such mappings, any of which must hold) and, except
-``ratio``, an optional ``window`` on one date field. Anywhere a metric is
-expected, a metric name from the catalog may stand instead.
+``ratio`` and ``per``, an optional ``window`` on one date field. Anywhere a
+metric is expected, a metric name from the catalog may stand instead.
 """
 
 from __future__ import annotations
@@ -42,11 +48,14 @@ __all__ = [
     "Aggregate",
     "ChurnRate",
     "Condition",
+    "Duration",
     "Expr",
     "FieldRef",
+    "FirstRelated",
     "MetricRef",
     "Nps",
     "Operators",
+    "Per",
     "Percentage",
     "Ratio",
     "RatioParts",
@@ -62,7 +71,8 @@ __all__ = [
 ]
 
 AGGREGATIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
-EXPRESSION_KEYS = (*AGGREGATIONS, "ratio", "nps", "churn_rate")
+DURATIONS = ("avg_duration", "median_duration")
+EXPRESSION_KEYS = (*AGGREGATIONS, "ratio", "per", "nps", "churn_rate", *DURATIONS)
 
 
 class Unit(StrEnum):
@@ -75,6 +85,10 @@ class Unit(StrEnum):
     """A fraction in [0, 1], shown as a percentage."""
     NPS = "nps"
     """Net promoter score, −100..100."""
+    HOURS = "hours"
+    """A duration in hours."""
+    DAYS = "days"
+    """A duration in days."""
 
 
 class Percentage(float):
@@ -458,8 +472,223 @@ class ChurnRate(_WithWhere):
         return self.churn_rate
 
 
+_DURATION_UNITS = {"hours": 3_600, "days": 86_400}
+_MISSING_END = ("exclude", "as_of")
+
+
+def _duration_unit(value: Any) -> str:
+    if not isinstance(value, str) or value not in _DURATION_UNITS:
+        _fail("duration_unit", "`hours` or `days`", value)
+    return value
+
+
+DurationUnit = Annotated[
+    str,
+    PlainValidator(_duration_unit),
+    WithJsonSchema(
+        {"enum": list(_DURATION_UNITS), "description": "The unit of the result: hours or days."}
+    ),
+]
+
+
+def _missing_end(value: Any) -> str:
+    if not isinstance(value, str) or value not in _MISSING_END:
+        _fail(
+            "missing_end",
+            "`exclude` (records without an end are left out) or `as_of` (they count as "
+            "open up to the end of the as-of date)",
+            value,
+        )
+    return value
+
+
+MissingEnd = Annotated[
+    str,
+    PlainValidator(_missing_end),
+    WithJsonSchema(
+        {
+            "enum": list(_MISSING_END),
+            "default": "exclude",
+            "description": "Records without an end (or with one after the as-of date): "
+            "left out (`exclude`), or counted as open up to the end of the as-of date (`as_of`).",
+        }
+    ),
+]
+
+
+def _related_times(value: Any) -> tuple[str, ...]:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    expected = "`Object.Field` like `Task.CreatedDate`, or a list of them"
+    if not items:
+        _fail("first", expected, value)
+    for item in items:
+        if not isinstance(item, str) or not _FIELD_REF.match(item):
+            _fail("first", expected, item)
+    objects = [item.split(".", 1)[0] for item in items]
+    twice = sorted({o for o in objects if objects.count(o) > 1})
+    if twice:
+        raise PydanticCustomError(
+            "first",
+            "expected one date field per related object, got object {objects} more than once",
+            {"objects": ", ".join(f"`{o}`" for o in twice)},
+        )
+    return tuple(items)
+
+
+RelatedTimes = Annotated[
+    tuple[str, ...],
+    PlainValidator(_related_times),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _FIELD_REF.pattern},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": _FIELD_REF.pattern},
+                    "minItems": 1,
+                },
+            ],
+            "description": "The date or date-time field of the related records "
+            "(`Task.CreatedDate`), or one per related object.",
+        }
+    ),
+]
+
+
+class FirstRelated(_WithWhere):
+    """The end of a duration at the first related record: ``{first: Task.CreatedDate, via: WhoId}``.
+
+    The related records are those whose ``via`` field holds the measured
+    record's id; the end is the earliest of their ``first`` dates that is not
+    before the start (an activity logged before the lead existed answers
+    nothing). ``where`` filters the related records.
+    """
+
+    first: RelatedTimes
+    via: FieldName = Field(
+        description="The field of the related records that holds the measured record's id "
+        "(a lookup, like `WhoId`)."
+    )
+
+    def targets(self) -> list[tuple[str, str]]:
+        """``(object, date field)`` of each related object."""
+        return [(ref.split(".", 1)[0], ref.split(".", 1)[1]) for ref in self.first]
+
+
+def _end_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "<field>"
+    if isinstance(value, (dict, FirstRelated)):
+        return "<first>"
+    return "<invalid>"
+
+
+def _invalid_end(value: Any) -> NoReturn:
+    _fail(
+        "duration_end",
+        "a date field of the same record like `ConvertedDate`, or the first related record "
+        "like `{first: Task.CreatedDate, via: WhoId}`",
+        value,
+    )
+
+
+DurationEnd = Annotated[
+    Annotated[FieldName, Tag("<field>")]
+    | Annotated[FirstRelated, Tag("<first>")]
+    | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_end), Tag("<invalid>")]],
+    Discriminator(_end_kind),
+]
+
+
+def _duration_window_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "<range>"
+    if isinstance(value, dict):
+        return "<fields>"
+    return "<invalid>"
+
+
+def _invalid_duration_window(value: Any) -> NoReturn:
+    _fail(
+        "window",
+        f"{_WINDOW_EXPECTED} (on the `from` field), or one date field like "
+        "`{CreatedDate: cycle}`",
+        value,
+    )
+
+
+DurationWindow = Annotated[
+    Annotated[WindowRange, Tag("<range>")]
+    | Annotated[Window, Tag("<fields>")]
+    | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_duration_window), Tag("<invalid>")]],
+    Discriminator(_duration_window_kind),
+]
+
+
+class Duration(_WithWhere):
+    """Average or median time from one date field of a record to another, in hours or days.
+
+    ``to`` is a field of the same record, or the first related record
+    (:class:`FirstRelated`). Durations whose end is missing, after the as-of
+    date or before the start are left out (``missing_end: as_of`` counts a
+    missing end as the end of the as-of date instead); no durations, no value.
+    A ``window`` given as a range alone applies to the ``from`` field.
+    """
+
+    avg_duration: ObjectName | None = None
+    median_duration: ObjectName | None = None
+    from_: FieldName = Field(alias="from", description="The date or date-time the duration starts.")
+    to: DurationEnd = Field(description="Where it ends: a field, or the first related record.")
+    in_: DurationUnit = Field(alias="in")
+    window: DurationWindow | None = None
+    missing_end: MissingEnd = "exclude"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Duration:
+        if (self.avg_duration is None) == (self.median_duration is None):
+            got = "both" if self.avg_duration is not None else "neither"
+            raise PydanticCustomError(
+                "duration",
+                f"expected exactly one of `avg_duration` or `median_duration`, got {got}",
+            )
+        return self
+
+    @property
+    def function(self) -> str:
+        """``avg`` or ``median``."""
+        return "avg" if self.avg_duration is not None else "median"
+
+    @property
+    def object_name(self) -> str:
+        """The CRM object whose records are measured."""
+        return self.avg_duration or self.median_duration or ""
+
+    @property
+    def end_field(self) -> str | None:
+        """The end field of the same record (``None`` when it is a related record)."""
+        return self.to if isinstance(self.to, str) else None
+
+    @property
+    def related(self) -> FirstRelated | None:
+        """The first related record that ends the duration, if that is the end."""
+        return self.to if isinstance(self.to, FirstRelated) else None
+
+    @property
+    def seconds(self) -> int:
+        """Seconds in the unit of the result."""
+        return _DURATION_UNITS[self.in_]
+
+    def window_field(self) -> tuple[str, str] | None:
+        """``(date field, range)`` of the window, if any (a bare range is on ``from``)."""
+        if self.window is None:
+            return None
+        if isinstance(self.window, str):
+            return self.from_, self.window
+        return next(iter(self.window.items()))
+
+
 class RatioParts(_Strict):
-    """The two metrics of a ratio."""
+    """The two metrics of a ratio or a quotient."""
 
     numerator: MetricRef
     denominator: MetricRef
@@ -471,24 +700,41 @@ class Ratio(_Strict):
     ratio: RatioParts
 
 
+class Per(_Strict):
+    """``numerator / denominator``, any number; a zero denominator gives no value.
+
+    Revenue per customer, deals per rep: unlike ``ratio``, the result is not a
+    fraction in [0, 1].
+    """
+
+    per: RatioParts
+
+
 def _metric_kind(value: Any) -> str:
     if isinstance(value, str):
         return "<name>"
-    if isinstance(value, Aggregate):
-        return "<aggregate>"
-    if isinstance(value, Ratio):
-        return "<ratio>"
-    if isinstance(value, Nps):
-        return "<nps>"
-    if isinstance(value, ChurnRate):
-        return "<churn_rate>"
+    for cls, tag in _CLASS_TAGS:
+        if isinstance(value, cls):
+            return tag
     if isinstance(value, dict):
-        for key in ("ratio", "nps", "churn_rate"):
+        for key in ("ratio", "per", "nps", "churn_rate"):
             if key in value:
                 return f"<{key}>"
+        if any(key in value for key in DURATIONS):
+            return "<duration>"
         if any(key in value for key in AGGREGATIONS):
             return "<aggregate>"
     return "<invalid>"
+
+
+_CLASS_TAGS: tuple[tuple[type, str], ...] = (
+    (Aggregate, "<aggregate>"),
+    (Ratio, "<ratio>"),
+    (Per, "<per>"),
+    (Nps, "<nps>"),
+    (ChurnRate, "<churn_rate>"),
+    (Duration, "<duration>"),
+)
 
 
 def _invalid_metric(value: Any) -> NoReturn:
@@ -507,22 +753,29 @@ MetricRef = Annotated[
     | Annotated[Ratio, Tag("<ratio>")]
     | Annotated[Nps, Tag("<nps>")]
     | Annotated[ChurnRate, Tag("<churn_rate>")]
+    | Annotated[Per, Tag("<per>")]
+    | Annotated[Duration, Tag("<duration>")]
     | SkipJsonSchema[Annotated[Any, PlainValidator(_invalid_metric), Tag("<invalid>")]],
     Discriminator(_metric_kind),
 ]
 """A metric: a catalog name or an expression."""
 
-Expr = Aggregate | Ratio | Nps | ChurnRate
+Expr = Aggregate | Ratio | Nps | ChurnRate | Per | Duration
 """A metric expression with no names left in it (after resolution) or with some."""
 
 RatioParts.model_rebuild()
 Ratio.model_rebuild()
+Per.model_rebuild()
 
 TAGGED_TYPES: dict[str, Any] = {
     "<aggregate>": Aggregate,
     "<ratio>": Ratio,
     "<nps>": Nps,
     "<churn_rate>": ChurnRate,
+    "<per>": Per,
+    "<duration>": Duration,
+    "<first>": FirstRelated,
+    "<fields>": Window,
     "<operators>": Operators,
     "<all>": Conditions,
     "<any>": tuple[Conditions, ...],
@@ -536,6 +789,10 @@ def natural_unit(expr: Expr) -> Unit:
         return Unit.PERCENT
     if isinstance(expr, Nps):
         return Unit.NPS
+    if isinstance(expr, Duration):
+        return Unit(expr.in_)
+    if isinstance(expr, Per):
+        return Unit.NUMBER
     if expr.function in {"count", "count_distinct"}:
         return Unit.COUNT
     return Unit.NUMBER

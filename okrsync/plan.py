@@ -3,7 +3,10 @@
 Fields are every field a metric aggregates, filters on or windows by. The row
 filter is the union (any of) of the metrics' own conditions, each narrowed to
 its cycle when its window is ``cycle`` or ``cycle_to_date``; when any metric
-needs every row of an object, the object is pulled unfiltered. Filters do not
+needs every row of an object, the object is pulled unfiltered. A duration to
+the first related record also pulls the related object: the records that
+point at another (``WhoId`` set), dated from the cycle's start when the
+duration's window on its start is the cycle. Filters do not
 depend on the as-of date, so they stay the same for the whole cycle and the
 replica stays valid from one run to the next.
 """
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate
 from okrsync.errors import ConnectorError, RetriableConnectorError
-from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio
+from okrsync.metric import Aggregate, ChurnRate, Duration, Nps, Operators, Per, Ratio
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -166,18 +169,19 @@ def _predicates(name: str, cond: Condition) -> Iterator[Predicate]:
         yield Predicate(name, "eq", cond)
 
 
-def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate]:
+def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
     if isinstance(expr, Ratio):
         yield from _terms(expr.ratio.numerator)  # type: ignore[arg-type]
         yield from _terms(expr.ratio.denominator)  # type: ignore[arg-type]
+    elif isinstance(expr, Per):
+        yield from _terms(expr.per.numerator)  # type: ignore[arg-type]
+        yield from _terms(expr.per.denominator)  # type: ignore[arg-type]
     else:
         yield expr
 
 
 def _add(plan: ObjectPlan, term: Aggregate | Nps | ChurnRate, kr: KeyResult) -> None:
     groups = term.where_groups()
-    for group in groups:
-        plan.fields.update(group)
     window: tuple[Predicate, ...] = ()
     if isinstance(term, ChurnRate):
         plan.fields.update({term.customer_since, term.churned_on})
@@ -194,14 +198,54 @@ def _add(plan: ObjectPlan, term: Aggregate | Nps | ChurnRate, kr: KeyResult) -> 
                     Predicate(date_field, "gte", kr.cycle.start),
                     Predicate(date_field, "lte", kr.cycle.end),
                 )
+    _narrow(plan, groups, window)
+
+
+def _narrow(
+    plan: ObjectPlan, groups: list[dict[str, Condition]], also: tuple[Predicate, ...]
+) -> None:
+    """Add the rows matching any of ``groups`` (each with ``also``) to what ``plan`` pulls."""
+    for group in groups:
+        plan.fields.update(group)
     if plan.groups is None:
         return
-    if not groups and not window:
+    if not groups and not also:
         plan.groups = None  # this metric needs every row
         return
     for group in groups or [{}]:
         preds = tuple(p for name, cond in group.items() for p in _predicates(name, cond))
-        plan.groups.append(preds + window)
+        plan.groups.append(preds + also)
+
+
+def _cycle_window(found: tuple[str, str] | None, kr: KeyResult) -> tuple[Predicate, ...]:
+    """The predicates of a window on the cycle (none for other windows)."""
+    if found is None or found[1] not in {"cycle", "cycle_to_date"}:
+        return ()
+    return (Predicate(found[0], "gte", kr.cycle.start), Predicate(found[0], "lte", kr.cycle.end))
+
+
+def _add_duration(plan: PullPlan, term: Duration, kr: KeyResult) -> None:
+    """Plan the measured object and, for an end at the first related record, the related ones."""
+    base = plan.get(kr.source, term.object_name)
+    base.users.append(kr)
+    found = term.window_field()
+    base.fields.update({term.from_, *([term.end_field] if term.end_field else [])})
+    if found is not None:
+        base.fields.add(found[0])
+    _narrow(base, term.where_groups(), _cycle_window(found, kr))
+    related = term.related
+    if related is None:
+        return
+    # a related record ends a duration only from its start on: when the start is in the
+    # cycle, so is the end (the cycle's end does not bound it: an answer may come later)
+    from_cycle = found is not None and found[0] == term.from_ and bool(_cycle_window(found, kr))
+    for obj, name in related.targets():
+        other = plan.get(kr.source, obj)
+        other.users.append(kr)
+        other.fields.update({related.via, name})
+        pointing = Predicate(related.via, "is_null", value=False)
+        since = (Predicate(name, "gte", kr.cycle.start),) if from_cycle else ()
+        _narrow(other, related.where_groups(), (pointing, *since))
 
 
 def build_plan(mappings: MappingSet) -> PullPlan:
@@ -209,6 +253,9 @@ def build_plan(mappings: MappingSet) -> PullPlan:
     plan = PullPlan()
     for kr in mappings.key_results():
         for term in _terms(kr.metric.expr):
+            if isinstance(term, Duration):
+                _add_duration(plan, term, kr)
+                continue
             obj_plan = plan.get(kr.source, term.object_name)
             obj_plan.users.append(kr)
             _add(obj_plan, term, kr)
@@ -277,6 +324,7 @@ def check_fields(
             failed[name] = str(check.error)
             if unreachable is not None and isinstance(check.error, RetriableConnectorError):
                 unreachable.add(name)
+    problems.extend(_undated(plan, types))
     return types, list(dict.fromkeys(problems))
 
 
@@ -359,7 +407,18 @@ def _missing(obj_plan: ObjectPlan, name: str, no_object: bool) -> Iterator[Probl
                 yield kr.origin.problem(message, ("metric",))
 
 
-_TERM_KEYS = ("count", "sum", "avg", "min", "max", "count_distinct", "nps", "churn_rate")
+_TERM_KEYS = (
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count_distinct",
+    "nps",
+    "churn_rate",
+    "avg_duration",
+    "median_duration",
+)
 
 
 @dataclass(frozen=True)
@@ -403,11 +462,12 @@ class _Mentions:
             return self._walk(_Mention(origin.doc, (*origin.path, "metric")), via, (*stack, raw))
         if not isinstance(raw, dict):
             return []
-        if isinstance(raw.get("ratio"), dict):
+        quotient = next((k for k in ("ratio", "per") if isinstance(raw.get(k), dict)), None)
+        if quotient is not None:
             return [
                 m
                 for part in ("numerator", "denominator")
-                for m in self._walk(_Mention(at.doc, (*at.path, "ratio", part)), via, stack)
+                for m in self._walk(_Mention(at.doc, (*at.path, quotient, part)), via, stack)
             ]
         return [via or m for m in self._in_term(at, raw)]
 
@@ -419,7 +479,7 @@ class _Mentions:
             yield _Mention(at.doc, (*at.path, head))
         if self.field is None:
             return
-        for key in ("customer_since", "churned_on"):
+        for key in ("customer_since", "churned_on", "from", "to"):
             if str(raw.get(key, "")).casefold() == self.field:
                 yield _Mention(at.doc, (*at.path, key))
         for sub, names in _keyed(raw):
@@ -442,3 +502,41 @@ def _keyed(raw: dict[str, Any]) -> Iterator[tuple[YamlPath, list[str]]]:
     window = raw.get("window")
     if isinstance(window, dict):
         yield ("window",), list(window)
+
+
+_DATED = {"date", "datetime"}
+
+
+def _undated(
+    plan: PullPlan, types: Mapping[tuple[str, str], Mapping[str, FieldInfo]]
+) -> Iterator[Problem]:
+    """A problem for each field a duration measures from or to that is not a date or date-time."""
+    krs = {kr.full_key: kr for obj_plan in plan.objects.values() for kr in obj_plan.users}
+    for kr in krs.values():
+        if kr.origin is None:
+            continue
+        inline = kr.metric.name is None and isinstance(kr.metric.expr, Duration)
+        for term in _terms(kr.metric.expr):
+            if not isinstance(term, Duration):
+                continue
+            for obj, name, at in _dated_fields(term):
+                info = types.get((kr.source, obj), {}).get(name)
+                if info is None or info.type in _DATED:
+                    continue  # a missing field is reported as missing
+                message = (
+                    f"expected a date or date-time field, got `{obj}.{name}` ({info.type}): "
+                    "a duration is measured between dates"
+                )
+                if kr.metric.name:
+                    message += f" (used by metric `{kr.metric.name}`)"
+                yield kr.origin.problem(message, ("metric", *at) if inline else ("metric",))
+
+
+def _dated_fields(term: Duration) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """``(object, field, YAML path below the metric)`` of each date a duration reads."""
+    yield term.object_name, term.from_, ("from",)
+    if term.end_field is not None:
+        yield term.object_name, term.end_field, ("to",)
+    if term.related is not None:
+        for obj, name in term.related.targets():
+            yield obj, name, ("to", "first")

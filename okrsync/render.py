@@ -62,7 +62,8 @@ def format_value(value: float | None, unit: str | None = None, currency: str | N
 
     ``percent`` (a fraction): ``4.8%``; ``currency``: ``1.09 M``, ``750 k``,
     ``8,400`` (with ``currency`` as ISO code, e.g. ``EUR 1.09 M``); ``count`` and
-    ``nps``: whole numbers unless a fraction matters (``-11.1``); other numbers
+    ``nps``: whole numbers unless a fraction matters (``-11.1``); ``hours`` and
+    ``days``: ``7.3 h``, ``2 d``; other numbers
     with at most two decimals; ``—`` for no value. Never an exponent.
     """
     if value is None or not math.isfinite(value):
@@ -81,6 +82,8 @@ def format_value(value: float | None, unit: str | None = None, currency: str | N
             body = f"{size:,.0f}" if size >= _HUNDRED else _trim(f"{size:.2f}")
         prefix = f"{currency.upper()} " if currency else ""
         return prefix + ("" if body == "0" else sign) + body
+    if unit in {"hours", "days"}:
+        return sign + _trim(f"{size:,.1f}") + f" {unit[0]}"
     if unit in {"count", "nps"}:
         decimals = 0 if abs(size - round(size)) < 0.05 else 1  # noqa: PLR2004
     elif size >= _TEN_THOUSAND or float(size).is_integer():

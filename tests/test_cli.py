@@ -46,7 +46,9 @@ def test_validate_shipped_mappings_exits_zero() -> None:
     """`okrsync validate` accepts the shipped mappings and config and says what it found."""
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "valid — 8 objectives, 26 key results, cycles 2026-H2, 2026-Q3, 4 files" in result.stdout
+    assert (
+        "valid — 11 objectives, 33 key results, cycles 2026-H2, 2026-Q3, 5 files" in result.stdout
+    )
 
 
 def test_validate_broken_folder_exits_two_with_located_lines(tmp_path: Path) -> None:
@@ -100,6 +102,14 @@ def test_metrics_lists_catalog_and_admin_metrics() -> None:
     for name, nature in (("won_revenue", "accumulates"), ("pipeline_value", "level")):
         assert f"│ {nature}" in rows[name], rows[name]
     assert "│ accumulates" in rows["sales_trainings"]  # inferred: a count over the cycle
+    units = {
+        cells[1]: cells[2]
+        for line in result.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) > 2 and cells[1]
+    }
+    assert units["first_response_hours"] == "hours"
+    assert units["customer_lifetime_value"] == "currency"
+    assert units["enquiries_answered_in_time"] == "percent"  # from the expression: a ratio
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
         "2026-09-28",
     ]
     first = reports[0]
-    assert len(first.key_results) == 26
+    assert len(first.key_results) == 33
     assert all(r.status != "error" for r in first.key_results), [
         (r.kr.full_key, r.value.error) for r in first.key_results if r.value.error
     ]
@@ -55,9 +55,9 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
     assert len(by_source) == 2
     assert len(set(by_source.values())) == 2, by_source
     writes = first.writes.as_dict()
-    # 26 KRs + their objectives + a check-in each, in both CRMs; nothing failed
+    # 33 KRs + their objectives + a check-in each, in both CRMs; nothing failed
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0
-    assert writes["salesforce"]["upserted"] > 26
+    assert writes["salesforce"]["upserted"] > 33
     assert writes["hubspot"]["upserted"] > 13
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {START}" in text

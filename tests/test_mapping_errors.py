@@ -48,7 +48,7 @@ EXPECTED: dict[str, list[str]] = {
         "b.yaml:9:17: objectives[0].key_results[0].source: unknown source `pipedrive`; expected one of `hubspot`, `salesforce` (the connectors of the configuration)",
     ],
     "unknown_metric_name": [
-        "b.yaml:10:17: objectives[0].key_results[0].metric: unknown metric `win_rat` for source `salesforce` (did you mean `win_rate`?); expected one of `avg_deal_size`, `customer_churn_rate`, `lead_conversion_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
+        "b.yaml:10:17: objectives[0].key_results[0].metric: unknown metric `win_rat` for source `salesforce` (did you mean `win_rate`?); expected one of `avg_deal_size`, `customer_churn_rate`, `customer_lifetime_value`, `first_response_hours`, `lead_conversion_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
     ],
     "ratio_without_denominator": [
         "b.yaml:10:25: objectives[0].key_results[0].metric.ratio: missing required key `denominator`",
@@ -69,7 +69,7 @@ EXPECTED: dict[str, list[str]] = {
         "b.yaml:10:17: objectives[0].key_results[0].metric: expected exactly one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct`, got `count` and `sum`",
     ],
     "expression_without_kind": [
-        "b.yaml:10:17: objectives[0].key_results[0].metric: expected a metric name or an expression with one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct`, `ratio`, `nps`, `churn_rate`, got keys `total`",
+        "b.yaml:10:17: objectives[0].key_results[0].metric: expected a metric name or an expression with one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct`, `ratio`, `per`, `nps`, `churn_rate`, `avg_duration`, `median_duration`, got keys `total`",
     ],
     "sum_without_field": [
         "b.yaml:10:23: objectives[0].key_results[0].metric.sum: expected `Object.Field` like `Opportunity.Amount`, got 'Opportunity'",
@@ -142,7 +142,7 @@ EXPECTED: dict[str, list[str]] = {
         "b.yaml:13:3: metrics.pipedrive: unknown source `pipedrive`; expected one of `hubspot`, `salesforce` (the connectors of the configuration)",
     ],
     "named_metric_unknown_reference": [
-        "b.yaml:15:35: metrics.salesforce.my_rate.metric.ratio.numerator: unknown metric `won_deals` for source `salesforce`; expected one of `avg_deal_size`, `customer_churn_rate`, `lead_conversion_rate`, `my_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
+        "b.yaml:15:35: metrics.salesforce.my_rate.metric.ratio.numerator: unknown metric `won_deals` for source `salesforce`; expected one of `avg_deal_size`, `customer_churn_rate`, `customer_lifetime_value`, `first_response_hours`, `lead_conversion_rate`, `my_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
     ],
     "named_metric_loop": [
         "b.yaml:14:22: metrics.salesforce.a_rate.metric: metric names refer to each other in a loop: b_rate → a_rate → b_rate",
@@ -176,7 +176,7 @@ EXPECTED: dict[str, list[str]] = {
         "b.yaml:11:17: objectives[0].key_results[0].target: expected a count of 0 or more for this metric, got -3",
     ],
     "many_problems_one_run": [
-        "b.yaml:10:17: objectives[0].key_results[0].metric: unknown metric `win_rat` for source `salesforce` (did you mean `win_rate`?); expected one of `avg_deal_size`, `customer_churn_rate`, `lead_conversion_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
+        "b.yaml:10:17: objectives[0].key_results[0].metric: unknown metric `win_rat` for source `salesforce` (did you mean `win_rate`?); expected one of `avg_deal_size`, `customer_churn_rate`, `customer_lifetime_value`, `first_response_hours`, `lead_conversion_rate`, `new_pipeline`, `nps`, `pipeline_count`, `pipeline_value`, `qualified_lead_rate`, `win_rate`, `won_revenue` or a metric expression",
         "b.yaml:12:17: objectives[0].key_results[0].weight: expected a weight greater than 0 and at most 1000, got -1",
         "b.yaml:13:15: objectives[0].key_results[0].kind: expected 'metric' or 'milestone', got 'goal'",
         "b.yaml:14:16: objectives[0].key_results[0].start: expected a number or a percentage like `8%`, got 'eight'",

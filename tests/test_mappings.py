@@ -33,6 +33,8 @@ DESIGN_METRICS = {
     "qualified_lead_rate",
     "nps",
     "customer_churn_rate",
+    "first_response_hours",
+    "customer_lifetime_value",
 }
 
 

@@ -498,6 +498,8 @@ def _unit_problem(value: float, unit: Unit, what: str) -> str | None:
         return f"expected an NPS between -100 and 100 for {what}, got {shown}"
     if unit is Unit.COUNT and value < 0:
         return f"expected a count of 0 or more for {what}, got {shown}"
+    if unit in {Unit.HOURS, Unit.DAYS} and value < 0:
+        return f"expected a duration of 0 {unit.value} or more for {what}, got {shown}"
     return None
 
 

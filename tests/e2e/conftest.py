@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
-"""The shipped mappings: 26 key results over both CRMs."""
+"""The shipped mappings: 33 key results over both CRMs."""
 AS_OF = date(2026, 8, 17)
 MOMENT = datetime(2026, 8, 17, 12, tzinfo=UTC)
 SEED = 11

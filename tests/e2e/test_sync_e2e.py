@@ -195,7 +195,7 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
     krs = {kr.full_key: kr for kr in journey.app.mappings.key_results()}
     entries = {e["key"]: e for e in report["key_results"]}
     objectives = {e["key"]: e for e in report["objectives"]}
-    assert len(entries) == 26
+    assert len(entries) == 33
     assert all(e["error"] is None for e in entries.values())
     synced_at = _as_utc(journey.started[first.run_id])
     problems: dict[str, Any] = {}
@@ -219,9 +219,9 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
             assert abs((stamp - synced_at).total_seconds()) < 0.002, (key, stamp, synced_at)
     assert not problems, json.dumps(problems, indent=1, default=str)
     written = sum(len(v) for (_, obj), v in journey.after_first.items() if obj != "check_in")
-    # 26 key results (16 to Salesforce, 10 to HubSpot) and 13 objectives: the company
-    # objective goes to HubSpot too, for a HubSpot objective aligns to it
-    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == 39
+    # 33 key results and their objectives (the company objective goes to HubSpot too, for a
+    # HubSpot objective aligns to it)
+    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == 51
 
 
 def test_second_sync_writes_nothing_and_pulls_once_per_object(journey: Journey) -> None:
@@ -276,7 +276,7 @@ def test_changed_rows_rewrite_only_the_affected_records(journey: Journey) -> Non
     assert "2026-H2/grow-recurring-revenue/won-revenue" in changed_krs
     assert "2026-Q3/consultation-conversion/win-rate" in changed_krs
     assert "2026-Q3/onboarding-delight/new-customer-nps" not in changed_krs  # HubSpot data
-    assert len(changed_krs) < 26
+    assert len(changed_krs) < 33
     assert journey.written_third == changed
     writes = third.writes.as_dict()
     for connector in ("salesforce", "hubspot"):
@@ -335,8 +335,8 @@ def test_cli_sync_json_prints_the_documented_report(journey: Journey) -> None:
     assert data["key_results"] == in_process["key_results"]
     assert data["objectives"] == in_process["objectives"]
     assert data["writes"] == {
-        "hubspot": {"upserted": 17, "unchanged": 0, "failed": 0},
-        "salesforce": {"upserted": 22, "unchanged": 0, "failed": 0},
+        "hubspot": {"upserted": 21, "unchanged": 0, "failed": 0},
+        "salesforce": {"upserted": 30, "unchanged": 0, "failed": 0},
     }
     assert set(data["api_calls"]) == {"hubspot", "salesforce"}
     assert all(n > 0 for n in data["api_calls"].values())

@@ -332,6 +332,10 @@ def standard_object_types() -> list[ObjectType]:
             owner,
             _p("lastmodifieddate", DT, "Last Modified Date", read_only=True),
             *stage_dates,
+            # the first call, e-mail or meeting a sales rep logged with the contact
+            _p(
+                "hs_first_outreach_date", DT, "First outreach date", read_only=True, calculated=True
+            ),
         ],
         ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
         ("firstname", "lastname", "email", "company", "phone"),
@@ -349,6 +353,8 @@ def standard_object_types() -> list[ObjectType]:
             _p("lifecyclestage", E, "Lifecycle Stage", options=LIFECYCLE_STAGES),
             _p("annualrevenue", N, "Annual Revenue"),
             _p("numberofemployees", N, "Number of Employees"),
+            # HubSpot's rollup of the amounts of the company's closed won deals
+            _p("total_revenue", N, "Total Revenue", read_only=True, calculated=True),
             _p("customer_since", D, "Customer since", custom=True),
             _p("churned_on", D, "Churned on", custom=True),
         ],

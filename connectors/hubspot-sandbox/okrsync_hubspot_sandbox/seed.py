@@ -3,7 +3,11 @@
 Dataset mapping: users → owners, accounts → companies, deals → deals (with a
 company association), leads → contacts (lifecycle stage and stage dates, a
 company association once converted), activities → tasks (``task``) and
-meetings (``event``), survey responses → feedback submissions. Object ids are
+meetings (``event``), survey responses → feedback submissions; a lead's first
+response is a completed task associated with the contact, whose calculated
+``hs_first_outreach_date`` it sets; a company's calculated ``total_revenue``
+sums its won deals; new customers' onboarding surveys are NPS feedback
+submissions too. Object ids are
 numbers derived from the neutral ids (``acc-000042`` → company ``1000042``), so
 the same seed gives the same ids. Rows go to the store in bulk.
 
@@ -31,7 +35,15 @@ if TYPE_CHECKING:
 
     from okrsync_hubspot_sandbox.app import HubSpotSandboxApp
     from okrsync_hubspot_sandbox.schema import AssociationType, ObjectType
-    from okrsync_sandbox.dataset import Account, Activity, Dataset, Deal, Lead, NpsResponse
+    from okrsync_sandbox.dataset import (
+        Account,
+        Activity,
+        Dataset,
+        Deal,
+        Lead,
+        LeadResponse,
+        NpsResponse,
+    )
 
 __all__ = ["ID_BASE", "load_folder", "object_id", "seed_from_dataset"]
 
@@ -42,6 +54,8 @@ ID_BASE = {
     "tasks": 4_000_000,
     "meetings": 5_000_000,
     "feedback_submissions": 6_000_000,
+    "onboarding_surveys": 7_000_000,
+    "outreach_tasks": 8_000_000,
     "owners": 40_000_000,
     "users": 9_000_000,
     "teams": 700,
@@ -256,6 +270,47 @@ def _task(act: Activity) -> dict[str, Any]:
     }
 
 
+def _outreach(response: LeadResponse) -> dict[str, Any]:
+    """The task of a lead's first response (a call or an e-mail, done)."""
+    return {
+        "hs_object_id": object_id("outreach_tasks", response.id),
+        "hs_task_subject": response.subject,
+        "hs_task_body": f"Type: {response.channel}",
+        "hs_task_type": TASK_TYPES.get(response.channel, "TODO"),
+        "hs_task_status": "COMPLETED",
+        "hs_task_priority": "MEDIUM",
+        "hs_timestamp": response.at,
+        "hubspot_owner_id": _owner(response.owner_id),
+        "hs_createdate": response.at,
+        "hs_lastmodifieddate": response.at,
+    }
+
+
+def _won_revenue(dataset: Dataset, as_of: datetime) -> dict[str, tuple[float, datetime]]:
+    """Per account, the amount of its deals won by ``as_of`` and when it last grew."""
+    won: dict[str, tuple[float, datetime]] = {}
+    for deal in dataset.deals(as_of):
+        if deal.is_won and deal.amount:
+            total, last = won.get(deal.account_id, (0.0, deal.last_modified))
+            won[deal.account_id] = (total + deal.amount, max(last, deal.last_modified))
+    return won
+
+
+def _with_revenue(company: dict[str, Any], won: tuple[float, datetime] | None) -> dict[str, Any]:
+    """A company with its ``total_revenue`` (a change of the company, as HubSpot stamps it)."""
+    if won is not None:
+        company["total_revenue"] = won[0]
+        company["hs_lastmodifieddate"] = max(company["hs_lastmodifieddate"], won[1])
+    return company
+
+
+def _reached(contact: dict[str, Any], response: LeadResponse) -> None:
+    """Set a contact's first outreach (a change of the contact, as HubSpot stamps it)."""
+    contact["hs_first_outreach_date"] = response.at
+    for stamp in ("lastmodifieddate", "hs_lastmodifieddate"):
+        contact[stamp] = max(contact[stamp], response.at)
+
+
 def _feedback(r: NpsResponse) -> dict[str, Any]:
     return {
         "hs_object_id": object_id("feedback_submissions", r.id),
@@ -266,6 +321,15 @@ def _feedback(r: NpsResponse) -> dict[str, Any]:
         "hs_content": r.comment,
         "createdate": r.submitted,
         "hs_lastmodifieddate": r.last_modified,
+    }
+
+
+def _onboarding_feedback(r: NpsResponse) -> dict[str, Any]:
+    """A new customer's onboarding survey response."""
+    return {
+        **_feedback(r),
+        "hs_object_id": object_id("onboarding_surveys", r.id),
+        "hs_survey_name": "Onboarding NPS survey",
     }
 
 
@@ -293,10 +357,11 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
     router.counts["owners"] = app.owners.add(_owners(dataset))
     today = as_of.date()
     customer_since: dict[str, date] = {}
+    won = _won_revenue(dataset, as_of)
     for account in dataset.accounts(as_of):
         if account.customer_since is not None and account.customer_since <= today:
             customer_since[account.id] = account.customer_since
-        router.add("companies", _company(account, today))
+        router.add("companies", _with_revenue(_company(account, today), won.get(account.id)))
     router.flush()
     for deal in dataset.deals(as_of):
         router.add("deals", _deal(deal, customer_since.get(deal.account_id)))
@@ -306,8 +371,21 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
             object_id("deals", deal.id),
             object_id("companies", deal.account_id),
         )
+    outreach = dataset.lead_responses(as_of)  # in lead order, one for some leads
+    first = next(outreach, None)
     for lead in dataset.leads(as_of):
-        router.add("contacts", _contact(lead, customer_since.get(lead.converted_account_id or "")))
+        contact = _contact(lead, customer_since.get(lead.converted_account_id or ""))
+        if first is not None and first.lead_id == lead.id:
+            _reached(contact, first)
+            router.add("tasks", _outreach(first))
+            router.link(
+                "tasks",
+                "contacts",
+                object_id("outreach_tasks", first.id),
+                object_id("contacts", lead.id),
+            )
+            first = next(outreach, None)
+        router.add("contacts", contact)
         if lead.is_converted:
             router.link(
                 "contacts",
@@ -323,6 +401,8 @@ def seed_from_dataset(app: HubSpotSandboxApp, dataset: Dataset, as_of: datetime)
         router.link(table, "deals", row["hs_object_id"], object_id("deals", act.deal_id))
     for response in dataset.nps_responses(as_of):
         router.add("feedback_submissions", _feedback(response))
+    for response in dataset.onboarding_surveys(as_of):
+        router.add("feedback_submissions", _onboarding_feedback(response))
     router.flush()
     return router.counts
 

@@ -30,9 +30,11 @@ def test_every_neutral_record_becomes_an_object(box: Any, dataset: Dataset) -> N
     assert box.loaded["companies"] == counts["accounts"]
     assert box.loaded["deals"] == counts["deals"]
     assert box.loaded["contacts"] == counts["leads"]
-    assert box.loaded["tasks"] == tasks
+    responses = sum(1 for _ in dataset.lead_responses(AS_OF))
+    surveys = sum(1 for _ in dataset.onboarding_surveys(AS_OF))
+    assert box.loaded["tasks"] == tasks + responses
     assert box.loaded["meetings"] == counts["activities"] - tasks
-    assert box.loaded["feedback_submissions"] == counts["nps_responses"]
+    assert box.loaded["feedback_submissions"] == counts["nps_responses"] + surveys
 
 
 def test_deals_keep_amount_stage_and_flags(raw: Any, dataset: Dataset) -> None:
@@ -149,6 +151,52 @@ def test_deals_are_associated_with_their_company(client: Any, dataset: Dataset) 
     )
     company = 1_000_000 + int(deal.account_id.split("-")[1])
     assert [t.to_object_id for t in read.results[0].to] == [str(company)]
+
+
+def test_first_outreach_is_a_task_and_the_contacts_first_outreach_date(
+    client: Any, raw: Any, dataset: Dataset
+) -> None:
+    """A lead's first response is a completed task on the contact, and its hs_first_outreach_date."""
+    from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    response = next(iter(dataset.lead_responses(AS_OF)))
+    contact = 3_000_000 + int(response.lead_id.split("-")[1])
+    props = raw(
+        "GET",
+        f"/crm/v3/objects/contacts/{contact}?properties=hs_first_outreach_date,hs_lastmodifieddate",
+    ).json()["properties"]
+    stamp = response.at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert props["hs_first_outreach_date"] == stamp
+    assert props["hs_lastmodifieddate"] >= stamp  # the calculated property changed the contact
+    task = 8_000_000 + int(response.id.split("-")[1])
+    task_props = raw(
+        "GET", f"/crm/v3/objects/tasks/{task}?properties=hs_task_status,hs_createdate"
+    ).json()["properties"]
+    assert task_props["hs_task_status"] == "COMPLETED"
+    assert task_props["hs_createdate"] == stamp
+    read = client.crm.associations.v4.batch_api.get_page(
+        "tasks",
+        "contacts",
+        BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": str(task)}]),
+    )
+    assert [t.to_object_id for t in read.results[0].to] == [str(contact)]
+
+
+def test_company_total_revenue_sums_its_won_deals(raw: Any, dataset: Dataset) -> None:
+    """A company's calculated total_revenue is the amount of its deals won so far; none won, none."""
+    won: dict[str, float] = {}
+    for deal in dataset.deals(AS_OF):
+        if deal.is_won and deal.amount:
+            won[deal.account_id] = won.get(deal.account_id, 0.0) + deal.amount
+    several = max(won, key=won.__getitem__)
+    loser = next(a.id for a in dataset.accounts(AS_OF) if a.id not in won)
+    for account, want in ((several, won[several]), (loser, None)):
+        number = 1_000_000 + int(account.split("-")[1])
+        props = raw("GET", f"/crm/v3/objects/companies/{number}?properties=total_revenue").json()[
+            "properties"
+        ]
+        got = props.get("total_revenue")
+        assert (float(got) if got else None) == want
 
 
 def test_folder_rejects_unknown_properties(start_box: Any, tmp_path: Any) -> None:

@@ -5,7 +5,10 @@ API names, ``Id`` optional, parents referenced by ``Id``). :func:`seed_from_data
 maps :class:`okrsync_sandbox.dataset.Dataset` to Users, Accounts,
 Opportunities, Leads, Tasks and Events, Cases and ``NPS_Response__c``; a
 neutral id ``acc-000042`` becomes the Salesforce id number 42 of the object's
-key prefix, so references need no lookup table. Both bulk-insert through
+key prefix, so references need no lookup table. The first response to a lead
+is a completed Task on it (``WhoId``), numbered from ``RESPONSE_TASKS`` on; a
+new customer's onboarding survey is an ``NPS_Response__c`` numbered from
+``ONBOARDING_SURVEYS`` on. Both bulk-insert through
 :meth:`okrsync_sandbox.store.Store.insert_many`, with the system fields set
 (``SystemModstamp`` = the record's last change).
 """
@@ -33,9 +36,14 @@ if TYPE_CHECKING:
     from okrsync_salesforce_sandbox.schema import SObjectType
     from okrsync_sandbox.dataset import Dataset
 
-__all__ = ["load_folder", "seed_from_dataset"]
+__all__ = ["ONBOARDING_SURVEYS", "RESPONSE_TASKS", "load_folder", "seed_from_dataset"]
 
 _log = logging.getLogger("okrsync_sandbox.salesforce")
+
+RESPONSE_TASKS = 100_000_000
+"""Id number of the Task of lead ``n``'s first response: this plus ``n`` (activities stay below)."""
+ONBOARDING_SURVEYS = 100_000_000
+"""Id number of account ``n``'s onboarding ``NPS_Response__c``: this plus ``n``."""
 
 _STAGES = {"Proposal": "Proposal/Price Quote", "Negotiation": "Negotiation/Review"}
 _FORECAST = {
@@ -332,6 +340,25 @@ class _Mapper:
                 )
             yield sobject, row
 
+    def lead_responses(self) -> Iterator[dict[str, Any]]:
+        """The first call or e-mail to each lead: a completed Task on the lead."""
+        for response in self.dataset.lead_responses(self.as_of):
+            owner = self.sf_id("User", response.owner_id)
+            number = RESPONSE_TASKS + _number(response.id)
+            self.highest["Task"] = max(self.highest.get("Task", 0), number)
+            yield {
+                "Id": make_id(self.prefix["Task"], number),
+                "OwnerId": owner,
+                "Subject": response.subject,
+                "Type": response.channel,
+                "WhoId": self.sf_id("Lead", response.lead_id),
+                "ActivityDate": response.at.date(),
+                "Status": "Completed",
+                "Priority": "Normal",
+                "IsClosed": True,
+                **self.system(response.at, response.at, owner),
+            }
+
     def cases(self) -> Iterator[dict[str, Any]]:
         for case in self.dataset.cases(self.as_of):
             account = self.sf_id("Account", case.account_id)
@@ -350,6 +377,25 @@ class _Mapper:
                 "ClosedDate": _stamp(case.closed) if case.closed else None,
                 "First_Response_Hours__c": case.first_response_hours,
                 **self.system(case.created, case.last_modified, owner),
+            }
+
+    def onboarding_surveys(self) -> Iterator[dict[str, Any]]:
+        """New customers' onboarding NPS responses."""
+        for response in self.dataset.onboarding_surveys(self.as_of):
+            account = self.sf_id("Account", response.account_id)
+            owner = self.account_owner.get(account or "", self.org.api_user_id)
+            number = ONBOARDING_SURVEYS + _number(response.id)
+            self.highest["NPS_Response__c"] = max(self.highest.get("NPS_Response__c", 0), number)
+            yield {
+                "Id": make_id(self.prefix["NPS_Response__c"], number),
+                "OwnerId": owner,
+                "Name": f"ONB-{_number(response.id):06d}",
+                "Account__c": account,
+                "Score__c": float(response.score),
+                "Response_Date__c": response.submitted.date(),
+                "Comment__c": response.comment,
+                "Survey_Type__c": response.survey_type,
+                **self.system(response.submitted, response.last_modified, owner),
             }
 
     def nps(self) -> Iterator[dict[str, Any]]:
@@ -411,8 +457,12 @@ def seed_from_dataset(org: Org, dataset: Dataset, as_of: datetime) -> dict[str, 
             **_split_insert(org, mapper.activities()),
             "Case": store.insert_many("Case", mapper.cases()),
         }
+        counts["Task"] = counts.get("Task", 0) + store.insert_many("Task", mapper.lead_responses())
         if "NPS_Response__c" in tables:
             counts["NPS_Response__c"] = store.insert_many("NPS_Response__c", mapper.nps())
+            counts["NPS_Response__c"] += store.insert_many(
+                "NPS_Response__c", mapper.onboarding_surveys()
+            )
     for sobject, number in mapper.highest.items():
         org.ids.advance(mapper.prefix[sobject], number)
     return counts

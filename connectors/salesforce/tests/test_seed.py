@@ -12,6 +12,7 @@ from okrsync.plugins import PluginRegistry
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce_sandbox import plugin
 from okrsync_salesforce_sandbox.ids import make_id
+from okrsync_salesforce_sandbox.seed import ONBOARDING_SURVEYS, RESPONSE_TASKS
 from okrsync_sandbox.accounting import Accounting
 from okrsync_sandbox.dataset import Dataset
 from okrsync_sandbox.server import SandboxOptions
@@ -47,15 +48,18 @@ def seeded_sf(
 
 def test_seeded_counts_match_the_dataset(seeded_sf: Salesforce) -> None:
     """Each object holds as many rows as the dataset has entities as of the sandbox's date."""
-    counts = Dataset(3, "small", history="salesforce").counts(AS_OF)
-    activities = list(Dataset(3, "small", history="salesforce").activities(AS_OF))
+    dataset = Dataset(3, "small", history="salesforce")
+    counts = dataset.counts(AS_OF)
+    activities = list(dataset.activities(AS_OF))
+    responses = sum(1 for _ in dataset.lead_responses(AS_OF))
+    surveys = sum(1 for _ in dataset.onboarding_surveys(AS_OF))
     expected = {
         "Account": counts["accounts"],
         "Opportunity": counts["deals"],
         "Lead": counts["leads"],
         "Case": counts["cases"],
-        "NPS_Response__c": counts["nps_responses"],
-        "Task": sum(1 for a in activities if a.kind == "task"),
+        "NPS_Response__c": counts["nps_responses"] + surveys,
+        "Task": sum(1 for a in activities if a.kind == "task") + responses,
         "Event": sum(1 for a in activities if a.kind == "event"),
         "User": counts["users"] + 1,
     }
@@ -104,6 +108,48 @@ def test_account_type_follows_customer_since(seeded_sf: Salesforce) -> None:
         "SELECT COUNT() FROM Account WHERE Churned_On__c <= TODAY AND Type != 'Former Customer'"
     )
     assert churned["totalSize"] == 0
+
+
+def test_first_responses_are_tasks_on_their_lead(seeded_sf: Salesforce) -> None:
+    """A lead's first response is a completed Task whose WhoId is the lead, created when the rep reached out."""
+    dataset = Dataset(3, "small", history="salesforce")
+    leads = {lead.id: lead for lead in dataset.leads(AS_OF)}
+    responses = list(dataset.lead_responses(AS_OF))
+    assert len(responses) > len(leads) / 2  # most leads are worked
+    for response in responses[:: max(1, len(responses) // 5)]:
+        lead = leads[response.lead_id]
+        number = RESPONSE_TASKS + int(response.id.rsplit("-", 1)[1])
+        task = seeded_sf.Task.get(make_id("00T", number))
+        assert task["WhoId"] == make_id("00Q", int(lead.id.rsplit("-", 1)[1]))
+        assert task["Status"] == "Completed"
+        assert task["Type"] == response.channel
+        assert task["CreatedDate"] == response.at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        assert lead.created < response.at <= AS_OF
+    untouched = [lead for lead in leads.values() if lead.status == "New"]
+    answered = {r.lead_id for r in responses}
+    assert any(lead.id not in answered for lead in untouched)  # some leads nobody answered yet
+
+
+def test_onboarding_surveys_are_nps_responses_of_new_customers(seeded_sf: Salesforce) -> None:
+    """Each onboarding survey is an NPS response of an account that became a customer weeks before."""
+    dataset = Dataset(3, "small", history="salesforce")
+    since = {a.id: a.customer_since for a in dataset.accounts(AS_OF)}
+    surveys = list(dataset.onboarding_surveys(AS_OF))
+    assert surveys
+    for survey in surveys:
+        started = since[survey.account_id]
+        assert started is not None
+        assert 14 <= (survey.submitted.date() - started).days <= 40
+    survey = surveys[-1]
+    record = seeded_sf.NPS_Response__c.get(
+        make_id(
+            seeded_sf.NPS_Response__c.describe()["keyPrefix"],
+            ONBOARDING_SURVEYS + int(survey.id.rsplit("-", 1)[1]),
+        )
+    )
+    assert record["Score__c"] == survey.score
+    assert record["Survey_Type__c"] == "NPS"
+    assert record["Account__c"] == make_id("001", int(survey.account_id.rsplit("-", 1)[1]))
 
 
 def test_plugin_settings_point_at_the_sandbox(seeded: RunningSalesforceSandbox) -> None:

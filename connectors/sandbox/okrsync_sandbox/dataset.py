@@ -61,6 +61,7 @@ __all__ = [
     "Dataset",
     "Deal",
     "Lead",
+    "LeadResponse",
     "NpsResponse",
     "Team",
     "User",
@@ -375,6 +376,27 @@ class NpsResponse:
     last_modified: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LeadResponse:
+    """The first outreach of a sales rep to a new lead: a logged call or e-mail.
+
+    Attributes:
+        id: Stable id, ``rsp-000042`` for lead ``lead-000042``.
+        lead_id: Id of the lead reached out to.
+        owner_id: Id of the user who reached out (the lead's owner).
+        channel: ``Call`` or ``Email``.
+        subject: Subject line.
+        at: When the rep called or wrote (the task is logged then, and completed).
+    """
+
+    id: str
+    lead_id: str
+    owner_id: str
+    channel: str
+    subject: str
+    at: datetime
+
+
 # --------------------------------------------------------------------------- constants
 
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
@@ -412,7 +434,9 @@ _S_CASE: Final = 8
 _S_CASE_TRIES: Final = 9
 _S_NPS: Final = 10
 _S_NPS_TRIES: Final = 11
-_N_SALTS: Final = 12
+_S_RESPONSE: Final = 12
+_S_ONBOARDING: Final = 13
+_N_SALTS: Final = 14
 
 # Shares of the entities that are not teams or users.
 _SHARE_ACCOUNTS: Final = 0.08
@@ -468,10 +492,22 @@ _INTERVIEW_CAMPAIGN: Final = (date(2026, 7, 1).toordinal(), date(2026, 12, 31).t
 
 # Cases and surveys.
 _SERVICE_PROGRAM: Final = date(2026, 5, 1).toordinal()  # faster answers, happier customers
+
+# First responses to leads: business hours (07:00-19:00 UTC, weekdays) until a rep reaches
+# out, log-normal; a speed-to-lead push from the third quarter of 2026 halves the median.
+_SPEED_TO_LEAD: Final = date(2026, 7, 1).toordinal()
+_RESPONSE_BEFORE: Final = (math.log(3.0), 1.0)
+_RESPONSE_AFTER: Final = (math.log(1.4), 0.9)
+_MAX_RESPONSE_HOURS: Final = 60.0
+_P_RESPONSE_CALL: Final = 0.6
+_RESPONSE_SUBJECTS: Final = MappingProxyType(
+    {"Call": ("First call", "Call back on enquiry"), "Email": ("Intro email", "Reply to enquiry")}
+)
 _RESOLVE_HOURS: Final = (math.log(30.0), 1.0)
 _P_ESCALATED: Final = 0.3
 _P_NEVER_CLOSED: Final = 0.03
 _P_COMMENT: Final = 0.55
+_P_ONBOARDING_ANSWERED: Final = 0.7  # new customers get an NPS survey 2-5 weeks after signing
 _RISK_DAYS: Final = 180
 _PROMOTER: Final = 9
 _PASSIVE: Final = 7
@@ -784,6 +820,21 @@ def _close_ordinal(created_ord: int, days: float, u_season: float, u_day: float)
 def _close_ts(close_ord: int, u: float) -> int:
     """Deals close in the afternoon (15:00-18:00 UTC) of their close day."""
     return _day_ts(close_ord) + 15 * _HOUR + int(u * 3 * _HOUR)
+
+
+def _business_add(ts: int, seconds: float) -> int:
+    """The instant ``seconds`` of business hours (07:00-19:00 UTC, weekdays) after ``ts``."""
+    day, left = _ord(ts), seconds
+    while True:
+        if _weekday(day) < _SATURDAY:
+            opens = _day_ts(day) + _WORK_START
+            begin = max(ts, opens)
+            room = opens + _WORK_SECONDS - begin
+            if left <= room:
+                return begin + int(left)
+            left -= max(0, room)
+        day += 1
+        ts = _day_ts(day)
 
 
 def _mood(survey: str, score: int) -> int:
@@ -1123,6 +1174,23 @@ class Dataset:
     def cases(self, as_of: datetime) -> Iterator[Case]:
         """The support cases as they were at ``as_of``, in id order."""
         return self._cases(_as_of_ts(as_of))
+
+    def lead_responses(self, as_of: datetime) -> Iterator[LeadResponse]:
+        """The first outreach to each lead made up to ``as_of``, in lead id order.
+
+        Leads nobody ever works get none; a lead is reached out to within its
+        owner's business hours, at the latest when it is first worked.
+        """
+        return self._lead_responses(_as_of_ts(as_of))
+
+    def onboarding_surveys(self, as_of: datetime) -> Iterator[NpsResponse]:
+        """The onboarding NPS surveys answered up to ``as_of``, in account id order.
+
+        Each new customer (not one imported at go-live) is asked two to five
+        weeks after signing; most answer (ids ``onb-`` and the account's number).
+        They come on top of `nps_responses` and are not in `counts`.
+        """
+        return self._onboarding(_as_of_ts(as_of))
 
     def nps_responses(self, as_of: datetime) -> Iterator[NpsResponse]:
         """The survey responses submitted up to ``as_of``, in id order."""
@@ -1626,6 +1694,42 @@ class Dataset:
         dropped = contacted + int(drop_days * _DAY) if u[13] < _P_UNQUALIFIED else None
         return _LeadEvents(contacted, mql, None, dropped)
 
+    # Uniforms of a lead's first response (stream _S_RESPONSE): 0-1 delay, 2 channel, 3 subject.
+
+    def _lead_responses(self, at: int) -> Iterator[LeadResponse]:
+        for i in range(self._bound(self._plan.leads, at + _LEAD_MARGIN)):
+            created, u, acc, q_lag = self._lead_created(i)
+            if created > at:
+                continue
+            contacted: int | None
+            if acc is not None:  # as `_lead_view` has it: worked within a day
+                owner, contacted = acc.owner, created + int(min(q_lag / 2, _DAY))
+            else:
+                owner = self._lead_owner(created, u[6])
+                contacted = self._lead_events(created, u).contacted
+            if contacted is None:
+                continue  # never worked: nobody reaches out
+            v = self._u(_S_RESPONSE, i)
+            program = _ord(created) >= _SPEED_TO_LEAD
+            delay = _lognormal(
+                _RESPONSE_AFTER if program else _RESPONSE_BEFORE, _normals(v[0], v[1])[0]
+            )
+            answered = min(
+                contacted, _business_add(created, min(_MAX_RESPONSE_HOURS, delay) * _HOUR)
+            )
+            if answered > at:
+                continue
+            channel = "Call" if v[2] < _P_RESPONSE_CALL else "Email"
+            subjects = _RESPONSE_SUBJECTS[channel]
+            yield LeadResponse(
+                id=_id("rsp", i),
+                lead_id=_id("lead", i),
+                owner_id=self._uid(owner),
+                channel=channel,
+                subject=subjects[int(v[3] * len(subjects))],
+                at=_dt(answered),
+            )
+
     # ----------------------------------------------------------------------- activities
 
     # Uniforms of an activity: 0 slot, 1 type, 2 link, 3 owner, 4 account, 5 day, 6 hour,
@@ -1868,6 +1972,38 @@ class Dataset:
                 account_id=_id("acc", acc.i),
                 score=score,
                 survey_type=survey,
+                submitted=_dt(submitted),
+                comment=comment,
+                last_modified=_dt(submitted),
+            )
+
+    # Uniforms of an account's onboarding survey (stream _S_ONBOARDING): 0 answered, 1 day,
+    # 2 hour, 3 score, 4-5 comment.
+
+    def _onboarding(self, at: int) -> Iterator[NpsResponse]:
+        for j in range(self._imported, self._account_bound(at)):
+            if not self._fated(j):
+                continue  # never a customer
+            v = self._u(_S_ONBOARDING, j)
+            if v[0] >= _P_ONBOARDING_ANSWERED:
+                continue
+            core = self._account_core(j)
+            if core.since_ord is None or core.since_ts is None:  # pragma: no cover  (fated)
+                continue
+            day = _next_weekday(core.since_ord + 14 + int(v[1] * 22))
+            submitted = max(core.since_ts, _day_ts(day) + 8 * _HOUR + int(v[2] * 10 * _HOUR))
+            if submitted > at or (core.churn_ts is not None and core.churn_ts <= submitted):
+                continue
+            score = self._score("NPS", core, submitted, v[3])
+            comment: str | None = None
+            if v[4] < _P_COMMENT:
+                mood = _COMMENTS[_mood("NPS", score)]
+                comment = mood[int(v[5] * len(mood))]
+            yield NpsResponse(
+                id=_id("onb", j),
+                account_id=_id("acc", j),
+                score=score,
+                survey_type="NPS",
                 submitted=_dt(submitted),
                 comment=comment,
                 last_modified=_dt(submitted),

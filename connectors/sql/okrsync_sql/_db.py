@@ -1,0 +1,155 @@
+"""The database: one SQLAlchemy engine, read-only sessions, retried calls, counted statements.
+
+Sessions are read-only where the database can say so (PostgreSQL
+``default_transaction_read_only``, SQLite ``PRAGMA query_only``), so the
+connector cannot change the source whatever happens. ``timeout_seconds``
+bounds connecting and, on PostgreSQL, each statement (``statement_timeout``).
+Every call runs under the kit's retry policy: a dropped connection or a
+restarting server is retried, anything else fails at once
+(:func:`okrsync_sql._errors.classify`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from okrsync.config import env_var_name
+from okrsync.errors import ConnectorError, FatalConnectorError
+from okrsync.kit import RetryPolicy
+from okrsync_sql._errors import CRM, classify, url_redactor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import URL, Connection
+
+    from okrsync_sql._plugin import SqlSettings
+
+__all__ = ["Database"]
+
+T = TypeVar("T")
+
+_LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg2cffi"})
+_MIN_CONNECT_TIMEOUT = 2  # libpq's least connect_timeout
+
+
+def _connect_args(url: URL, settings: SqlSettings, instance: str) -> dict[str, Any]:
+    """What the driver is told on connecting: timeouts, a read-only session, who connects."""
+    connect_seconds, statement_seconds = settings.timeouts
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return {"timeout": statement_seconds}
+    if backend == "postgresql" and url.get_driver_name() in _LIBPQ_DRIVERS:
+        given = url.query.get("options")
+        options = [
+            f"-c statement_timeout={int(statement_seconds * 1000)}",
+            "-c default_transaction_read_only=on",
+        ]
+        if isinstance(given, str):
+            options.insert(0, given)
+        return {
+            "connect_timeout": max(_MIN_CONNECT_TIMEOUT, math.ceil(connect_seconds)),
+            "application_name": f"okrsync {instance}"[:63],
+            "options": " ".join(options),
+        }
+    return {}
+
+
+def _query_only(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: this connection may not change the database."""
+    del connection_record
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+class Database:
+    """The source database of one connector instance.
+
+    Raises:
+        FatalConnectorError: The settings hold no URL, or its driver is not installed.
+    """
+
+    def __init__(self, instance: str, settings: SqlSettings) -> None:
+        self.instance = instance
+        self.calls = 0
+        self.log = structlog.get_logger("okrsync.sql").bind(crm=CRM, connector=instance)
+        if settings.url is None:
+            variable = env_var_name(("connectors", instance, "url"))
+            raise FatalConnectorError(
+                f"the sql connector `{instance}` has no database URL: set {variable} "
+                f"(or {variable}_FILE) to a SQLAlchemy URL",
+                crm=CRM,
+                code="NO_URL",
+            )
+        text = settings.url.get_secret_value()
+        self.redact = url_redactor(text)
+        self.policy = RetryPolicy.of(settings)
+        url = make_url(text)
+        self.dialect = url.get_backend_name()
+        options: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "connect_args": _connect_args(url, settings, instance),
+        }
+        if self.dialect != "sqlite":  # SQLite's own pools take no sizes
+            options |= {
+                "pool_size": settings.pool_size,
+                "max_overflow": 0,
+                "pool_timeout": settings.timeout_seconds,
+                "pool_recycle": settings.pool_recycle_seconds,
+            }
+        try:
+            self.engine = sa.create_engine(url, **options)
+        except (sa_exc.NoSuchModuleError, ImportError) as exc:
+            raise FatalConnectorError(
+                f"cannot load the database driver of `{url.drivername}`: {self.redact(str(exc))}; "
+                "install it beside okrsync (PostgreSQL's, psycopg, comes with it: "
+                "postgresql+psycopg://…)",
+                crm=CRM,
+                code="NO_DRIVER",
+            ) from None
+        except sa_exc.ArgumentError as exc:
+            raise FatalConnectorError(
+                f"the database URL is not usable: {self.redact(str(exc))}", crm=CRM, code="BAD_URL"
+            ) from None
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _query_only)
+
+    def _count(self, *args: Any) -> None:
+        del args
+        self.calls += 1
+
+    def run(self, what: str, fn: Callable[[Connection], T], *, object_name: str = "") -> T:
+        """``fn`` on a connection, retried after passing failures; errors as okrsync's kinds.
+
+        Raises:
+            LookupError: ``fn`` found no such table (from :func:`okrsync_sql._schema.reflect`).
+            ConnectorError: The call failed (retriable ones after the last retry).
+        """
+
+        def attempt() -> T:
+            try:
+                with self.engine.connect() as conn:
+                    return fn(conn)
+            except (LookupError, ConnectorError):
+                raise
+            except sa_exc.SQLAlchemyError as exc:
+                raise classify(
+                    exc, what=what, redact=self.redact, object_name=object_name
+                ) from None
+
+        return self.policy.call(
+            attempt, what=what, log=self.log, redact=self.redact, object_name=object_name
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()

@@ -29,7 +29,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -44,7 +44,6 @@ from okrsync_sql._values import stamp_of, to_python
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator, Sequence
-    from datetime import timedelta
 
     from sqlalchemy.engine import Row
     from sqlalchemy.sql.elements import ColumnElement
@@ -56,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["PullSpec", "SqlPull"]
 
 _DIGEST = f"{PREFIX}sha:"
+_MILLISECOND = timedelta(milliseconds=1)
+"""The precision of a cursor's stamps."""
 _ID_PAGES = 10
 """An id reconciliation reads this many pages' worth of ids per query."""
 _ROW_VALUES = frozenset({"postgresql", "sqlite", "mysql", "mariadb"})
@@ -181,7 +182,8 @@ class SqlPull:
             yield from self._first(window, known)
             checked = started
         else:
-            known = KnownIds.decode(own, integer=integer) or KnownIds(integer=integer)
+            decoded = KnownIds.decode(own, integer=integer)
+            known = known if decoded is None else decoded
             lower, inclusive = window.start()
             self._log.info("sql.pull.started", mode="incremental", since=now_stamp(lower))
             yield from self._changes(window, known, lower, inclusive=inclusive)
@@ -293,8 +295,11 @@ class SqlPull:
         assert source.stamp_column is not None  # noqa: S101  (stamped objects only)
         table = source.table
         stamp_column, id_column = table.c[source.stamp_column], table.c[source.id_column]
-        floor = bound(stamp_column, lower, source.zone)
-        first = stamp_column >= floor if inclusive else stamp_column > floor
+        if not inclusive:
+            # `> stamp` with the cursor's milliseconds: a database keeping microseconds has rows
+            # later within that millisecond, all read by the last pull (the window is quiet)
+            lower += _MILLISECOND
+        first = stamp_column >= bound(stamp_column, lower, source.zone)
         deleted_at = self._at.get(source.deleted_column or "")
         after: tuple[Any, Any] | None = None
         while True:

@@ -57,11 +57,13 @@ def kind_of(sql_type: sa.types.TypeEngine[Any]) -> tuple[str, tuple[str, ...]]:
         return "datetime", ()
     if isinstance(sql_type, sa.Date):
         return "date", ()
-    if isinstance(sql_type, sa.Interval):
-        return "double", ()
     if isinstance(sql_type, sa.Text):
         return "text", ()
-    return "string", ()
+    try:
+        python_type = sql_type.python_type
+    except NotImplementedError:  # a type SQLAlchemy knows no Python type for: read as text
+        return "string", ()
+    return ("double" if python_type is timedelta else "string"), ()
 
 
 def _moment(value: Any, zone: tzinfo) -> datetime:

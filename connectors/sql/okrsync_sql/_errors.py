@@ -49,7 +49,7 @@ _HINTS = {
     "42501": "permission denied: grant SELECT on the schema's tables to the URL's user",
     "57014": "the query ran longer than `timeout_seconds`: raise it, or index the object's "
     "stamp and id columns",
-    "OperationalError": "the database cannot be reached: is it running, and are the URL's host "
+    "unreached": "the database cannot be reached: is it running, and are the URL's host "
     "and port right?",
 }
 
@@ -71,14 +71,19 @@ def url_redactor(url: str) -> Redactor:
     return Redactor(found)
 
 
-def error_code(error: BaseException) -> str:
-    """The driver's code: a PostgreSQL SQLSTATE, an SQLite error name, else the class name."""
+def _driver_code(error: BaseException) -> str | None:
+    """A PostgreSQL SQLSTATE or an SQLite error name, when the driver gave one."""
     orig = getattr(error, "orig", None) or error
     for attribute in ("sqlstate", "pgcode", "sqlite_errorname"):
         code = getattr(orig, attribute, None)
         if isinstance(code, str) and code:
             return code
-    return type(orig).__name__
+    return None
+
+
+def error_code(error: BaseException) -> str:
+    """The driver's code: a PostgreSQL SQLSTATE, an SQLite error name, else the class name."""
+    return _driver_code(error) or type(getattr(error, "orig", None) or error).__name__
 
 
 def _text(error: BaseException) -> str:
@@ -97,8 +102,8 @@ def _retriable(error: BaseException, code: str) -> bool:
         return True
     if code.startswith(_RETRIABLE_STATES):
         return True
-    # no SQLSTATE: psycopg could not reach the server at all (refused, unknown host, timeout)
-    return isinstance(error, sa_exc.OperationalError) and code == "OperationalError"
+    # no SQLSTATE: the driver could not reach the server at all (refused, unknown host, timeout)
+    return isinstance(error, sa_exc.OperationalError) and _driver_code(error) is None
 
 
 def classify(
@@ -110,7 +115,8 @@ def classify(
 ) -> ConnectorError:
     """The okrsync error for a failed database call: retriable or fatal, named and redacted."""
     code = error_code(error)
-    hint = _HINTS.get(code) or _HINTS.get(code[:2], "")
+    unreached = isinstance(error, sa_exc.OperationalError) and _driver_code(error) is None
+    hint = _HINTS["unreached"] if unreached else _HINTS.get(code) or _HINTS.get(code[:2], "")
     message = f"{what}: {redact(_text(error))}" + (f" ({hint})" if hint else "")
     kind = RetriableConnectorError if _retriable(error, code) else FatalConnectorError
     return kind(message, crm=CRM, object_name=object_name, code=code)

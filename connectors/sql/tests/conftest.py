@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from pydantic import SecretStr
 
+from okrsync.logging import HANDLER_NAME
 from okrsync.testing.driver import AS_OF
 from okrsync.testing.postgres import fresh_database
 from okrsync_sql import SqlConnector, SqlSettings, plugin
@@ -15,6 +18,18 @@ from okrsync_sql import SqlConnector, SqlSettings, plugin
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+
+
+@pytest.fixture(autouse=True)
+def _own_logging() -> Iterator[None]:
+    """Undo the logging a command set up (its stream is gone once the command returns)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    structlog.reset_defaults()
+    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -34,6 +34,10 @@ from okrsync_sandbox.server import SandboxOptions
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 KEY = "2026-Q3/first-month-success/core-product-usage"
+FIELDS = (
+    "OKR_Key__c, Current_Value__c, Start_Value__c, Target_Value__c, Score__c, Source__c, "
+    "Metric__c, Objective__r.OKR_Key__c"
+)
 MOMENT = datetime(2026, 8, 17, 12, tzinfo=UTC)
 runner = CliRunner()
 
@@ -108,15 +112,13 @@ def _config(tmp_path: Path, salesforce: dict[str, object]) -> Path:
 
 
 def _key_result(box) -> dict[str, object]:
-    """okrsync's key-result record in the sandbox, read with simple-salesforce."""
+    """The key-result record okrsync wrote to the sandbox, read with simple-salesforce."""
     with requests.Session() as session:
         session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the sandbox's CA
         session.verify = str(box.ca_file)
         sf = Salesforce(instance_url=box.instance_url, session_id=box.session_id, session=session)
-        rows = sf.query(
-            "SELECT OKR_Key__c, Current_Value__c, Start_Value__c, Target_Value__c, Score__c, "
-            f"Source__c, Metric__c, Objective__r.OKR_Key__c FROM OKR_Key_Result__c WHERE OKR_Key__c = '{KEY}'"
-        )["records"]
+        soql = f"SELECT {FIELDS} FROM OKR_Key_Result__c WHERE OKR_Key__c = '{KEY}'"  # noqa: S608
+        rows = sf.query(soql)["records"]
     assert len(rows) == 1
     return dict(rows[0])
 

@@ -9,25 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from okrsync_sql._plugin import SqlObject, SqlPlugin, SqlSettings
+from okrsync_sql.connector import READ_ONLY, SqlConnector
 
 if TYPE_CHECKING:
     from okrsync.plugins import ConnectablePlugin, ConnectorPlugin
 
-__all__ = ["SqlConnector", "SqlObject", "SqlPlugin", "SqlSettings", "plugin"]
-
-
-def __getattr__(name: str) -> object:
-    """The connector class, imported only when asked for."""
-    if name == "SqlConnector":
-        from okrsync_sql.connector import SqlConnector  # noqa: PLC0415
-
-        return SqlConnector
-    raise AttributeError(name)
-
+__all__ = ["READ_ONLY", "SqlConnector", "SqlObject", "SqlPlugin", "SqlSettings", "plugin"]
 
 plugin = SqlPlugin()
-"""The plugin object the core discovers."""
+"""The plugin object the core discovers (SQLAlchemy, which it needs, is the core's too)."""
 
-if TYPE_CHECKING:  # mypy checks that the plugin is what the core expects
-    _described: ConnectorPlugin = plugin
-    _connectable: ConnectablePlugin = plugin
+if TYPE_CHECKING:  # mypy checks that the plugin and its connector are what the core expects
+    _plugin: ConnectorPlugin = plugin
+    _connects: ConnectablePlugin = plugin

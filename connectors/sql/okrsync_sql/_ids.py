@@ -79,7 +79,10 @@ class KnownIds:
         if self.overflow:
             return
         if self.integer:
+            runs = len(self._starts)
             self._add(int(ident))
+            if len(self._starts) == runs:
+                return  # a run grew or held it already: the size did not
         elif ident not in self._texts:
             self._texts.add(ident)
             self._text_size += len(_TEXTS) + 2 + len(ident)

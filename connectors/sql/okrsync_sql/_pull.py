@@ -28,7 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,35 +79,26 @@ class PullSpec:
     clock: Callable[[], datetime]
 
 
-@dataclass(slots=True)
-class _Tally:
-    pages: int = 0
-    records: int = 0
-    deleted: int = 0
-    calls_before: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-
 def _raw(value: Any) -> ColumnElement[Any]:
     """A value as the driver returned it, bound as it is (no type conversion)."""
     return sa.bindparam(None, value, type_=sa.types.NullType())
 
 
 class SqlPull:
-    """One pull of one object (implements ``okrsync.connector.Pull``).
+    """One pull of one object (implements ``okrsync.connector.Pull``); iterate it once.
 
-    Pages are read while iterating; :attr:`cursor` is the new cursor once the
-    iteration is complete (before that, the cursor the pull started from).
+    Pages are read while iterating. ``cursor`` is the cursor to resume from:
+    the one the pull started from until the last page is read, then the new
+    one. ``skipped`` lists the rows that could not be read, as ``(id, reason)``.
     """
 
     def __init__(self, db: Database, spec: PullSpec, *, connector: str) -> None:
         self._db = db
         self._spec = spec
-        self._connector = connector
-        self._cursor = spec.cursor
-        self._skipped: list[tuple[str, str]] = []
-        self._iterated = False
-        self._tally = _Tally(calls_before=db.calls)
+        self.cursor = spec.cursor
+        self.skipped: list[tuple[str, str]] = []
+        self._reported: Counter[str] = Counter()
+        """Pages, records and deletions reported so far."""
         source = spec.source
         roles = (source.id_column, source.stamp_column, source.deleted_column)
         names = [n for n in roles if n is not None]
@@ -114,30 +106,27 @@ class SqlPull:
         self._columns = list(dict.fromkeys(names))
         """Distinct columns read, selected as ``c0 … cN``."""
         self._at = {name: i for i, name in enumerate(self._columns)}
+        self._reads = [
+            (name, source.column(name).name, self._at[source.column(name).name], source.kind(name))
+            for name in spec.fields
+        ]
+        """Each field asked for: its name, its column, where the row holds it, its type."""
         self._log = structlog.get_logger("okrsync.sql").bind(
             crm=CRM, connector=connector, object=source.object_name
         )
-
-    @property
-    def cursor(self) -> Cursor:
-        """The cursor to resume from (final once the pages are exhausted)."""
-        return self._cursor
-
-    @property
-    def skipped(self) -> list[tuple[str, str]]:
-        """Rows that could not be read, as ``(id, reason)``."""
-        return self._skipped
+        self._unread: Iterator[Page] | None = self._pages()
 
     def __iter__(self) -> Iterator[Page]:
-        if self._iterated:
-            raise RuntimeError("a pull is iterated once; start a new pull")
-        self._iterated = True
-        return self._pages()
+        pages, self._unread = self._unread, None
+        if pages is None:
+            raise RuntimeError("a pull is read once; start a new pull for more")
+        return pages
 
     # -- the whole pull --------------------------------------------------------------
 
     def _pages(self) -> Iterator[Page]:
         spec, source = self._spec, self._spec.source
+        began, queries = time.monotonic(), self._db.calls
         started = spec.clock().astimezone(UTC)
         own = tuple(e for e in spec.cursor.seen if e.startswith(PREFIX))
         kit = tuple(e for e in spec.cursor.seen if not e.startswith(PREFIX))
@@ -153,18 +142,15 @@ class SqlPull:
             )
             mode = "first" if window.first else "incremental"
             yield from self._stamped(window, own, started)
-        tally = self._tally
         self._log.info(
             "sql.pull.completed",
             mode=mode,
             table=source.where,
-            pages=tally.pages,
-            records=tally.records,
-            deleted=tally.deleted,
-            skipped=len(self._skipped),
-            queries=self._db.calls - tally.calls_before,
-            seconds=round(time.monotonic() - tally.started, 3),
-            cursor=self._cursor.stamp,
+            **{kind: self._reported[kind] for kind in ("pages", "records", "deleted")},
+            skipped=len(self.skipped),
+            queries=self._db.calls - queries,
+            seconds=round(time.monotonic() - began, 3),
+            cursor=self.cursor.stamp,
         )
 
     def _stamped(
@@ -196,7 +182,7 @@ class SqlPull:
                 checked = started
         new = window.cursor(deleted_since=checked)
         kept = known.encode() if source.hard_deletes and new.stamp is not None else ()
-        self._cursor = Cursor(new.stamp, (*new.seen, *kept), new.deleted_since)
+        self.cursor = Cursor(new.stamp, (*new.seen, *kept), new.deleted_since)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -262,17 +248,18 @@ class SqlPull:
     def _first(self, window: CursorWindow, known: KnownIds) -> Iterator[Page]:
         spec, source = self._spec, self._spec.source
         condition = sa.and_(where(spec.filters, source), self._alive())
+        stamp_at = self._at[source.stamp_column or ""]
+        recent = window.horizon - _MILLISECOND  # older changes need no remembering
         without = 0
         for rows in self._by_id(condition):
             records = []
             for row in rows:
                 ident = str(row[0])
-                raw_stamp = row[self._at[source.stamp_column or ""]]
-                if raw_stamp is None:
+                if row[stamp_at] is None:
                     without += 1
                 else:
-                    stamp = self._stamp(ident, raw_stamp)
-                    if stamp is not None:
+                    stamp = self._stamp(ident, row[stamp_at])
+                    if stamp is not None and stamp >= recent:  # the next window recognises it
                         window.fresh(ident, stamp)
                 known.add(ident)
                 record = self._record(ident, row)
@@ -415,13 +402,13 @@ class SqlPull:
         moment = now_stamp(started)
         self._log.info("sql.pull.started", mode="whole", reason="no stamp column")
         if previous is not None:
-            skipped = len(self._skipped)
+            skipped = len(self.skipped)
             probe = hashlib.sha256()
             for page in self._whole_pages():
                 _feed(probe, page.records)
-            del self._skipped[skipped:]  # reported by the read that follows, if any
+            del self.skipped[skipped:]  # reported by the read that follows, if any
             if probe.hexdigest() == previous:
-                self._cursor = Cursor(moment, (f"{_DIGEST}{previous}",), moment)
+                self.cursor = Cursor(moment, (f"{_DIGEST}{previous}",), moment)
                 return
         digest = hashlib.sha256()
         reset = self._spec.cursor.stamp is not None  # what the replica holds is stale
@@ -431,7 +418,7 @@ class SqlPull:
             reset = False
         if reset:  # no row at all now
             yield from self._page([], reset=True)
-        self._cursor = Cursor(moment, (f"{_DIGEST}{digest.hexdigest()}",), moment)
+        self.cursor = Cursor(moment, (f"{_DIGEST}{digest.hexdigest()}",), moment)
 
     # -- rows -----------------------------------------------------------------------------
 
@@ -443,20 +430,18 @@ class SqlPull:
             return None
 
     def _record(self, ident: str, row: Row[Any]) -> dict[str, Any] | None:
-        source = self._spec.source
+        zone = self._spec.source.zone
         record: dict[str, Any] = {"Id": ident}
-        for name in self._spec.fields:
-            column = source.column(name).name
-            kind = source.kind(name)
+        for name, column, at, kind in self._reads:
             try:
-                record[name] = to_python(row[self._at[column]], kind, source.zone)
+                record[name] = to_python(row[at], kind, zone)
             except ValueError as exc:
                 self._skip(ident, f"{column}: {exc} (expected {kind})")
                 return None
         return record
 
     def _skip(self, ident: str, reason: str) -> None:
-        self._skipped.append((ident, reason))
+        self.skipped.append((ident, reason))
         self._log.warning("sql.pull.skipped", record=ident, reason=reason)
 
     def _page(
@@ -469,9 +454,7 @@ class SqlPull:
         """The page of ``records`` and ``deleted``, if there is anything to say."""
         if not records and not deleted and not reset:
             return
-        self._tally.pages += 1
-        self._tally.records += len(records)
-        self._tally.deleted += len(deleted or [])
+        self._reported.update(pages=1, records=len(records), deleted=len(deleted or []))
         yield Page(records, list(deleted or []), reset=reset)
 
 

@@ -132,20 +132,17 @@ class SqlConnector:
                 object_name=object_name,
                 code="NO_SUCH_TABLE",
             ) from None
-        asked = list(dict.fromkeys(fields))
-        unknown = [f for f in asked if source.info.field(f) is None]
-        unknown += [p.field for g in filters for p in g if source.info.field(p.field) is None]
-        if unknown:
+        named = [*fields, *(p.field for group in filters for p in group)]
+        if missing := [n for n in dict.fromkeys(named) if source.info.field(n) is None]:
             raise FatalConnectorError(
-                f"{source.where} has no column "
-                + ", ".join(f"`{u}`" for u in dict.fromkeys(unknown)),
+                f"{source.where} has no column {', '.join(f'`{n}`' for n in missing)}",
                 crm=CRM,
                 object_name=object_name,
                 code="NO_SUCH_COLUMN",
             )
         spec = PullSpec(
             source=source,
-            fields=tuple(asked),
+            fields=tuple(dict.fromkeys(fields)),
             filters=filters,
             cursor=cursor,
             page_size=self._settings.page_size,

@@ -43,7 +43,7 @@ class SqliteDriver(Driver):
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.clock = ticking(AS_OF)
-        self.deals: Deals | None = None
+        self.deals: Deals  # made by start()
         self.statements = 0
         self._stack = contextlib.ExitStack()
         self._url = ""
@@ -52,18 +52,12 @@ class SqliteDriver(Driver):
         """A new database's URL."""
         return f"sqlite:///{self.workdir / 'source.db'}"
 
-    @property
-    def table(self) -> Deals:
-        """The started table."""
-        assert self.deals is not None
-        return self.deals
-
     def start(self, records: int = RECORDS, *, quota: int | None = None) -> None:
         """The table with seeded deals (a database has no daily quota)."""
         assert quota is None
         self._url = self.database()
         self.deals = Deals(self._url, self.clock)
-        self.table.create(records, self.seeded)
+        self.deals.create(records, self.seeded)
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", self._count)
         self._stack.callback(
             sa.event.remove, sa.engine.Engine, "before_cursor_execute", self._count
@@ -72,7 +66,7 @@ class SqliteDriver(Driver):
     def _count(self, conn: sa.Connection, *args: Any) -> None:
         del args
         if (
-            conn.engine is not self.table.engine
+            conn.engine is not self.deals.engine
             and conn.engine.url.database == sa.make_url(self._url).database
         ):
             self.statements += 1
@@ -115,19 +109,19 @@ class SqliteDriver(Driver):
 
     def insert(self, count: int) -> list[str]:
         """Insert deals; the database makes their ids."""
-        return self.table.insert(count)
+        return self.deals.insert(count)
 
     def update(self, ids: Sequence[str]) -> None:
         """Set their amounts (and stamps)."""
-        self.table.update(ids)
+        self.deals.update(ids)
 
     def soft_delete(self, record_id: str) -> None:
         """Set the deal's `deleted` flag."""
-        self.table.soft_delete(record_id)
+        self.deals.soft_delete(record_id)
 
     def hard_delete(self, record_id: str) -> None:
         """DELETE the row."""
-        self.table.hard_delete(record_id)
+        self.deals.hard_delete(record_id)
 
     def bulk_insert(self, count: int, after: str) -> list[str]:
         """Deals a second apart, the first a second after ``after``."""
@@ -135,7 +129,7 @@ class SqliteDriver(Driver):
         base = 100_000 + self._loads * 20_000
         self._loads += 1
         rows = [row(i, start + timedelta(seconds=i), ident=base + i) for i in range(count)]
-        self.table.load(rows)
+        self.deals.load(rows)
         return [str(r["id"]) for r in rows]
 
     def served(self, endpoint: str | None = None) -> int:
@@ -146,7 +140,7 @@ class SqliteDriver(Driver):
     def close(self) -> None:
         """Close the connectors and the writer."""
         self.stop_connectors()
-        if self.deals is not None:
+        if hasattr(self, "deals"):
             self.deals.close()
         self._stack.close()
 

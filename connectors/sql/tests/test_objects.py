@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from okrsync.connector import Cursor
@@ -141,3 +143,15 @@ def test_fields_the_table_lacks_are_named(sqlite_url, execute, connect) -> None:
     execute(sqlite_url, TABLE)
     with pytest.raises(FatalConnectorError, match="deals has no column `amount`, `owner`"):
         connect(sqlite_url).pull("deals", ["stage", "amount", "owner"], (), Cursor())
+
+
+def test_whoami_names_the_database_the_server_and_the_user(any_url, connect) -> None:
+    """`whoami()` (for `okrsync doctor`) says which database, server version and user the connector reaches."""
+    said = connect(any_url).whoami()
+    if any_url.startswith("sqlite"):
+        assert re.fullmatch(r"sqlite 3\.\d+\.\d+ at /.+/source\.db, schema main", said), said
+    else:
+        assert re.fullmatch(
+            r"postgresql \d+\.\d+ at 127\.0\.0\.1:\d+/okrsync_sql_\w+ as postgres, schema public",
+            said,
+        ), said

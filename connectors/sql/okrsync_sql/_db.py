@@ -1,9 +1,11 @@
 """The database: one SQLAlchemy engine, read-only sessions, retried calls, counted statements.
 
 Sessions are read-only where the database can say so (PostgreSQL
-``default_transaction_read_only``, SQLite ``PRAGMA query_only``), so the
-connector cannot change the source whatever happens. ``timeout_seconds``
-bounds connecting and, on PostgreSQL, each statement (``statement_timeout``).
+``SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY``, SQLite ``PRAGMA
+query_only``), so the connector cannot change the source whatever happens.
+``timeout_seconds`` bounds connecting and, on PostgreSQL, each statement
+(``statement_timeout``). Both are set by statements on each new connection
+rather than as connection options, which poolers such as PgBouncer refuse.
 Every call runs under the kit's retry policy: a dropped connection or a
 restarting server is retried, anything else fails at once
 (:func:`okrsync_sql._errors.classify`).
@@ -41,33 +43,43 @@ _MIN_CONNECT_TIMEOUT = 2  # libpq's least connect_timeout
 
 
 def _connect_args(url: URL, settings: SqlSettings, instance: str) -> dict[str, Any]:
-    """What the driver is told on connecting: timeouts, a read-only session, who connects."""
+    """What the driver is told on connecting: how long to wait, who connects."""
     connect_seconds, statement_seconds = settings.timeouts
     backend = url.get_backend_name()
     if backend == "sqlite":
         return {"timeout": statement_seconds}
     if backend == "postgresql" and url.get_driver_name() in _LIBPQ_DRIVERS:
-        given = url.query.get("options")
-        options = [
-            f"-c statement_timeout={int(statement_seconds * 1000)}",
-            "-c default_transaction_read_only=on",
-        ]
-        if isinstance(given, str):
-            options.insert(0, given)
         return {
             "connect_timeout": max(_MIN_CONNECT_TIMEOUT, math.ceil(connect_seconds)),
             "application_name": f"okrsync {instance}"[:63],
-            "options": " ".join(options),
         }
     return {}
 
 
-def _query_only(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: this connection may not change the database."""
-    del connection_record
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.close()
+def _session(backend: str, statement_seconds: float) -> list[str]:
+    """Statements making a new connection's session read-only (and PostgreSQL's bounded in time)."""
+    if backend == "sqlite":
+        return ["PRAGMA query_only = ON"]
+    if backend == "postgresql":
+        return [
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            f"SET statement_timeout = {int(statement_seconds * 1000)}",
+        ]
+    return []
+
+
+def _on_connect(statements: list[str]) -> Callable[[Any, Any], None]:
+    """A ``connect`` listener running ``statements`` on each new connection, kept by a commit."""
+
+    def prepare(dbapi_connection: Any, connection_record: Any) -> None:
+        del connection_record
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()  # a session setting made in a transaction lasts once committed
+
+    return prepare
 
 
 class Database:
@@ -120,8 +132,8 @@ class Database:
                 f"the database URL is not usable: {self.redact(str(exc))}", crm=CRM, code="BAD_URL"
             ) from None
         event.listen(self.engine, "before_cursor_execute", self._count)
-        if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _query_only)
+        if session := _session(self.dialect, settings.timeouts[1]):
+            event.listen(self.engine, "connect", _on_connect(session))
 
     def _count(self, *args: Any) -> None:
         del args

@@ -7,6 +7,7 @@ from textwrap import dedent
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from okrsync.app import load_config, load_mappings_for
@@ -128,3 +129,27 @@ def test_the_connector_refuses_to_write_read_back_or_provision(sqlite_url, conne
             "the sql connector is read-only: publish key results from it to a CRM with `publish_to`"
         )
     assert connector.usage().calls == 0  # not even a connection
+
+
+def test_the_connectors_own_sessions_cannot_change_the_database(any_url, execute, connect) -> None:
+    """Even a statement sent on the connector's own connections cannot write: its sessions are read-only."""
+    execute(any_url, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    connector = connect(any_url)
+
+    def insert(conn: sa.Connection) -> None:
+        conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        conn.commit()
+
+    with pytest.raises(FatalConnectorError, match=r"read-only transaction|readonly database"):
+        connector._db.run("write a row", insert)
+
+
+@pytest.mark.postgres
+def test_a_query_over_the_timeout_stops_with_a_hint(pg_url, connect) -> None:
+    """On PostgreSQL `timeout_seconds` bounds each statement; one that runs longer fails at once, saying what to do."""
+    connector = connect(pg_url, timeout_seconds=1, max_retries=3)
+    with pytest.raises(FatalConnectorError) as caught:
+        connector._db.run("wait", lambda conn: conn.execute(sa.text("SELECT pg_sleep(3)")))
+    assert caught.value.code == "57014"
+    assert "ran longer than `timeout_seconds`" in str(caught.value)
+    assert connector.usage().calls == 1  # not retried

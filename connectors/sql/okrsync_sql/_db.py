@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from okrsync.config import env_var_name
 from okrsync.errors import ConnectorError, FatalConnectorError
-from okrsync.kit import RetryPolicy
+from okrsync.kit import Redactor, RetryPolicy
 from okrsync_sql._errors import CRM, classify, url_redactor
 
 if TYPE_CHECKING:
@@ -85,30 +85,47 @@ def _on_connect(statements: list[str]) -> Callable[[Any, Any], None]:
 class Database:
     """The source database of one connector instance.
 
-    Raises:
-        FatalConnectorError: The settings hold no URL, or its driver is not installed.
+    Nothing connects until the first call. A connector whose settings hold no
+    URL, or a URL whose driver is not installed, fails then, with the reason:
+    the other connectors of a run are not held up by it.
     """
 
     def __init__(self, instance: str, settings: SqlSettings) -> None:
         self.instance = instance
+        self.settings = settings
         self.calls = 0
         self.log = structlog.get_logger("okrsync.sql").bind(crm=CRM, connector=instance)
-        if settings.url is None:
-            variable = env_var_name(("connectors", instance, "url"))
+        self.policy = RetryPolicy.of(settings)
+        text = settings.url.get_secret_value() if settings.url is not None else ""
+        self.redact = url_redactor(text) if text else Redactor()
+        self.url = make_url(text) if text else None
+        self.dialect = self.url.get_backend_name() if self.url is not None else ""
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine, made on first use.
+
+        Raises:
+            FatalConnectorError: The settings hold no URL, or its driver is not installed.
+        """
+        if self._engine is None:
+            self._engine = self._make_engine()
+        return self._engine
+
+    def _make_engine(self) -> sa.Engine:
+        url, settings = self.url, self.settings
+        if url is None:
+            variable = env_var_name(("connectors", self.instance, "url"))
             raise FatalConnectorError(
-                f"the sql connector `{instance}` has no database URL: set {variable} "
+                f"the sql connector `{self.instance}` has no database URL: set {variable} "
                 f"(or {variable}_FILE) to a SQLAlchemy URL",
                 crm=CRM,
                 code="NO_URL",
             )
-        text = settings.url.get_secret_value()
-        self.redact = url_redactor(text)
-        self.policy = RetryPolicy.of(settings)
-        url = make_url(text)
-        self.dialect = url.get_backend_name()
         options: dict[str, Any] = {
             "pool_pre_ping": True,
-            "connect_args": _connect_args(url, settings, instance),
+            "connect_args": _connect_args(url, settings, self.instance),
         }
         if self.dialect != "sqlite":  # SQLite's own pools take no sizes
             options |= {
@@ -118,7 +135,7 @@ class Database:
                 "pool_recycle": settings.pool_recycle_seconds,
             }
         try:
-            self.engine = sa.create_engine(url, **options)
+            engine = sa.create_engine(url, **options)
         except (sa_exc.NoSuchModuleError, ImportError) as exc:
             raise FatalConnectorError(
                 f"cannot load the database driver of `{url.drivername}`: {self.redact(str(exc))}; "
@@ -131,9 +148,10 @@ class Database:
             raise FatalConnectorError(
                 f"the database URL is not usable: {self.redact(str(exc))}", crm=CRM, code="BAD_URL"
             ) from None
-        event.listen(self.engine, "before_cursor_execute", self._count)
+        event.listen(engine, "before_cursor_execute", self._count)
         if session := _session(self.dialect, settings.timeouts[1]):
-            event.listen(self.engine, "connect", _on_connect(session))
+            event.listen(engine, "connect", _on_connect(session))
+        return engine
 
     def _count(self, *args: Any) -> None:
         del args
@@ -146,10 +164,11 @@ class Database:
             LookupError: ``fn`` found no such table (from :func:`okrsync_sql._schema.reflect`).
             ConnectorError: The call failed (retriable ones after the last retry).
         """
+        engine = self.engine
 
         def attempt() -> T:
             try:
-                with self.engine.connect() as conn:
+                with engine.connect() as conn:
                     return fn(conn)
             except (LookupError, ConnectorError):
                 raise
@@ -164,4 +183,5 @@ class Database:
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()

@@ -59,8 +59,8 @@ class SqlConnector:
         clock: Where "now" comes from (default: the real UTC clock): when a pull
             starts, for its window and the deletion-check cadence.
 
-    Raises:
-        FatalConnectorError: The settings hold no URL, or its driver is not installed.
+    Nothing connects until the first call; settings without a URL, or a URL
+    whose driver is not installed, fail then (``FatalConnectorError``).
     """
 
     def __init__(

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from okrsync.config import load_settings
+from okrsync.connector import Cursor
 from okrsync.errors import ConfigurationError, FatalConnectorError, RetriableConnectorError
 from okrsync.kit import MASK
 from okrsync.plugins import PluginRegistry
@@ -96,18 +97,22 @@ def test_settings_are_checked() -> None:
         SqlSettings.model_validate({"objects": {"t": {"stamp": "x"}}})
 
 
-def test_a_missing_url_says_which_variable_to_set() -> None:
-    """Connecting without a URL fails naming the variable and its file form."""
+def test_a_missing_url_says_which_variable_to_set_when_first_used() -> None:
+    """Without a URL the connector is made (a run's other connectors go on); its first call names the variable."""
+    connector = plugin.connect("warehouse", SqlSettings())
     with pytest.raises(FatalConnectorError) as caught:
-        plugin.connect("warehouse", SqlSettings())
+        connector.describe("deals")
     assert f"set {VARIABLE} (or {VARIABLE}_FILE)" in str(caught.value)
+    assert caught.value.code == "NO_URL"
+    connector.close()
 
 
 def test_a_missing_driver_is_named_with_what_to_install() -> None:
     """A URL for a driver that is not installed says so, without the password."""
     settings = SqlSettings(url=SecretStr(f"mysql+notadriver://okrsync:{QUOTED}@db/sales"))
+    connector = plugin.connect("warehouse", settings)
     with pytest.raises(FatalConnectorError) as caught:
-        plugin.connect("warehouse", settings)
+        connector.pull("deals", [], (), Cursor())
     text = str(caught.value)
     assert "cannot load the database driver of `mysql+notadriver`" in text
     assert caught.value.code == "NO_DRIVER"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel as _Model
@@ -149,14 +149,6 @@ class SqlSettings(ConnectorSettings):
     def object(self, name: str) -> SqlObject:
         """The settings of object ``name`` (all defaults when it has no entry)."""
         return self.objects.get(name) or SqlObject()
-
-    def summary(self) -> dict[str, Any]:
-        """The settings worth logging (no URL)."""
-        return {
-            "schema": self.schema_,
-            "objects": sorted(self.objects),
-            "page_size": self.page_size,
-        }
 
 
 class SqlPlugin(ConnectorPluginBase["SqlSettings", "SqlConnector"]):

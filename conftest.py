@@ -15,6 +15,10 @@ settings.load_profile("okrsync")
 # the connector contract suite is a library module: let pytest explain its failed asserts
 pytest.register_assert_rewrite("okrsync.testing.contract")
 
+# `postgres_url`: one throwaway PostgreSQL server for the session, for the core's tests and
+# any connector's (okrsync.testing.postgres)
+pytest_plugins = ["okrsync.testing.postgres"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip tests that need a real CRM unless OKRSYNC_EXTERNAL_TESTS=1 is set."""

@@ -16,7 +16,7 @@ from okrsync.engine import SyncEngine
 from okrsync.errors import ConfigurationError
 from okrsync.logging import configure_logging
 from okrsync.mapping.loader import load_mappings
-from okrsync.plugins import PluginRegistry
+from okrsync.plugins import PluginRegistry, writes_okr_objects
 from okrsync.state.db import open_store
 from okrsync.state.schema_cache import StoreSchemaCache
 
@@ -60,10 +60,12 @@ def plugin_catalogs(settings: Settings, registry: PluginRegistry) -> dict[str, C
 
 def load_mappings_for(settings: Settings, registry: PluginRegistry) -> MappingSet:
     """The validated mappings, with each connector instance's catalog."""
+    sources = settings.sources(registry)
     return load_mappings(
         settings.mappings,
-        sources=settings.sources(registry),
+        sources=sources,
         catalogs=plugin_catalogs(settings, registry),
+        read_only={n for n, kind in sources.items() if not writes_okr_objects(registry.get(kind))},
     )
 
 

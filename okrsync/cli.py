@@ -22,7 +22,7 @@ from okrsync.errors import ConfigurationError, OkrsyncError
 from okrsync.logging import configure_logging
 from okrsync.mapping.schema import json_schema
 from okrsync.outcome import ExitCode, cycle_exit_code
-from okrsync.plugins import MetadataExporter, PluginRegistry
+from okrsync.plugins import MetadataExporter, PluginRegistry, writes_okr_objects
 
 if TYPE_CHECKING:
     from okrsync.app import App
@@ -479,9 +479,13 @@ def provision(
         settings = load_config(config, registry=registry)
         # with the store, provisioning also drops the describes the cycles keep
         db = open_store(settings.store_url.get_secret_value())
-        connectors = connect(settings, registry, set(settings.connectors), db=db)
+        kinds = {name: registry.get(inst.type) for name, inst in settings.connectors.items()}
+        read_only = sorted(name for name, kind in kinds.items() if not writes_okr_objects(kind))
+        connectors = connect(settings, registry, set(kinds) - set(read_only), db=db)
     except OkrsyncError as error:
         raise _fail(error) from None
+    for name in read_only:
+        typer.echo(f"{name}: read-only source, nothing to provision")
     done = failed = 0
     verb = "would change" if dry_run else "changed"
     for name, connector in sorted(connectors.items()):

@@ -393,6 +393,9 @@ class Settings(BaseModel):
 def _secrets_in(value: Any) -> Iterator[str]:
     if isinstance(value, SecretStr):
         yield value.get_secret_value()
+        password = _url_password(value.get_secret_value())  # a database URL's, alone too
+        if password:
+            yield from (password, unquote(password))
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             yield from _secrets_in(getattr(value, name))

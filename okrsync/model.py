@@ -121,6 +121,9 @@ class KeyResult:
     accumulates: bool = False
     """Whether the metric accumulates (0 at the cycle's start, only grows) or is a level:
     the key result's ``accumulates:``, else its named metric's, else inferred."""
+    source_read_only: bool = False
+    """The source only serves data (a read-only connector): the key result is written to
+    its ``publish_to`` connectors only."""
 
     @property
     def full_key(self) -> str:
@@ -139,8 +142,9 @@ class KeyResult:
 
     @property
     def destinations(self) -> tuple[str, ...]:
-        """Connectors this key result is written to: its source, then ``publish_to``."""
-        return (self.source, *(d for d in self.publish_to if d != self.source))
+        """Connectors this key result is written to: its source (unless read-only), publish_to."""
+        own = () if self.source_read_only else (self.source,)
+        return (*own, *(d for d in self.publish_to if d != self.source))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,5 +191,5 @@ class MappingSet:
         """Connector instances any key result reads from or writes to."""
         found: set[str] = set()
         for kr in self.key_results():
-            found.update(kr.destinations)
+            found.update((kr.source, *kr.destinations))
         return found

@@ -36,6 +36,7 @@ __all__ = [
     "StaticPlugin",
     "hook_problem",
     "packaged_catalog",
+    "writes_okr_objects",
 ]
 
 ENTRY_POINT_GROUP = "okrsync.connectors"
@@ -136,6 +137,15 @@ def hook_problem(plugin: object, hook: str, *args: Any, **kwargs: Any) -> str | 
     except TypeError as exc:
         return f"its `{hook}{signature}` cannot be called as the core calls it: {exc}"
     return None
+
+
+def writes_okr_objects(plugin: object) -> bool:
+    """Whether a plugin's connectors hold okrsync's objects (its ``writes``; ``True`` when unsaid).
+
+    A read-only source (``writes = False``, see :class:`okrsync.kit.ConnectorPluginBase`)
+    is only read from: key results it serves are written to the CRMs of their ``publish_to``.
+    """
+    return getattr(plugin, "writes", True) is not False
 
 
 def _connect_problem(plugin: object) -> str | None:

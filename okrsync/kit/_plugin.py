@@ -52,7 +52,8 @@ class ConnectorPluginBase(ABC, Generic[S, C]):
     """What a connector package gives the core: facts, settings, catalog and ``connect``.
 
     Subclasses set :attr:`name`, :attr:`title`, :attr:`settings_model` and
-    :attr:`catalog_package`, and implement :meth:`build`.
+    :attr:`catalog_package` (and :attr:`writes` for a read-only source), and
+    implement :meth:`build`.
     """
 
     name: ClassVar[str]
@@ -63,6 +64,10 @@ class ConnectorPluginBase(ABC, Generic[S, C]):
     """The pydantic model of an instance's settings (a :class:`ConnectorSettings`)."""
     catalog_package: ClassVar[str]
     """The package whose ``catalog.yaml`` is the built-in metric catalog."""
+    writes: ClassVar[bool] = True
+    """Whether its connectors hold okrsync's objects. A read-only source (a SQL
+    warehouse) says ``False``: its key results are published to a CRM with
+    ``publish_to``, and ``okrsync provision`` passes it by."""
 
     def catalog(self) -> tuple[str, bytes]:
         """Display name and content of the built-in metric catalog."""

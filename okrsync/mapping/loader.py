@@ -40,7 +40,7 @@ from okrsync.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
     from pathlib import Path
 
     from okrsync._yaml import YamlPath
@@ -91,6 +91,8 @@ class _File:
 class _Loader:
     sources: Mapping[str, str]
     catalogs: Mapping[str, Catalog]
+    read_only: frozenset[str] = frozenset()
+    """Connector instances that only serve data: they cannot hold key results."""
     problems: list[Problem] = field(default_factory=list)
     files: list[_File] = field(default_factory=list)
     cycles: dict[str, tuple[Cycle, Origin]] = field(default_factory=dict)
@@ -326,10 +328,17 @@ class _Loader:
                     )
                 )
                 ok = False
+            elif destination in self.read_only:
+                message = f"`{destination}` is a read-only source: it cannot hold key results"
+                self.add(origin.doc.problem((*origin.path, "publish_to", index), message))
+                ok = False
         catalog = self.instance_catalogs.get(spec.source)
         if catalog is None:
             self.add(self.unknown_source(origin.doc, (*origin.path, "source"), spec.source))
             return None
+        if spec.source in self.read_only and not spec.publish_to:
+            self.add(origin.doc.problem((*origin.path, "source"), self.read_only_source(spec)))
+            ok = False
         try:
             metric = catalog.resolve(spec.metric, Origin(origin.doc, (*origin.path, "metric")))
         except MetricResolutionError as exc:
@@ -357,6 +366,18 @@ class _Loader:
             publish_to=tuple(spec.publish_to),
             origin=origin,
             accumulates=metric.accumulates if spec.accumulates is None else spec.accumulates,
+            source_read_only=spec.source in self.read_only,
+        )
+
+    def read_only_source(self, spec: KeyResultSpec) -> str:
+        """Why a key result read from a read-only source and published nowhere is refused."""
+        writable = [f"`{s}`" for s in sorted(self.sources) if s not in self.read_only]
+        where = (
+            f"one of {', '.join(writable)}" if writable else "a CRM connector (none is configured)"
+        )
+        return (
+            f"`{spec.source}` is a read-only source: it cannot hold this key result; "
+            f"publish it to a CRM with `publish_to` ({where})"
         )
 
     def start_target(
@@ -523,7 +544,11 @@ def mapping_files(folder: Path) -> list[Path]:
 
 
 def load_mappings(
-    folder: Path, *, sources: Mapping[str, str], catalogs: Mapping[str, Catalog]
+    folder: Path,
+    *,
+    sources: Mapping[str, str],
+    catalogs: Mapping[str, Catalog],
+    read_only: Collection[str] = (),
 ) -> MappingSet:
     """Load and check every mapping file in ``folder``.
 
@@ -531,6 +556,8 @@ def load_mappings(
         folder: The mappings folder.
         sources: Connector instance name → connector type.
         catalogs: Built-in catalog per connector type.
+        read_only: Instances that only serve data (a key result they serve must be
+            published to another with ``publish_to``).
 
     Raises:
         MappingError: With every problem found, each located.
@@ -544,7 +571,7 @@ def load_mappings(
     if not paths:
         message = f"expected mapping files (*.yaml) in {folder.absolute()}, found none"
         raise MappingError([Problem(shown, 0, 0, "", f"{message}; {MAPPINGS_SETTING}")])
-    loader = _Loader(sources=sources, catalogs=catalogs)
+    loader = _Loader(sources=sources, catalogs=catalogs, read_only=frozenset(read_only))
     for path in paths:
         loader.read(path)
     loader.link_cycles()

@@ -14,8 +14,8 @@ import pytest
 
 from okrsync.app import App, connect, load_config, load_mappings_for
 from okrsync.config import env_var_name
-from okrsync.plugins import PluginRegistry
 from okrsync.state.db import open_store
+from okrsync_sandbox.plugins import installed_sandboxes
 from okrsync_sandbox.runner import start_sandboxes
 from okrsync_sandbox.server import SandboxOptions
 from tests.e2e.conftest import MAPPINGS, Sandbox
@@ -23,6 +23,8 @@ from tests.e2e.conftest import MAPPINGS, Sandbox
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from okrsync.plugins import PluginRegistry
 
 
 LONG = os.environ.get("OKRSYNC_DRILLS_LONG") == "1"
@@ -35,11 +37,12 @@ FAST = {"max_retries": "8", "retry_max_wait_seconds": "0.05"}
 """Retry settings that keep a drill fast: every connector shares their names (okrsync.kit).
 No wait is longer than 50 ms, the back-off's and the CRM's Retry-After alike."""
 FAST_RETRIES = {
-    env_var_name(("connectors", connector, knob)): value
-    for connector in PluginRegistry.from_entry_points()
+    env_var_name(("connectors", crm.name, knob)): value
+    for crm in installed_sandboxes()
     for knob, value in FAST.items()
 }
-""":data:`FAST` for each installed connector, as environment variables."""
+""":data:`FAST` for each CRM a sandbox stands in for, as environment variables (a variable
+for another installed connector would configure an instance the drills do not run)."""
 
 
 def make_app(

@@ -345,7 +345,7 @@ def test_salesforce_cli_converts_the_project(tmp_path: Path) -> None:
     """`sf project convert source` accepts the project and lists every component in package.xml."""
     found = sf_command()
     if isinstance(found, str):
-        if os.environ.get("OKRSYNC_SF_CLI_REQUIRED"):
+        if os.environ.get("SFDX_TESTS_NEED_SF_CLI"):
             pytest.fail(found)
         pytest.skip(found)
     command, extra = found

@@ -70,7 +70,10 @@ def main(argv: list[str]) -> None:
         run(uv, "run", "--frozen", "ruff", "check", ".")
         run(uv, "run", "--frozen", "ruff", "format", "--check", ".")
         run(uv, "run", "--frozen", "mypy", *typed_packages())
-        run(uv, "run", "--frozen", "pytest", *rest)
+        # the suite waits on sandboxes and subprocesses more than it computes: four workers
+        # (one test module each at a time, so a module's sandbox starts once) fit two cores
+        workers = [] if any(a == "-n" or a.startswith("-n") for a in rest) else ["-n", "4"]
+        run(uv, "run", "--frozen", "pytest", *workers, "--dist", "loadscope", *rest)
 
 
 if __name__ == "__main__":

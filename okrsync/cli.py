@@ -510,6 +510,36 @@ def provision(
         raise typer.Exit(int(code))
 
 
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check that this set-up is ready to sync; each failure with its fix (exit 0 ready, 2 not).
+
+    The configuration, the mappings and the state store; then each configured
+    CRM: the login and who it acts as, the API version, the daily quota and
+    its reserve, okrsync's objects and this user's access to them, every field
+    the mappings read, the named metrics' data, and the owners' e-mails.
+    Changes nothing in the CRMs or the store.
+    """
+    from okrsync.doctor import render, run_doctor  # noqa: PLC0415
+
+    try:
+        registry = PluginRegistry.from_entry_points()
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    diagnosis = run_doctor(config, mappings, registry=registry)
+    if as_json:
+        sys.stdout.write(json.dumps(diagnosis.as_json()) + "\n")
+    else:
+        for line in render(diagnosis):
+            typer.echo(line)
+    if not diagnosis.ok:
+        raise typer.Exit(int(diagnosis.exit_code))
+
+
 @app.command("export-metadata")
 def export_metadata(
     connector_type: Annotated[

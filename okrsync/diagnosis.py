@@ -16,12 +16,23 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from okrsync.errors import ConnectorError, QuotaReserveReached
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from okrsync.connector import LogicalObject
 
-__all__ = ["Check", "CheckStatus", "Diagnosable", "DiagnosisRequest", "skipped_after"]
+__all__ = [
+    "QUOTA",
+    "Check",
+    "CheckStatus",
+    "Diagnosable",
+    "DiagnosisRequest",
+    "Step",
+    "run_steps",
+    "skipped_after",
+]
 
 
 class CheckStatus(StrEnum):
@@ -79,6 +90,50 @@ def skipped_after(failed: Check, remaining: Sequence[tuple[str, str]]) -> list[C
     """``remaining`` checks (``(name, title)``) skipped because ``failed`` failed."""
     reason = f"not checked: {failed.title} failed"
     return [Check(name, title, CheckStatus.SKIP, reason) for name, title in remaining]
+
+
+Step = tuple[str, str, "Callable[[], Check]"]
+"""One check a connector runs: its name, its title and the function answering it."""
+QUOTA = "quota"
+"""The name of the daily quota's check."""
+
+
+def run_steps(
+    steps: Sequence[Step],
+    *,
+    failed: Callable[[str, str, ConnectorError], Check],
+    quota_fix: str,
+) -> list[Check]:
+    """Each step's check in order; after a blocking failure, the rest are skipped.
+
+    A step that raises gets ``failed(name, title, error)``. A spent daily quota
+    (:class:`~okrsync.errors.QuotaReserveReached`) refuses every call, so
+    whatever step meets it, the answer is a failed ``quota`` check (with
+    ``quota_fix``), and every check not yet answered is skipped.
+    """
+    checks: list[Check] = []
+    for index, (name, title, step) in enumerate(steps):
+        try:
+            check = step()
+        except QuotaReserveReached as exc:
+            spent = Check(QUOTA, "daily API quota", CheckStatus.FAIL, str(exc), fix=quota_fix)
+            spent = replace(spent, blocking=True)
+            if name != QUOTA:
+                checks.append(
+                    Check(
+                        name, title, CheckStatus.SKIP, "not checked: the daily API quota is spent"
+                    )
+                )
+            checks.append(spent)
+            checks += skipped_after(spent, [(n, t) for n, t, _ in steps[index + 1 :] if n != QUOTA])
+            return checks
+        except ConnectorError as exc:
+            check = failed(name, title, exc)
+        checks.append(check)
+        if check.failed and check.blocking:
+            checks += skipped_after(check, [(n, t) for n, t, _ in steps[index + 1 :]])
+            break
+    return checks
 
 
 @dataclass(frozen=True, slots=True)

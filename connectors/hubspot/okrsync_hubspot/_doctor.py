@@ -13,13 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okrsync.diagnosis import Check, CheckStatus, skipped_after
-from okrsync.errors import (
-    ConnectorError,
-    FatalConnectorError,
-    QuotaReserveReached,
-    RetriableConnectorError,
-)
+from okrsync.diagnosis import Check, CheckStatus, run_steps
+from okrsync.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
 from okrsync.kit import reserve_reached
 from okrsync_hubspot._errors import SCOPES_HELP
 
@@ -27,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from okrsync.connector import Change, LogicalObject
-    from okrsync.diagnosis import DiagnosisRequest
+    from okrsync.diagnosis import DiagnosisRequest, Step
     from okrsync_hubspot._http import Transport
     from okrsync_hubspot._plugin import HubSpotSettings
 
@@ -100,35 +95,14 @@ class Doctor:
 
     def run(self, request: DiagnosisRequest) -> list[Check]:
         """Login, quota, scopes and okrsync's objects; after a blocking failure, skips."""
-        steps: list[tuple[str, str, Callable[[], Check]]] = [
+        steps: list[Step] = [
             ("auth", "login", self.login),
             ("quota", "daily API quota", self.quota),
             ("scopes", "token scopes", lambda: self.scopes_check(request)),
         ]
         if request.objects:
             steps.append(("objects", "okrsync objects", lambda: self.objects(request.objects)))
-        checks: list[Check] = []
-        for index, (name, title, step) in enumerate(steps):
-            try:
-                check = step()
-            except QuotaReserveReached as exc:
-                check = Check(
-                    name, title, CheckStatus.FAIL, str(exc), fix=_QUOTA_FIX, blocking=True
-                )
-            except ConnectorError as exc:
-                check = Check(
-                    name,
-                    title,
-                    CheckStatus.FAIL,
-                    str(exc),
-                    fix="see the error; the checks after this one were skipped",
-                    blocking=True,
-                )
-            checks.append(check)
-            if check.failed and check.blocking:
-                checks += skipped_after(check, [(n, t) for n, t, _ in steps[index + 1 :]])
-                break
-        return checks
+        return run_steps(steps, failed=_failed, quota_fix=_QUOTA_FIX)
 
     def _variable(self, setting: str) -> str:
         return f"OKRSYNC_CONNECTORS__{self.instance.upper().replace('-', '_')}__{setting.upper()}"
@@ -312,6 +286,17 @@ _QUOTA_FIX = (
     "wait until the daily limit resets at midnight in the portal's time zone, or raise it "
     "(HubSpot's API limit increase); the private apps of a portal share it"
 )
+
+
+def _failed(name: str, title: str, exc: ConnectorError) -> Check:
+    return Check(
+        name,
+        title,
+        CheckStatus.FAIL,
+        str(exc),
+        fix="see the error; the checks after this one were skipped",
+        blocking=True,
+    )
 
 
 def _integer(value: Any) -> int | None:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okrsync.diagnosis import Check, CheckStatus, skipped_after
-from okrsync.errors import ConnectorError, QuotaReserveReached, RetriableConnectorError
+from okrsync.diagnosis import Check, CheckStatus, run_steps
+from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.kit import reserve_reached
 from okrsync_salesforce._okr import field_metadata, field_name, object_name
 from okrsync_salesforce._provision import PERMISSION_SET
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from okrsync.connector import LogicalObject
-    from okrsync.diagnosis import DiagnosisRequest
+    from okrsync.diagnosis import DiagnosisRequest, Step
     from okrsync_salesforce._http import Transport
     from okrsync_salesforce._plugin import SalesforceSettings
     from okrsync_salesforce._schema import Schemas
@@ -61,28 +61,14 @@ class Doctor:
 
     def run(self, request: DiagnosisRequest) -> list[Check]:
         """Login, API version, quota and okrsync's objects; after a blocking failure, skips."""
-        steps: list[tuple[str, str, Callable[[], Check]]] = [
+        steps: list[Step] = [
             ("auth", "login", self.login),
             ("api_version", "API version", self.api_version),
             ("quota", "daily API quota", self.quota),
         ]
         if request.objects:
             steps.append(("objects", "okrsync objects", lambda: self.objects(request.objects)))
-        checks: list[Check] = []
-        for index, (name, title, step) in enumerate(steps):
-            try:
-                check = step()
-            except QuotaReserveReached as exc:
-                check = _quota_spent(name, title, exc)
-            except ConnectorError as exc:
-                check = Check(
-                    name, title, CheckStatus.FAIL, str(exc), fix=_fix_for(exc), blocking=True
-                )
-            checks.append(check)
-            if check.failed and check.blocking:
-                checks += skipped_after(check, [(n, t) for n, t, _ in steps[index + 1 :]])
-                break
-        return checks
+        return run_steps(steps, failed=_failed, quota_fix=_QUOTA_FIX)
 
     # -- the checks -------------------------------------------------------------------
 
@@ -212,8 +198,7 @@ class Doctor:
                 "daily API quota",
                 CheckStatus.FAIL,
                 f"{detail}: okrsync would stop at its first call",
-                fix="wait: Salesforce frees requests over a rolling 24 hours; or raise the "
-                "org's allocation, or lower `quota_reserve_percent` if the org's other "
+                fix=_QUOTA_FIX + ", or lower `quota_reserve_percent` if the org's other "
                 "integrations can spare it",
                 blocking=True,
                 facts=facts,
@@ -286,22 +271,18 @@ class Doctor:
         return count, problems
 
 
-def _quota_spent(name: str, title: str, exc: QuotaReserveReached) -> Check:
-    return Check(
-        name,
-        title,
-        CheckStatus.FAIL,
-        str(exc),
-        fix="wait: Salesforce frees requests over a rolling 24 hours (Setup → Company "
-        "Information shows API requests of the last 24 hours); or raise the org's allocation",
-        blocking=True,
-    )
+_QUOTA_FIX = (
+    "wait: Salesforce frees requests over a rolling 24 hours (Setup → Company Information "
+    "shows the requests of the last 24 hours); or raise the org's allocation"
+)
 
 
-def _fix_for(exc: ConnectorError) -> str:
+def _failed(name: str, title: str, exc: ConnectorError) -> Check:
     if isinstance(exc, RetriableConnectorError):
-        return "Salesforce did not answer in time or failed; try again, and check its status"
-    return "see the error; the checks after this one were skipped"
+        fix = "Salesforce did not answer in time or failed; try again, and check its status"
+    else:
+        fix = "see the error; the checks after this one were skipped"
+    return Check(name, title, CheckStatus.FAIL, str(exc), fix=fix, blocking=True)
 
 
 def _integer(value: Any) -> int | None:

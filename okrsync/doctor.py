@@ -329,8 +329,8 @@ def _load_mappings(settings: Settings, registry: PluginRegistry) -> tuple[Mappin
 def _mappings_loaded(settings: Settings, loaded: MappingSet) -> Check:
     krs = sum(1 for _ in loaded.key_results())
     detail = (
-        f"{settings.mappings}: {len(loaded.files)} files, {len(loaded.objectives)} objectives, "
-        f"{krs} key results"
+        f"{settings.mappings}: {_count(len(loaded.files), 'file')}, "
+        f"{_count(len(loaded.objectives), 'objective')}, {_count(krs, 'key result')}"
     )
     if not krs:
         return Check(
@@ -542,7 +542,7 @@ class _ConnectorJob:
             "fields",
             "mapped fields",
             CheckStatus.PASS,
-            f"{fields} fields of {len(types)} objects exist and are readable",
+            f"{_count(fields, 'field')} of {_count(len(types), 'object')} exist and are readable",
             facts={"objects": len(types), "fields": fields},
         )
 
@@ -654,6 +654,8 @@ def owner_emails(loaded: MappingSet, connector: str) -> dict[str, list[Origin]]:
     def add(owner: Any, origin: Origin | None) -> None:
         if owner is None or owner.kind.value != "user" or origin is None:
             return
+        if origin.doc.get((*origin.path, "owner")) is None:
+            return  # inherited from its objective, which is named there
         found.setdefault(owner.name.strip().lower(), []).append(origin)
 
     destinations: dict[str, set[str]] = {}
@@ -692,6 +694,11 @@ def render(diagnosis: Diagnosis, *, width: int = WIDTH) -> list[str]:
                 lines += [f"{pad}     {line}" for line in more]
     lines += _wrap(summary(diagnosis), width, "", "  ")
     return lines
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:

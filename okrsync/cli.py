@@ -40,7 +40,8 @@ app = typer.Typer(
         "Exit codes of plan, sync, check-in, provision and doctor: 0 everything synced, "
         "1 partly synced (some key results or writes failed), 2 bad input (configuration, "
         "mappings or flags; each problem on stderr as file:line:col), 3 nothing synced "
-        "(no key result computed, no write landed, or the command failed)."
+        "(no key result computed, no write landed, or the command failed). "
+        "doctor: 0 ready, 2 a check failed."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -13,6 +13,8 @@ every owner e-mail resolves to a user of the CRM.
 
 Doctor changes nothing: it writes nothing to the CRMs (describes are read
 afresh, not kept) and nothing to the state store (it is read, not migrated).
+It retries a failing call once, not ``max_retries`` times, so a CRM that
+cannot be reached is reported in seconds.
 Exit 0 when no check failed (warnings allowed), 2 when one did: a failing
 check is bad set-up (:class:`~okrsync.outcome.ExitCode.BAD_INPUT`), which a
 person fixes before anything syncs.
@@ -72,6 +74,8 @@ _MARKS = {
 _LATER = (("fields", "mapped fields"), ("metrics", "named metrics"), ("owners", "owners"))
 """The core's checks of each connector, after the connector's own."""
 _STORE_TIMEOUT_SECONDS = 10
+RETRIES = 1
+"""Retries of a failing call doctor allows each connector (a sync allows ``max_retries``)."""
 
 
 @dataclass
@@ -147,9 +151,10 @@ def run_doctor(
     connectors: dict[str, Connector] = {}
     broken: dict[str, Check] = {}
     redact = Redactor(settings.secret_values())
+    quick = _retrying_less(settings)
     for name in sorted(settings.connectors):
         try:
-            connectors.update(connect(settings, registry, {name}))
+            connectors.update(connect(quick, registry, {name}))
         except (OkrsyncError, TypeError, ValueError) as exc:
             broken[name] = Check(
                 "auth",
@@ -166,6 +171,21 @@ def run_doctor(
     finally:
         for connector in connectors.values():
             connector.close()
+
+
+def _retrying_less(settings: Settings) -> Settings:
+    """``settings`` with each connector retrying a failing call at most :data:`RETRIES` times.
+
+    A sync rides out a CRM's bad minute with ``max_retries`` backed-off
+    retries; doctor answers in seconds, and one retry still passes a blip.
+    """
+    connectors = {}
+    for name, instance in settings.connectors.items():
+        own = instance.settings
+        if int(getattr(own, "max_retries", 0)) > RETRIES:
+            own = own.model_copy(update={"max_retries": RETRIES})
+        connectors[name] = instance.model_copy(update={"settings": own})
+    return settings.model_copy(update={"connectors": connectors})
 
 
 def diagnose_app(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+import time
 from dataclasses import dataclass
 from textwrap import dedent
 from typing import TYPE_CHECKING, Any
@@ -317,6 +319,23 @@ def test_a_jwt_login_the_app_does_not_allow_names_the_pre_authorisation(world: W
     code, data = doctor(world, env=jwt)
     assert code == 0
     assert checks(data, "salesforce")["auth"]["facts"]["auth"] == "jwt"
+
+
+def test_an_unreachable_crm_is_reported_in_seconds(world: World) -> None:
+    """An instance URL nothing answers at fails the login as unreachable after one retry, not the sync's back-off chain."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    began = time.monotonic()
+    code, data = doctor(
+        world, env={"OKRSYNC_CONNECTORS__SALESFORCE__INSTANCE_URL": f"https://127.0.0.1:{port}"}
+    )
+    assert time.monotonic() - began < 15  # the sync's 5 retries would back off for 31 s
+    assert code == 2
+    assert failed(data) == {("salesforce", "auth")}
+    login = checks(data, "salesforce")["auth"]
+    assert login["detail"].startswith("Salesforce cannot be reached: ")
+    assert "`instance_url`" in login["fix"]
 
 
 def test_a_spent_or_reserved_quota_fails_the_quota_check(world: World) -> None:

@@ -19,7 +19,7 @@ from okrsync.kit import reserve_reached
 from okrsync_hubspot._errors import SCOPES_HELP
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from okrsync.connector import Change, LogicalObject
     from okrsync.diagnosis import DiagnosisRequest, Step
@@ -30,7 +30,7 @@ __all__ = ["Doctor", "needed_scopes"]
 
 _SCHEMA_SCOPES = frozenset({"contacts", "companies", "deals"})
 """Standard objects whose properties (what ``plan`` checks fields against) need a schemas scope."""
-_STANDARD_READS = frozenset(
+_OBJECT_SCOPES = frozenset(
     {
         "contacts",
         "companies",
@@ -42,19 +42,29 @@ _STANDARD_READS = frozenset(
         "feedback_submissions",
     }
 )
+"""Standard objects read with ``crm.objects.<name>.read``. For other standard objects
+(engagements such as tasks and calls) nothing is claimed: a refusal shows as
+``MISSING_SCOPES`` where they are read."""
 PROVISION_SCOPE = "crm.schemas.custom.write"
 """Needed by ``okrsync provision`` only."""
 
 
-def needed_scopes(request: DiagnosisRequest) -> dict[str, str]:
-    """The scopes a sync needs for ``request``, each with why (as docs/hubspot-setup.md says)."""
+def needed_scopes(
+    request: DiagnosisRequest, standard: Collection[str] = _OBJECT_SCOPES
+) -> dict[str, str]:
+    """The scopes a sync needs for ``request``, each with why (as docs/hubspot-setup.md says).
+
+    ``standard`` names HubSpot's standard objects (any other object is custom).
+    """
     need: dict[str, str] = {}
     for obj in sorted(request.reads):
         kind = obj.lower()
-        if kind in _STANDARD_READS:
+        if kind in _OBJECT_SCOPES:
             need[f"crm.objects.{kind}.read"] = f"the mappings read {kind}"
             if kind in _SCHEMA_SCOPES:
                 need[f"crm.schemas.{kind}.read"] = f"the fields read of {kind} are checked"
+        elif kind in standard:
+            continue
         else:
             need["crm.objects.custom.read"] = f"the mappings read {obj}"
             need["crm.schemas.custom.read"] = f"the fields read of {obj} are checked"
@@ -75,6 +85,7 @@ class Doctor:
         instance: The connector instance's name.
         token: The private app's access token (its info is asked by the token itself).
         provision_dry_run: What ``okrsync provision`` would change (reads only).
+        standard: HubSpot's standard objects (any other object read is custom).
     """
 
     def __init__(
@@ -84,12 +95,15 @@ class Doctor:
         instance: str,
         token: str,
         provision_dry_run: Callable[[Sequence[LogicalObject]], list[Change]],
+        *,
+        standard: Collection[str] = _OBJECT_SCOPES,
     ) -> None:
         self.transport = transport
         self.settings = settings
         self.instance = instance
         self.token = token
         self.provision_dry_run = provision_dry_run
+        self.standard = standard
         self.scopes: list[str] | None = None
         self.scopes_error = ""
 
@@ -222,7 +236,7 @@ class Doctor:
 
     def scopes_check(self, request: DiagnosisRequest) -> Check:
         """The scopes the mappings and okrsync's objects need, against the token's."""
-        need = needed_scopes(request)
+        need = needed_scopes(request, self.standard)
         if self.scopes is None:
             return Check(
                 "scopes",

@@ -350,7 +350,9 @@ class HubSpotConnector:
             self._props.clear()
             return self._provisioner.provision(objects, dry_run=True)
 
-        return Doctor(self._http, self._settings, self.name, token, dry_run).run(request)
+        return Doctor(
+            self._http, self._settings, self.name, token, dry_run, standard=_STANDARD
+        ).run(request)
 
     # -- usage ---------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.diagnosis import CheckStatus, DiagnosisRequest
 from okrsync_hubspot import HubSpotSettings, plugin
+from okrsync_hubspot._doctor import needed_scopes
 
 from .conftest import Raw
 
@@ -183,3 +184,29 @@ def test_diagnose_reports_a_spent_day_and_a_refused_token(
     assert {c.status for c in checks[1:]} == {CheckStatus.SKIP}
     assert "pat-na1-not-the-portals-token" not in json.dumps([c.as_json() for c in checks])
     wrong.close()
+
+
+def test_needed_scopes_follow_what_the_mappings_read_and_write() -> None:
+    """Standard objects need their read (and schema) scopes, custom ones the custom scopes; engagements claim none."""
+    reads = {
+        "deals": frozenset({"amount"}),
+        "feedback_submissions": frozenset({"hs_response_value"}),
+        "tasks": frozenset({"hs_timestamp"}),
+        "2-1234": frozenset({"score"}),
+    }
+    need = needed_scopes(DiagnosisRequest((), reads), standard={"deals", "tasks"})
+    assert sorted(need) == [
+        "crm.objects.custom.read",
+        "crm.objects.deals.read",
+        "crm.objects.feedback_submissions.read",
+        "crm.schemas.custom.read",
+        "crm.schemas.deals.read",
+    ]
+    writing = needed_scopes(DiagnosisRequest(OKR_OBJECTS, {}))
+    assert sorted(writing) == [
+        "crm.objects.custom.read",
+        "crm.objects.custom.write",
+        "crm.objects.owners.read",
+        "crm.schemas.custom.read",
+    ]
+    assert "crm.schemas.custom.write" not in writing  # provision's alone

@@ -12,7 +12,7 @@ without it still gets the core's checks (mapped fields, metrics, owners).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -116,15 +116,17 @@ def run_steps(
         try:
             check = step()
         except QuotaReserveReached as exc:
-            spent = Check(QUOTA, "daily API quota", CheckStatus.FAIL, str(exc), fix=quota_fix)
-            spent = replace(spent, blocking=True)
+            spent = Check(
+                QUOTA, "daily API quota", CheckStatus.FAIL, str(exc), fix=quota_fix, blocking=True
+            )
             if name != QUOTA:
-                checks.append(
-                    Check(
-                        name, title, CheckStatus.SKIP, "not checked: the daily API quota is spent"
-                    )
-                )
-            checks.append(spent)
+                note = "not checked: the daily API quota is spent"
+                checks.append(Check(name, title, CheckStatus.SKIP, note))
+            earlier = [i for i, c in enumerate(checks) if c.name == QUOTA]
+            if earlier:  # the quota passed, then ran out: its answer is now this
+                checks[earlier[0]] = spent
+            else:
+                checks.append(spent)
             checks += skipped_after(spent, [(n, t) for n, t, _ in steps[index + 1 :] if n != QUOTA])
             return checks
         except ConnectorError as exc:
@@ -144,10 +146,6 @@ class DiagnosisRequest:
     """okrsync's objects written there (empty: the connector only reads)."""
     reads: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """CRM objects the mappings read there, and the fields read of each."""
-
-    def with_objects(self, objects: Sequence[LogicalObject]) -> DiagnosisRequest:
-        """The same request, writing ``objects``."""
-        return replace(self, objects=tuple(objects))
 
 
 @runtime_checkable

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from okrsync.app import load_config, load_mappings_for
 from okrsync.connector import FieldInfo
-from okrsync.diagnosis import Check, CheckStatus, Diagnosable, DiagnosisRequest
+from okrsync.diagnosis import Check, CheckStatus, Diagnosable, DiagnosisRequest, run_steps
 from okrsync.doctor import check_store, diagnose_app, render, run_doctor
-from okrsync.errors import FatalConnectorError
+from okrsync.errors import FatalConnectorError, QuotaReserveReached
 from okrsync.kit import ConnectorSettings
 from okrsync.plugins import PluginRegistry, StaticPlugin
 from okrsync.state.db import SCHEMA_VERSION, open_store
@@ -209,3 +209,46 @@ def test_a_configuration_without_connectors_is_not_ready(tmp_path: Path) -> None
     assert checks["config"].detail.endswith("there is no CRM to sync with")
     assert "docs/salesforce-setup.md" in checks["config"].fix
     assert int(diagnosis.exit_code) == 2
+
+
+def test_run_steps_skips_after_a_blocking_failure_and_answers_a_spent_quota_once() -> None:
+    """A quota spent mid-way replaces the quota's earlier answer; a failing step blocks those after it."""
+
+    def ok(name: str) -> Check:
+        return Check(name, name, CheckStatus.PASS, "fine")
+
+    def spent() -> Check:
+        raise QuotaReserveReached("the day's requests are spent", crm="memory")
+
+    def refused() -> Check:
+        raise FatalConnectorError("refused", crm="memory")
+
+    def failed(name: str, title: str, exc: Exception) -> Check:
+        return Check(name, title, CheckStatus.FAIL, str(exc), fix="renew", blocking=True)
+
+    checks = run_steps(
+        [
+            ("auth", "login", lambda: ok("auth")),
+            ("quota", "daily API quota", lambda: ok("quota")),
+            ("objects", "okrsync objects", spent),
+            ("scopes", "token scopes", lambda: ok("scopes")),
+        ],
+        failed=failed,
+        quota_fix="wait",
+    )
+    assert [(c.name, c.status) for c in checks] == [
+        ("auth", CheckStatus.PASS),
+        ("quota", CheckStatus.FAIL),
+        ("objects", CheckStatus.SKIP),
+        ("scopes", CheckStatus.SKIP),
+    ]
+    assert checks[1].fix == "wait"
+    checks = run_steps(
+        [("auth", "login", refused), ("quota", "daily API quota", lambda: ok("quota"))],
+        failed=failed,
+        quota_fix="wait",
+    )
+    assert [(c.name, c.status, c.detail) for c in checks] == [
+        ("auth", CheckStatus.FAIL, "refused (crm=memory)"),
+        ("quota", CheckStatus.SKIP, "not checked: login failed"),
+    ]

@@ -29,6 +29,7 @@ __all__ = [
     "CheckStatus",
     "Diagnosable",
     "DiagnosisRequest",
+    "Identifiable",
     "Step",
     "run_steps",
     "skipped_after",
@@ -163,4 +164,22 @@ class Diagnosable(Protocol):
 
     def diagnose(self, request: DiagnosisRequest) -> list[Check]:
         """The connector's checks, in order."""
+        ...
+
+
+@runtime_checkable
+class Identifiable(Protocol):
+    """A smaller optional capability: say which service and user the connector reaches.
+
+    For a connector with no checks of its own (:class:`Diagnosable`), the
+    core makes ``whoami`` its login check: the answer passes, an error fails
+    and skips the checks that need the service.
+    """
+
+    def whoami(self) -> str:
+        """Which service, server and user the connector reaches, in a few words.
+
+        Raises:
+            ConnectorError: The service cannot be reached or refuses the credentials.
+        """
         ...

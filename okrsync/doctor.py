@@ -33,7 +33,14 @@ from okrsync.alignment import with_ancestors
 from okrsync.app import connect, load_config, load_mappings_for, plugin_catalogs
 from okrsync.coverage import explain, uncomputable_metrics
 from okrsync.crm_objects import OKR_OBJECTS
-from okrsync.diagnosis import Check, CheckStatus, Diagnosable, DiagnosisRequest, skipped_after
+from okrsync.diagnosis import (
+    Check,
+    CheckStatus,
+    Diagnosable,
+    DiagnosisRequest,
+    Identifiable,
+    skipped_after,
+)
 from okrsync.errors import ConfigurationError, ConnectorError, OkrsyncError
 from okrsync.kit import Redactor
 from okrsync.outcome import ExitCode
@@ -506,6 +513,8 @@ class _ConnectorJob:
             ]
 
     def _own(self) -> list[Check]:
+        if not isinstance(self.connector, Diagnosable) and isinstance(self.connector, Identifiable):
+            return [self._whoami(self.connector)]
         if not isinstance(self.connector, Diagnosable):
             return [
                 Check(
@@ -513,7 +522,7 @@ class _ConnectorJob:
                     "connector checks",
                     CheckStatus.SKIP,
                     f"the {self.kind} connector has no checks of its own (login, quota, "
-                    "access); the checks below reach its CRM",
+                    "access) and does not say whom it reaches; the checks below reach it",
                 )
             ]
         try:
@@ -529,6 +538,22 @@ class _ConnectorJob:
                     blocking=True,
                 )
             ]
+
+    def _whoami(self, connector: Identifiable) -> Check:
+        """The login check of a connector that only says whom it reaches."""
+        try:
+            who = connector.whoami()
+        except OkrsyncError as exc:
+            return Check(
+                "auth",
+                "login",
+                CheckStatus.FAIL,
+                str(exc),
+                fix=f"check the settings of `{self.name}` under `connectors:` (its URL and "
+                "credentials) and that the service is up and reachable from here",
+                blocking=True,
+            )
+        return Check("auth", "login", CheckStatus.PASS, who, facts={"whoami": who})
 
     def _fields(self, plan: PullPlan) -> Check:
         from okrsync.plan import PullPlan  # noqa: PLC0415

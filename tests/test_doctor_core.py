@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 from okrsync.app import load_config, load_mappings_for
 from okrsync.connector import FieldInfo
-from okrsync.diagnosis import Check, CheckStatus, Diagnosable, DiagnosisRequest, run_steps
+from okrsync.diagnosis import (
+    Check,
+    CheckStatus,
+    Diagnosable,
+    DiagnosisRequest,
+    Identifiable,
+    run_steps,
+)
 from okrsync.doctor import check_store, diagnose_app, render, run_doctor
 from okrsync.errors import FatalConnectorError, QuotaReserveReached
 from okrsync.kit import ConnectorSettings
@@ -252,3 +259,38 @@ def test_run_steps_skips_after_a_blocking_failure_and_answers_a_spent_quota_once
         ("auth", CheckStatus.FAIL, "refused (crm=memory)"),
         ("quota", CheckStatus.SKIP, "not checked: login failed"),
     ]
+
+
+class _Identified(InMemoryConnector):
+    """An in-memory source that only says whom it reaches (as the sql connector does)."""
+
+    def __init__(self, answer: str | Exception) -> None:
+        super().__init__("a", objects=DEALS)
+        self.answer = answer
+
+    def whoami(self) -> str:
+        """The given answer (or the given error)."""
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_a_connector_saying_whom_it_reaches_gets_a_login_check(tmp_path: Path) -> None:
+    """`whoami` answers the login check; when it fails, the checks that need the service are skipped."""
+    reached = _Identified("postgresql 16.4 at db:5432/product as okrsync")
+    assert isinstance(reached, Identifiable)
+    assert not isinstance(reached, Diagnosable)
+    checks = section(diagnose(tmp_path, reached), "a")
+    assert checks["auth"].status is CheckStatus.PASS
+    assert checks["auth"].detail == "postgresql 16.4 at db:5432/product as okrsync"
+    assert checks["fields"].status is CheckStatus.PASS
+    refused = _Identified(FatalConnectorError("password authentication failed", crm="sql"))
+    checks = section(diagnose(tmp_path, refused), "a")
+    assert [(n, c.status) for n, c in checks.items()] == [
+        ("auth", CheckStatus.FAIL),
+        ("fields", CheckStatus.SKIP),
+        ("metrics", CheckStatus.SKIP),
+        ("owners", CheckStatus.SKIP),
+    ]
+    assert "password authentication failed" in checks["auth"].detail
+    assert "its URL and credentials" in checks["auth"].fix

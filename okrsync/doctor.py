@@ -587,7 +587,8 @@ class _ConnectorJob:
             "fields",
             "mapped fields",
             CheckStatus.PASS,
-            f"{_count(fields, 'field')} of {_count(len(types), 'object')} exist and are readable",
+            f"{_count(fields, 'field')} of {_count(len(types), 'object')} "
+            + ("exists and is readable" if fields == 1 else "exist and are readable"),
             facts={"objects": len(types), "fields": fields},
         )
 
@@ -601,7 +602,7 @@ class _ConnectorJob:
                 "metrics",
                 "named metrics",
                 CheckStatus.PASS,
-                f"the CRM has the data of all {total} named metrics",
+                f"the data of all {total} named metrics is there",
             )
         used = {
             d.name
@@ -612,7 +613,7 @@ class _ConnectorJob:
         in_use = [i.metric for i in items if i.metric in used]
         example = [line.removeprefix("  ") for line in explain(items) if line.startswith("    ")]
         status = CheckStatus.FAIL if in_use else CheckStatus.WARN
-        detail = f"the CRM lacks the data of {len(items)} of {total} named metrics" + (
+        detail = f"the data of {len(items)} of {total} named metrics is missing" + (
             f"; key results use {', '.join(in_use)}" if in_use else " (no key result uses them)"
         )
         return Check(

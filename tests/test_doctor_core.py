@@ -112,7 +112,7 @@ def test_a_connector_without_checks_of_its_own_still_gets_the_cores(tmp_path: Pa
         "owners": CheckStatus.PASS,
     }
     assert "has no checks of its own" in checks["diagnose"].detail
-    assert checks["fields"].detail == "1 field of 1 object exist and are readable"
+    assert checks["fields"].detail == "1 field of 1 object exists and is readable"
     assert diagnosis.ok
     broken = diagnose(tmp_path, plain, MAPPING.replace("deals.amount", "deals.amont"))
     fields = section(broken, "a")["fields"]

@@ -40,7 +40,8 @@ app = typer.Typer(
         "Exit codes of plan, sync, check-in, provision and doctor: 0 everything synced, "
         "1 partly synced (some key results or writes failed), 2 bad input (configuration, "
         "mappings or flags; each problem on stderr as file:line:col), 3 nothing synced "
-        "(no key result computed, no write landed, or the command failed)."
+        "(no key result computed, no write landed, or the command failed). "
+        "doctor: 0 ready, 2 a check failed."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -512,6 +513,36 @@ def provision(
     code = parts_exit_code(done, failed)
     if code:
         raise typer.Exit(int(code))
+
+
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    mappings: MappingsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check that this set-up is ready to sync; each failure with its fix (exit 0 ready, 2 not).
+
+    The configuration, the mappings and the state store; then each configured
+    CRM: the login and who it acts as, the API version, the daily quota and
+    its reserve, okrsync's objects and this user's access to them, every field
+    the mappings read, the named metrics' data, and the owners' e-mails.
+    Changes nothing in the CRMs or the store.
+    """
+    from okrsync.doctor import render, run_doctor  # noqa: PLC0415
+
+    try:
+        registry = PluginRegistry.from_entry_points()
+    except OkrsyncError as error:
+        raise _fail(error) from None
+    diagnosis = run_doctor(config, mappings, registry=registry)
+    if as_json:
+        sys.stdout.write(json.dumps(diagnosis.as_json()) + "\n")
+    else:
+        for line in render(diagnosis):
+            typer.echo(line)
+    if not diagnosis.ok:
+        raise typer.Exit(int(diagnosis.exit_code))
 
 
 @app.command("export-metadata")

@@ -6,7 +6,7 @@ plain Salesforce org has no ``Account.Customer_Since__c`` nor an
 connector instance, the objects and fields every named metric reads and
 reports the metrics whose data is missing; :func:`explain` turns that into
 lines for a person, with an example override for ``mappings/metrics.yaml``.
-``okrsync plan`` prints them; ``okrsync doctor`` is meant to reuse both.
+``okrsync plan`` prints them; ``okrsync doctor`` reuses both.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ code   meaning
 =====  ==================================================================
 
 ``plan``, ``sync``, ``check-in``, ``provision`` and ``doctor`` use these codes.
+``doctor`` syncs nothing: it exits 0 when no check failed (warnings allowed)
+and 2 when one did, since a failing check is bad set-up a person fixes (each
+failure names its fix) before anything syncs; a bug in it exits 3.
 """
 
 from __future__ import annotations

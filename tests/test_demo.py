@@ -59,6 +59,12 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0
     assert writes["salesforce"]["upserted"] > 33
     assert writes["hubspot"]["upserted"] > 13
+    # before syncing, the doctor's checklist of the provisioned sandboxes: all green
+    assert summary["doctor"].ok
+    assert summary["doctor"].counts() == {"pass": 17, "warn": 0, "fail": 0, "skip": 0}
+    assert "okrsync doctor: is each CRM ready?" in text
+    assert "Ready: 17 of 17 checks passed." in text
+    assert text.index("Ready: 17 of 17") < text.index(f"Sync as of {START}")
     assert "Trends over the weekly check-ins" in text
     assert f"Sync as of {START}" in text
     assert "App Launcher → OKRs" in text

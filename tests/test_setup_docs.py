@@ -22,8 +22,6 @@ from okrsync_sandbox.server import SandboxOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDES = ("salesforce-setup.md", "hubspot-setup.md")
-PENDING = {"okrsync doctor"}
-"""Commands documented ahead of their implementation (a later change builds `okrsync doctor`)."""
 NEEDS_AN_ORG = {"sf org login web --alias okrs --set-default"}
 """Commands that only a real Salesforce org can answer (a browser login)."""
 MAPPING = """\
@@ -106,7 +104,7 @@ def test_the_documented_configuration_loads(tmp_path: Path) -> None:
 
 
 def test_the_okrsync_and_sf_commands_run_against_the_sandbox(tmp_path: Path) -> None:
-    """validate, provision (dry run, then real), export-metadata and sync succeed; the deploy command is the one provision prints."""
+    """validate, provision (dry run, then real), export-metadata, doctor and sync succeed; the deploy command is the one provision prints."""
     maps = tmp_path / "maps"
     maps.mkdir()
     (maps / "q3.yaml").write_text(MAPPING)
@@ -119,7 +117,7 @@ def test_the_okrsync_and_sf_commands_run_against_the_sandbox(tmp_path: Path) -> 
         seen: set[str] = set()
         for guide in GUIDES:
             for command in commands(guide):
-                if command in PENDING | NEEDS_AN_ORG or command in seen:
+                if command in NEEDS_AN_ORG or command in seen:
                     continue
                 seen.add(command)
                 words = shlex.split(command)
@@ -129,7 +127,7 @@ def test_the_okrsync_and_sf_commands_run_against_the_sandbox(tmp_path: Path) -> 
                     assert command.startswith("sf project deploy start --source-dir "), command
                     continue  # checked against what provision printed, below
                 args = words[1:]
-                if args[0] in {"validate", "provision", "sync"}:
+                if args[0] in {"validate", "provision", "doctor", "sync"}:
                     args += ["--config", str(config)]
                 if args[0] == "sync":
                     args += ["--as-of", "2026-08-17"]
@@ -140,7 +138,8 @@ def test_the_okrsync_and_sf_commands_run_against_the_sandbox(tmp_path: Path) -> 
                 printed += result.stdout.splitlines()
     finally:
         group.stop()
-    assert {"okrsync validate", "okrsync provision", "okrsync sync"} <= seen
+    assert {"okrsync validate", "okrsync provision", "okrsync doctor", "okrsync sync"} <= seen
+    assert any(line.startswith("Ready: ") for line in printed)
     deploy = [line.strip() for line in printed if line.strip().startswith("sf project deploy")]
     plugin = PluginRegistry.from_entry_points().get("salesforce")
     assert isinstance(plugin, MetadataExporter)

@@ -29,6 +29,7 @@ import pytest
 
 from okrsync.connector import Cursor, UpsertStatus, now_stamp
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
+from okrsync.diagnosis import CheckStatus, Diagnosable, DiagnosisRequest
 from okrsync.errors import FatalConnectorError, QuotaReserveReached
 from okrsync.state.db import open_store
 from okrsync.state.schema_cache import StoreSchemaCache
@@ -405,3 +406,32 @@ class ConnectorContract:
         assert "read-only" in str(caught.value)
         records, _, _ = drain(driver.pull(connector, Cursor()))
         assert ids_of(records) == [driver.record_id(0)]  # still pulls
+
+    # -- 12. okrsync doctor --------------------------------------------------------------------
+
+    def test_a_connector_answering_doctor_passes_a_ready_crm_and_writes_nothing(
+        self, driver: Driver
+    ) -> None:
+        """A connector with checks of its own (``diagnose``) fails unprovisioned objects with a fix, then passes, never writing."""
+        driver.start(records=1)
+        connector = driver.connect()
+        if not isinstance(connector, Diagnosable):
+            pytest.skip(f"not applicable: {driver.name} has no checks of its own (diagnose)")
+        writes = driver.supports(WRITES)
+        request = DiagnosisRequest(
+            OKR_OBJECTS if writes else (), {driver.object_name: frozenset(driver.fields)}
+        )
+        if writes:
+            before = connector.diagnose(request)
+            assert any(c.failed for c in before), "okrsync's objects are not provisioned yet"
+            assert all(c.fix for c in before if c.failed)
+            connector.provision(OKR_OBJECTS)
+        written = driver.served(driver.write_endpoint) if writes else 0
+        checks = connector.diagnose(request)
+        names = [c.name for c in checks]
+        assert "auth" in names
+        assert len(names) == len(set(names))
+        assert not [c for c in checks if c.status in {CheckStatus.FAIL, CheckStatus.SKIP}], checks
+        assert all(c.title and c.detail for c in checks)
+        if writes:
+            assert driver.served(driver.write_endpoint) == written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, Rule
@@ -28,7 +29,6 @@ from okrsync_sandbox.server import SandboxApp, json_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from datetime import datetime
 
     from werkzeug.wrappers import Request
 
@@ -46,6 +46,15 @@ _OBJ = "/crm/v3/objects/<object_type>"
 _ASSOC = "/crm/v4/associations/<from_type>/<to_type>"
 _OBJ4 = "/crm/v4/objects/<object_type>/<object_id>"
 _MAX_LIST = 100
+_BASE_SCOPES = (
+    "oauth",
+    "crm.objects.owners.read",
+    "crm.objects.custom.read",
+    "crm.objects.custom.write",
+    "crm.schemas.custom.read",
+    "crm.schemas.custom.write",
+)
+"""Scopes every portal offers besides those of its standard object types."""
 
 
 def _rules() -> list[Rule]:
@@ -83,6 +92,9 @@ def _rules() -> list[Rule]:
         rule(f"{_OBJ4}/associations/<to_type>", "assoc_list", "GET"),
         rule(f"{_OBJ4}/associations/<to_type>/<to_id>", "assoc_put", "PUT"),
         rule(f"{_OBJ4}/associations/default/<to_type>/<to_id>", "assoc_put_default", "PUT"),
+        rule("/account-info/v3/details", "account_details", "GET"),
+        rule("/account-info/v3/api-usage/daily/private-apps", "account_usage", "GET"),
+        rule("/oauth/v2/private-apps/get/access-token-info", "token_info", "POST"),
     ]
 
 
@@ -160,6 +172,8 @@ class HubSpotSandboxApp(SandboxApp):
             daily_limit=settings.daily_limit,
             search_per_second=settings.search_per_second,
         )
+        self.revoked: set[str] = set()
+        """Scopes taken from the private app while serving (see :meth:`granted_scopes`)."""
 
     def close(self) -> None:
         """Release what the app holds (nothing beyond the store, which its owner closes)."""
@@ -251,8 +265,20 @@ class HubSpotSandboxApp(SandboxApp):
         Raises:
             HubSpotError: when the portal setting ``missing_scopes`` lists it.
         """
-        if scope in self.settings.missing_scopes:
+        if scope in self.settings.missing_scopes or scope in self.revoked:
             raise missing_scopes([scope])
+
+    def granted_scopes(self) -> list[str]:
+        """The private app's scopes: every scope of the portal's object types, less the missing.
+
+        Missing are those of the portal setting ``missing_scopes`` and those revoked
+        while serving.
+        """
+        scopes = set(_BASE_SCOPES)
+        for kind in self.portal.types():
+            for area in ("objects", "schemas"):
+                scopes.update(f"crm.{area}.{kind.scope}.{access}" for access in ("read", "write"))
+        return sorted(scopes - set(self.settings.missing_scopes) - self.revoked)
 
     def _kind(self, name: str, access: str) -> ObjectType:
         kind = self.portal.resolve(name)
@@ -435,6 +461,66 @@ class HubSpotSandboxApp(SandboxApp):
             archived=_flag(request, "archived"),
         )
         return json_response(found)
+
+    # -- the account and the token ----------------------------------------------------
+
+    def on_account_details(self, request: Request) -> Response:
+        """``GET /account-info/v3/details``: the portal the token belongs to."""
+        del request
+        return json_response(
+            {
+                "portalId": self.settings.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": "US/Eastern",
+                "companyCurrency": "USD",
+                "additionalCurrencies": [],
+                "utcOffset": "-05:00",
+                "utcOffsetMilliseconds": -18_000_000,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            }
+        )
+
+    def on_account_usage(self, request: Request) -> Response:
+        """``GET /account-info/v3/api-usage/daily/private-apps``: today's calls and the limit."""
+        del request
+        now = self.limits.wall()
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+        return json_response(
+            {
+                "results": [
+                    {
+                        "name": "private-apps-api-calls-daily",
+                        "usageLimit": self.limits.daily_limit,
+                        "currentUsage": self.limits.used_today(),
+                        "collectedAt": iso_millis(now),
+                        "fetchStatus": "SUCCESS",
+                        "resetsAt": iso_millis(midnight),
+                    }
+                ]
+            }
+        )
+
+    def on_token_info(self, request: Request) -> Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info``: a private app token's scopes.
+
+        The body names the token (``{"tokenKey": …}``); one this portal did not
+        issue is not found.
+        """
+        body = _json(request)
+        key = body.get("tokenKey") if isinstance(body, dict) else None
+        if not isinstance(key, str) or not key:
+            raise validation_error("tokenKey is required.")
+        if key != self.settings.access_token:
+            raise not_found("The access token was not found.")
+        return json_response(
+            {
+                "userId": self.settings.user_id,
+                "hubId": self.settings.portal_id,
+                "appId": self.settings.app_id,
+                "scopes": self.granted_scopes(),
+            }
+        )
 
     # -- schemas and properties --------------------------------------------------
 

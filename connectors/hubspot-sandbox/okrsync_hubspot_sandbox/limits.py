@@ -120,6 +120,16 @@ class RateLimits:
             self._today += 1
             return None
 
+    def wall(self) -> datetime:
+        """The wall clock the daily limit resets by (UTC)."""
+        return self._wall()
+
+    def used_today(self) -> int:
+        """Requests counted against today's limit."""
+        with self._lock:
+            self._expire(self._monotonic())
+            return min(self._today, self.daily_limit)
+
     def spend_day(self) -> Refusal:
         """Use up the day's requests (another app spent them); the daily refusal."""
         with self._lock:
@@ -127,6 +137,11 @@ class RateLimits:
         refusal = self.acquire()
         assert refusal is not None  # noqa: S101  (the day's requests were just used up)
         return refusal
+
+    def reset_day(self) -> None:
+        """Forget today's requests (a new day)."""
+        with self._lock:
+            self._today = 0
 
     def ten_second_refusal(self) -> Refusal:
         """The refusal an injected ``429`` fault renders (the ten-second window)."""

@@ -86,6 +86,24 @@ class RunningHubSpotSandbox:
         finally:
             self.store.replace_rows = False
 
+    # -- admin (drills and doctor's tests; not reachable over HTTP) ----------------------
+
+    def revoke_scopes(self, *scopes: str) -> None:
+        """Take scopes from the private app (calls needing one get 403 ``MISSING_SCOPES``)."""
+        self.app.revoked.update(scopes)
+
+    def restore_scopes(self) -> None:
+        """Give back every scope :meth:`revoke_scopes` took."""
+        self.app.revoked.clear()
+
+    def spend_daily_quota(self) -> None:
+        """Use up today's API calls (as other apps of the portal would)."""
+        self.app.limits.spend_day()
+
+    def reset_daily_quota(self) -> None:
+        """Start a new day of API calls."""
+        self.app.limits.reset_day()
+
     def stop(self) -> None:
         """Stop serving and remove the store."""
         self.served.stop()

@@ -21,6 +21,10 @@ class PortalSettings:
     search_lag_seconds: float = 0.0
     batch_limit: int = 100
     missing_scopes: tuple[str, ...] = ()
+    user_id: int = 13_579_246
+    """The HubSpot user who created the private app (its token's ``userId``)."""
+    app_id: int = 3_141_592
+    """The private app's id."""
 
     @classmethod
     def from_extra(cls, extra: dict[str, Any], seed: int) -> PortalSettings:

@@ -68,6 +68,7 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 """Each generated package has its own ``ApiException`` (no common base but ``Exception``)."""
 _TOO_MANY = 429
+_FIRST_FAILURE = 300
 _EXPIRED = "EXPIRED_AUTHENTICATION"
 _HTTP_UNAUTHORIZED = 401
 
@@ -212,8 +213,10 @@ class Transport:
             timeout=urllib3.Timeout(connect=connect, read=read),
             search_pacer=Pacer(settings.search_requests_per_second),
         )
+        self._token = secret
+        self._host = settings.host.rstrip("/")
         self._client = hubspot.HubSpot(
-            access_token=secret, host=settings.host.rstrip("/"), api_factory=self._factory
+            access_token=secret, host=self._host, api_factory=self._factory
         )
         self._apis: dict[str, Any] = {}
 
@@ -315,6 +318,57 @@ class Transport:
             body = json.loads(data) if data else None
             return Reply(int(response.status), body)
         raise AssertionError  # pragma: no cover  (the loop returns or raises)
+
+    def request(
+        self, action: str, method: str, path: str, *, body: Any = None, object_name: str = ""
+    ) -> Reply:
+        """A call the client library has no API for (``/account-info/v3/details``), as JSON.
+
+        Sent through the same pool, meter, retry policy and error translation as
+        :meth:`call`; the token goes in the ``Authorization`` header.
+
+        Raises:
+            FatalConnectorError: for 4xx answers (token, scopes, validation, not found).
+            RetriableConnectorError: when the retries ran out (429, 5xx, timeouts, drops).
+            QuotaReserveReached: the reserve would be crossed, or the daily limit is spent.
+        """
+        where = {"object_name": object_name, "record": ""}
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode()
+
+        def once() -> Reply:
+            self.meter.check(f"HubSpot could not {action}", object_name=object_name)
+            try:
+                response = self._pool.request(
+                    method, self._host + path, headers=headers, body=payload
+                )
+            except HTTPError as exc:
+                raise RetriableConnectorError(
+                    f"HubSpot could not {action}: {type(exc).__name__}: "
+                    f"{self.redactor(str(exc))}; retry later",
+                    crm=CRM,
+                    code="TRANSPORT_ERROR",
+                    object_name=object_name,
+                ) from None
+            if response.status >= _FIRST_FAILURE:
+                failure = failure_of(response.status, response.data)
+                if response.status == _TOO_MANY and _daily(failure, response.headers):
+                    raise QuotaReserveReached(
+                        f"HubSpot could not {action}: the portal's daily API limit is spent",
+                        crm=CRM,
+                        code="DAILY_LIMIT",
+                        **where,
+                    )
+                raise self._error(failure, action, where, _retry_after(response.headers))
+            data = response.data
+            return Reply(int(response.status), json.loads(data) if data else None)
+
+        return self.retry.call(
+            once, what=action, log=self.log, redact=self.redactor, object_name=object_name
+        )
 
     def _error(
         self, failure: ApiFailure, action: str, where: dict[str, str], retry_after: float | None

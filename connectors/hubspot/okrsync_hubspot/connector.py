@@ -31,6 +31,7 @@ from okrsync.connector import (
 )
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
+from okrsync_hubspot._doctor import Doctor
 from okrsync_hubspot._errors import CRM
 from okrsync_hubspot._http import Transport
 from okrsync_hubspot._okr import PREFIX, association_label, field_property, object_name
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from okrsync.connector import Change, Cursor, RowFilter, SchemaCache, UpsertOutcome
+    from okrsync.diagnosis import Check, DiagnosisRequest
     from okrsync_hubspot._plugin import HubSpotSettings
 
 __all__ = ["HubSpotConnector"]
@@ -335,6 +337,22 @@ class HubSpotConnector:
                 body = reply.body if isinstance(reply.body, dict) else {}
                 self._owner_emails[owner_id] = str(body.get("email") or "") or None
         return self._owner_emails[owner_id]
+
+    # -- doctor --------------------------------------------------------------------
+
+    def diagnose(self, request: DiagnosisRequest) -> list[Check]:
+        """``okrsync doctor``'s checks: token and portal, quota, scopes, okrsync's objects."""
+        secret = self._settings.access_token
+        token = secret.get_secret_value() if secret is not None else ""
+
+        def dry_run(objects: Sequence[LogicalObject]) -> list[Change]:
+            self._schemas.forget()  # the portal as it is now
+            self._props.clear()
+            return self._provisioner.provision(objects, dry_run=True)
+
+        return Doctor(
+            self._http, self._settings, self.name, token, dry_run, standard=_STANDARD
+        ).run(request)
 
     # -- usage ---------------------------------------------------------------------
 

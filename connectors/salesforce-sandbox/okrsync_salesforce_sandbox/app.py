@@ -358,21 +358,59 @@ class SalesforceApp(SandboxApp):
         )
 
     def on_describe_global(self, request: Request, version: str) -> Response:
-        """``GET /sobjects/``: describeGlobal."""
-        del request
-        return json_response(describe_global(self.org.schema, version))
+        """``GET /sobjects/``: describeGlobal, as the calling user sees the org."""
+        found = describe_global(self.org.schema, version)
+        user = self._user(request)
+        if self.org.access.restricted:
+            found["sobjects"] = [
+                self._as_user(user, summary)
+                for summary in found["sobjects"]
+                if self.org.access.obj(user, summary["name"]).read
+            ]
+        return json_response(found)
 
     def on_sobject_info(self, request: Request, version: str, sobject: str) -> Response:
         """``GET /sobjects/{type}/``: the object's summary."""
-        del request
-        obj = self.org.sobject(sobject)
-        return json_response({"objectDescribe": object_summary(obj, version), "recentItems": []})
+        obj = self._visible(request, sobject)
+        summary = self._as_user(self._user(request), object_summary(obj, version))
+        return json_response({"objectDescribe": summary, "recentItems": []})
 
     def on_describe(self, request: Request, version: str, sobject: str) -> Response:
-        """``GET /sobjects/{type}/describe``."""
-        del request
+        """``GET /sobjects/{type}/describe``, as the calling user sees the object.
+
+        Fields the user may not read are left out; those it may only read are
+        neither ``createable`` nor ``updateable``.
+        """
+        obj = self._visible(request, sobject)
+        found = describe_object(obj, self.org.schema, version)
+        if not self.org.access.restricted:
+            return json_response(found)
+        user = self._user(request)
+        found = self._as_user(user, found)
+        fields = []
+        for item in found["fields"]:
+            access = self.org.access.field(user, obj.name, item["name"])
+            if access.read:
+                read_only = {"createable": False, "updateable": False}
+                fields.append(item if access.edit else {**item, **read_only})
+        found["fields"] = fields
+        return json_response(found)
+
+    def _visible(self, request: Request, sobject: str) -> SObjectType:
+        """The object, if the calling user may see it (else 404, as for one that does not exist)."""
         obj = self.org.sobject(sobject)
-        return json_response(describe_object(obj, self.org.schema, version))
+        if not self.org.access.obj(self._user(request), obj.name).read:
+            raise not_found()
+        return obj
+
+    def _as_user(self, user: str, summary: dict[str, Any]) -> dict[str, Any]:
+        """An object's summary with ``createable``/``updateable`` as ``user`` may."""
+        access = self.org.access.obj(user, str(summary["name"]))
+        return {
+            **summary,
+            "createable": bool(summary["createable"]) and access.create,
+            "updateable": bool(summary["updateable"]) and access.edit,
+        }
 
     # -- records ---------------------------------------------------------------------------
 
@@ -478,9 +516,13 @@ class SalesforceApp(SandboxApp):
         if not text:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
         batch_size = self._batch_size(request) or DEFAULT_BATCH
+        hidden = None
         if engine is self.engine:
             self.org.archive_activities()
-        page = engine.query(text, all_rows=all_rows, batch_size=batch_size, version=version)
+            hidden = self.org.access.hidden(self._user(request))
+        page = engine.query(
+            text, all_rows=all_rows, batch_size=batch_size, version=version, hidden=hidden
+        )
         return json_response(page)
 
     def on_query(self, request: Request, version: str) -> Response:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from okrsync_salesforce_sandbox.dates import date_range
 from okrsync_salesforce_sandbox.errors import SalesforceError
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from okrsync_salesforce_sandbox.schema import Schema, SField, SObjectType
     from okrsync_salesforce_sandbox.soql import Condition
     from okrsync_sandbox.store import Store
+
+    Hidden: TypeAlias = Callable[[str, str | None], bool]
+    """Whether the calling user may not see an object (field ``None``) or one of its fields."""
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -230,9 +233,15 @@ class QueryEngine:
         all_rows: bool = False,
         batch_size: int = DEFAULT_BATCH,
         version: str = "59.0",
+        hidden: Hidden | None = None,
     ) -> dict[str, Any]:
-        """The first page of the answer to ``text`` (``queryAll`` with ``all_rows``)."""
-        plan = self.compile(parse(text), all_rows=all_rows)
+        """The first page of the answer to ``text`` (``queryAll`` with ``all_rows``).
+
+        ``hidden`` says which objects and fields the calling user may not see
+        (:meth:`~okrsync_salesforce_sandbox.access.Access.hidden`): the query
+        fails on them as on names that do not exist.
+        """
+        plan = self.compile(parse(text), all_rows=all_rows, hidden=hidden)
         if isinstance(plan, _CountPlan):
             count = self.store.count(
                 plan.sobject.name, plan.where, include_deleted=plan.include_deleted
@@ -279,18 +288,18 @@ class QueryEngine:
     # -- compiling ----------------------------------------------------------------
 
     def compile(
-        self, query: Query, *, all_rows: bool = False
+        self, query: Query, *, all_rows: bool = False, hidden: Hidden | None = None
     ) -> _RecordPlan | _AggregatePlan | _CountPlan:
-        """A plan for a parsed query (``SalesforceError`` for unknown names and misuse)."""
+        """A plan for a parsed query (``SalesforceError`` for unknown and hidden names, misuse)."""
         obj = self.schema.get(query.sobject)
-        if obj is None or not obj.queryable:
+        if obj is None or not obj.queryable or (hidden is not None and hidden(obj.name, None)):
             raise error_at(
                 query.text,
                 query.sobject_pos,
                 _UNKNOWN_TYPE.format(name=query.sobject),
                 "INVALID_TYPE",
             )
-        compiler = _Compiler(self, query, obj)
+        compiler = _Compiler(self, query, obj, hidden)
         offset = query.offset or 0
         if offset > MAX_OFFSET:
             raise SalesforceError(
@@ -513,10 +522,13 @@ def _render(node: _Node, row: dict[str, Any], version: str, api_path: str) -> di
 class _Compiler:
     """Resolves one query's names and builds its plan."""
 
-    def __init__(self, engine: QueryEngine, query: Query, obj: SObjectType) -> None:
+    def __init__(
+        self, engine: QueryEngine, query: Query, obj: SObjectType, hidden: Hidden | None = None
+    ) -> None:
         self.engine = engine
         self.query = query
         self.obj = obj
+        self.hidden = hidden
 
     def fail(self, pos: int, detail: str, code: str = "MALFORMED_QUERY") -> SalesforceError:
         return error_at(self.query.text, pos, detail, code)
@@ -543,19 +555,27 @@ class _Compiler:
                     "supported by the okrsync sandbox's SOQL subset",
                 )
             target = self.engine.schema.get(ref_field.column.reference_to)
-            if target is None:
+            if (
+                target is None
+                or self._hides(current.name, ref_field.name)
+                or self._hides(target.name, None)
+            ):
                 raise self.fail(ref.pos, _UNKNOWN_RELATIONSHIP.format(name=part), "INVALID_FIELD")
             names.append(ref_field.column.relationship_name)
             relationships.append((ref_field.column.relationship_name, target))
             current = target
         found = current.field(parts[-1])
-        if found is None:
+        if found is None or self._hides(current.name, found.name):
             raise self.fail(
                 ref.pos,
                 _UNKNOWN_COLUMN.format(name=parts[-1], entity=current.name),
                 "INVALID_FIELD",
             )
         return _Resolved(".".join([*names, found.name]), found, tuple(relationships))
+
+    def _hides(self, sobject: str, field: str | None) -> bool:
+        """Whether the calling user may not see the object (or its field)."""
+        return self.hidden is not None and self.hidden(sobject, field)
 
     # -- records --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from okrsync_salesforce_sandbox.access import Access
 from okrsync_salesforce_sandbox.errors import SalesforceError, not_found
 from okrsync_salesforce_sandbox.ids import IdGenerator, is_id, make_id, normalize_id
 from okrsync_salesforce_sandbox.rules import derive
@@ -31,6 +32,7 @@ from okrsync_sandbox.store import And, Cmp, Column, FieldType, TableSchema
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from okrsync_salesforce_sandbox.access import FieldAccess
     from okrsync_salesforce_sandbox.schema import Schema, SField, SObjectType
     from okrsync_salesforce_sandbox.storage import SandboxStore
     from okrsync_sandbox.accounting import Accounting
@@ -108,6 +110,8 @@ class Org:
         self.accounting = accounting
         self.crm = crm
         self.ids = IdGenerator()
+        self.access = Access(store)
+        """What each user may read and edit (field-level security)."""
         self.lock = threading.RLock()
         self.api_user_id = make_id("005", 0)
         """The integration user the API acts as (number 0: loaded data never takes it)."""
@@ -292,15 +296,22 @@ class Org:
 
         ``key_field`` is the external id of an upsert: it may appear in the body.
         """
+        allowed = self.access.obj(user_id, obj.name)
+        if not allowed.read:
+            raise SalesforceError(
+                400, "INVALID_TYPE", f"sObject type '{obj.name}' is not supported.", []
+            )
         existing = self.row(obj, record_id) if record_id is not None else None
         creating = existing is None
-        if not (obj.createable if creating else obj.updateable):
+        if not (obj.createable if creating else obj.updateable) or not (
+            allowed.create if creating else allowed.edit
+        ):
             raise SalesforceError(
                 400,
                 "INSUFFICIENT_ACCESS_OR_READONLY",
                 f"entity type {obj.name} does not support {'insert' if creating else 'update'}",
             )
-        values = self._read_body(obj, body, creating=creating, key_field=key_field)
+        values = self._read_body(obj, body, creating=creating, key_field=key_field, user_id=user_id)
         if creating:
             for item in obj.fields.values():
                 if item.name not in values and item.default is not None:
@@ -321,39 +332,41 @@ class Org:
         return Prepared(obj, record_id, creating, values)
 
     def _read_body(
-        self, obj: SObjectType, body: dict[str, Any], *, creating: bool, key_field: str | None
+        self,
+        obj: SObjectType,
+        body: dict[str, Any],
+        *,
+        creating: bool,
+        key_field: str | None,
+        user_id: str,
     ) -> dict[str, Any]:
-        """The fields a JSON body sets, read and checked for existence and access."""
+        """The fields a JSON body sets, read and checked for existence and the user's access."""
         values: dict[str, Any] = {}
         denied: list[str] = []
         for key, raw in body.items():
             if key == "attributes":
                 continue
             item = obj.field(key)
-            if item is None:
-                relation = obj.relationship(key)
-                if (
-                    relation is None
-                    or not isinstance(raw, dict)
-                    or not relation.column.reference_to
-                ):
+            access = self.access.field(user_id, obj.name, item.name) if item is not None else None
+            if item is None or access is None or not access.read:
+                # a field the user may not see is one that does not exist
+                relation, access = self._relation(obj, key, raw, user_id)
+                if access.edit:
+                    values[relation.name] = self._foreign_key(relation, raw)
+                else:
+                    denied.append(relation.name)
+                continue
+            if item.name == "Id":
+                if creating:
                     raise SalesforceError(
                         400,
-                        "INVALID_FIELD",
-                        f"No such column '{key}' on sobject of type {obj.name}",
-                        [key],
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "Id: cannot specify Id in an insert call",
+                        ["Id"],
                     )
-                values[relation.name] = self._foreign_key(relation, raw)
-            elif item.name == "Id" and creating:
-                raise SalesforceError(
-                    400,
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    "Id: cannot specify Id in an insert call",
-                    ["Id"],
-                )
-            elif item.name == "Id":
                 continue
-            elif not (item.createable if creating else item.updateable) and item.name != key_field:
+            writable = item.createable if creating else item.updateable
+            if (not writable and item.name != key_field) or not access.edit:
                 denied.append(item.name)
             else:
                 values[item.name] = read_value(item, raw)
@@ -367,6 +380,29 @@ class Org:
                 denied,
             )
         return values
+
+    def _relation(
+        self, obj: SObjectType, key: str, raw: Any, user_id: str
+    ) -> tuple[SField, FieldAccess]:
+        """The lookup a relationship key (``Objective__r: {…}``) sets, and the user's access to it.
+
+        Raises:
+            SalesforceError: ``INVALID_FIELD`` when ``key`` names no field or
+                relationship the user may see.
+        """
+        relation = obj.relationship(key)
+        access = self.access.field(user_id, obj.name, relation.name) if relation else None
+        if (
+            relation is None
+            or access is None
+            or not access.read
+            or not isinstance(raw, dict)
+            or not relation.column.reference_to
+        ):
+            raise SalesforceError(
+                400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [key]
+            )
+        return relation, access
 
     def _check_links(
         self, obj: SObjectType, values: dict[str, Any], existing: dict[str, Any] | None

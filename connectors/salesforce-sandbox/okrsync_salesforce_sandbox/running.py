@@ -167,6 +167,25 @@ class RunningSalesforceSandbox:
         finally:
             store.replace_rows = False
 
+    def restrict_field(self, path: str, *, read: bool, edit: bool = False) -> None:
+        """Field-level security: the user's profile grants only this on ``Object.Field``.
+
+        Describe then hides the field (no ``read``) or makes it read-only, SOQL
+        refuses a hidden one and writes setting it fail; a permission set
+        assigned to the user that grants more (``okrsync provision``'s) lifts it.
+        """
+        self.org.access.restrict_field(path, read=read, edit=edit)
+
+    def restrict_object(
+        self, name: str, *, read: bool, create: bool = False, edit: bool = False
+    ) -> None:
+        """Object permissions: the integration user's profile grants only these on ``name``."""
+        self.org.access.restrict_object(name, read=read, create=create, edit=edit)
+
+    def lift_restrictions(self) -> None:
+        """The profile grants everything again."""
+        self.org.access.lift()
+
     def reset_quota(self, daily_api_requests: int | None = None) -> None:
         """Start a new day of API requests (optionally with another limit)."""
         self.app.quota.reset(daily_api_requests)

@@ -54,7 +54,7 @@ _TYPES = {
 }
 _MAX_DEPTH = 5
 """SOQL follows at most five parent relationships."""
-_KEPT = ("name", "label", "custom", "replicateable")
+_KEPT = ("name", "label", "custom", "replicateable", "createable", "updateable")
 """What okrsync reads of an object's describe (the cache keeps only that)."""
 _KEPT_FIELD = (
     "name",

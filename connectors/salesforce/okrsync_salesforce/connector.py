@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from okrsync.errors import FatalConnectorError
+from okrsync_salesforce._doctor import Doctor
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._http import Transport
 from okrsync_salesforce._okr import field_name, logical_object, object_name
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         UpsertOutcome,
         Usage,
     )
+    from okrsync.diagnosis import Check, DiagnosisRequest
     from okrsync_salesforce._plugin import SalesforceSettings
     from okrsync_salesforce._schema import Resolved
 
@@ -183,6 +185,10 @@ class SalesforceConnector:
     def resolve_owner(self, email: str) -> str | None:
         """The id of the active user with that e-mail address (cached), if any."""
         return self.owners.resolve(email)
+
+    def diagnose(self, request: DiagnosisRequest) -> list[Check]:
+        """``okrsync doctor``'s checks: login, API version, quota, okrsync's objects and access."""
+        return Doctor(self.transport, self.schemas, self.settings, self.name).run(request)
 
     def usage(self) -> Usage:
         """Calls made and ``DailyApiRequests`` remaining/max as last reported."""

@@ -3,7 +3,8 @@
 1. Start the sandbox of every installed connector (Salesforce and HubSpot
    here), seeded as of the first Monday of August 2026, and a temporary
    state store.
-2. Provision okrsync's objects in every CRM, then sync the shipped mappings.
+2. Provision okrsync's objects in every CRM, check the set-up as ``okrsync
+   doctor`` does (an all-green checklist), then sync the shipped mappings.
 3. Show the key results and a sample of the records now in each CRM.
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
@@ -40,6 +41,7 @@ from okrsync_sandbox.server import SandboxOptions
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from okrsync.doctor import Diagnosis
     from okrsync.engine import CycleReport, KeyResultResult
     from okrsync_sandbox.runner import SandboxGroup
     from okrsync_sandbox.server import RunningSandbox
@@ -110,6 +112,8 @@ def run_demo(
             )
             out.rule("[bold]okrsync demo")
             _introduce(app, group, mappings, f"seed {seed}, {size} rows each", out)
+            out.rule("okrsync doctor: is each CRM ready?")
+            diagnosis = _doctor(app, out)
             out.rule(f"Sync as of {start}")
             first = app.engine().run("check_in", start)
             print_report(
@@ -146,7 +150,7 @@ def run_demo(
             group.stop()
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
-    return {"reports": history, "seconds": seconds, "page": page}
+    return {"reports": history, "seconds": seconds, "page": page, "doctor": diagnosis}
 
 
 def _introduce(app: App, group: SandboxGroup, mappings: Path, data: str, out: Console) -> None:
@@ -164,6 +168,16 @@ def _introduce(app: App, group: SandboxGroup, mappings: Path, data: str, out: Co
     for name, connector in sorted(app.connectors.items()):
         changes = connector.provision(OKR_OBJECTS)
         out.print(f"Provisioned {name}: {len(changes)} changes")
+
+
+def _doctor(app: App, out: Console) -> Diagnosis:
+    """``okrsync doctor`` against the sandboxes just provisioned: its checklist."""
+    from okrsync.doctor import diagnose_app, render  # noqa: PLC0415
+
+    diagnosis = diagnose_app(app.settings, app.registry, app.mappings, app.connectors)
+    for line in render(diagnosis, width=out.width):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    return diagnosis
 
 
 def _check_in(

@@ -406,6 +406,12 @@ class Aggregate(_Filtered):
     @model_validator(mode="after")
     def _exactly_one(self) -> Aggregate:
         given = [name for name in AGGREGATIONS if self._target(name) is not None]
+        if not given:  # e.g. `sum: null`: the key is there, its object or field is not
+            raise PydanticCustomError(
+                "aggregate",
+                "expected one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct` "
+                "with an object or `Object.Field`, got none",
+            )
         if len(given) > 1:
             raise PydanticCustomError(
                 "aggregate",

@@ -73,6 +73,9 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "two_aggregations": {
         "b.yaml": kr("", metric="{count: Task, sum: Opportunity.Amount}", target="3")
     },
+    "aggregation_of_nothing": {
+        "b.yaml": kr("", metric="{sum: null, where: {IsWon: true}}", target="3")
+    },
     "expression_without_kind": {"b.yaml": kr("", metric="{total: Task}", target="3")},
     "sum_without_field": {"b.yaml": kr("", metric="{sum: Opportunity}", target="3")},
     "cycle_end_before_start": {"b.yaml": BASE.replace("end: 2026-09-30", "end: 2026-06-30")},

@@ -68,6 +68,9 @@ EXPECTED: dict[str, list[str]] = {
     "two_aggregations": [
         "b.yaml:10:17: objectives[0].key_results[0].metric: expected exactly one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct`, got `count` and `sum`",
     ],
+    "aggregation_of_nothing": [
+        "b.yaml:10:17: objectives[0].key_results[0].metric: expected one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct` with an object or `Object.Field`, got none",
+    ],
     "expression_without_kind": [
         "b.yaml:10:17: objectives[0].key_results[0].metric: expected a metric name or an expression with one of `count`, `sum`, `avg`, `min`, `max`, `count_distinct`, `ratio`, `per`, `nps`, `churn_rate`, `avg_duration`, `median_duration`, got keys `total`",
     ],

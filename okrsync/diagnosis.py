@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from okrsync.errors import ConnectorError, QuotaReserveReached
+from okrsync.kit import reserve_reached
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ __all__ = [
     "DiagnosisRequest",
     "Identifiable",
     "Step",
+    "quota_check",
     "run_steps",
     "skipped_after",
 ]
@@ -137,6 +139,42 @@ def run_steps(
             checks += skipped_after(check, [(n, t) for n, t, _ in steps[index + 1 :]])
             break
     return checks
+
+
+def quota_check(
+    remaining: int | None,
+    limit: int | None,
+    percent: float,
+    *,
+    unit: str,
+    no_limit: str,
+    no_limit_fix: str,
+    fix: str,
+) -> Check:
+    """The daily-quota check of a connector: what is left against the reserve okrsync keeps.
+
+    ``unit`` names what the CRM counts (``calls``, ``requests``); ``no_limit`` and
+    ``no_limit_fix`` say what a CRM that reports no limit means; ``fix`` is the fix
+    when the reserve is reached (okrsync would stop at its first call).
+    """
+    reserve = round((limit or 0) * percent / 100)
+    facts: dict[str, Any] = {"remaining": remaining, "limit": limit, "reserve": reserve}
+    if remaining is None or limit is None:
+        return Check(
+            "quota", "daily API quota", CheckStatus.WARN, no_limit, fix=no_limit_fix, facts=facts
+        )
+    detail = f"{remaining:,} of {limit:,} {unit} left today; reserve {percent:g} % ({reserve:,})"
+    if reserve_reached(remaining, limit, percent):
+        return Check(
+            "quota",
+            "daily API quota",
+            CheckStatus.FAIL,
+            f"{detail}: okrsync would stop at its first call",
+            fix=fix,
+            blocking=True,
+            facts=facts,
+        )
+    return Check("quota", "daily API quota", CheckStatus.PASS, detail, facts=facts)
 
 
 @dataclass(frozen=True, slots=True)

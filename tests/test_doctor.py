@@ -357,7 +357,7 @@ def test_a_spent_or_reserved_quota_fails_the_quota_check(world: World) -> None:
         code, data = doctor(world, env=reserve)
         assert failed(data) == {("salesforce", "quota")}
         quota = checks(data, "salesforce")["quota"]
-        assert quota["detail"].startswith("84 of 100 requests left; reserve 90 % (90)")
+        assert quota["detail"].startswith("84 of 100 requests left today; reserve 90 % (90)")
         assert "`quota_reserve_percent`" in quota["fix"]
     finally:
         box.reset_quota(100_000)

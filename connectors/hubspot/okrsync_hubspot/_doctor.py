@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okrsync.diagnosis import Check, CheckStatus, run_steps
+from okrsync.diagnosis import Check, CheckStatus, quota_check, run_steps
 from okrsync.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
-from okrsync.kit import reserve_reached
 from okrsync_hubspot._errors import SCOPES_HELP
 
 if TYPE_CHECKING:
@@ -209,30 +208,15 @@ class Doctor:
             limit = _integer(daily.get("usageLimit"))
             used = _integer(daily.get("currentUsage"))
             remaining = None if limit is None or used is None else max(0, limit - used)
-        percent = self.settings.quota_reserve_percent
-        reserve = round((limit or 0) * percent / 100)
-        facts = {"remaining": remaining, "limit": limit, "reserve": reserve}
-        if remaining is None or limit is None:
-            return Check(
-                "quota",
-                "daily API quota",
-                CheckStatus.WARN,
-                "HubSpot reported no daily limit",
-                fix="nothing to do unless runs stop at the quota",
-                facts=facts,
-            )
-        detail = f"{remaining:,} of {limit:,} calls left today; reserve {percent:g} % ({reserve:,})"
-        if reserve_reached(remaining, limit, percent):
-            return Check(
-                "quota",
-                "daily API quota",
-                CheckStatus.FAIL,
-                f"{detail}: okrsync would stop at its first call",
-                fix=_QUOTA_FIX,
-                blocking=True,
-                facts=facts,
-            )
-        return Check("quota", "daily API quota", CheckStatus.PASS, detail, facts=facts)
+        return quota_check(
+            remaining,
+            limit,
+            self.settings.quota_reserve_percent,
+            unit="calls",
+            no_limit="HubSpot reported no daily limit",
+            no_limit_fix="nothing to do unless runs stop at the quota",
+            fix=_QUOTA_FIX,
+        )
 
     def scopes_check(self, request: DiagnosisRequest) -> Check:
         """The scopes the mappings and okrsync's objects need, against the token's."""

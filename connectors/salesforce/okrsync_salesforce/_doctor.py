@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okrsync.diagnosis import Check, CheckStatus, run_steps
+from okrsync.diagnosis import Check, CheckStatus, quota_check, run_steps
 from okrsync.errors import ConnectorError, RetriableConnectorError
-from okrsync.kit import reserve_reached
 from okrsync_salesforce._okr import field_metadata, field_name, object_name
 from okrsync_salesforce._provision import PERMISSION_SET
 
@@ -178,32 +177,21 @@ class Doctor:
         daily = (answer or {}).get("DailyApiRequests") or {}
         limit, remaining = _integer(daily.get("Max")), _integer(daily.get("Remaining"))
         self.transport.meter.report(remaining=remaining, limit=limit)
-        percent = self.settings.quota_reserve_percent
-        reserve = round((limit or 0) * percent / 100)
-        facts = {"remaining": remaining, "limit": limit, "reserve": reserve}
-        if remaining is None or limit is None:
-            return Check(
-                "quota",
-                "daily API quota",
-                CheckStatus.WARN,
-                "the org reports no DailyApiRequests limit",
-                fix="nothing to do unless runs stop at the quota; okrsync then reads it from "
-                "each answer's Sforce-Limit-Info",
-                facts=facts,
-            )
-        detail = f"{remaining:,} of {limit:,} requests left; reserve {percent:g} % ({reserve:,})"
-        if reserve_reached(remaining, limit, percent):
-            return Check(
-                "quota",
-                "daily API quota",
-                CheckStatus.FAIL,
-                f"{detail}: okrsync would stop at its first call",
-                fix=_QUOTA_FIX + ", or lower `quota_reserve_percent` if the org's other "
-                "integrations can spare it",
-                blocking=True,
-                facts=facts,
-            )
-        return Check("quota", "daily API quota", CheckStatus.PASS, detail, facts=facts)
+        return quota_check(
+            remaining,
+            limit,
+            self.settings.quota_reserve_percent,
+            unit="requests",
+            no_limit="the org reports no DailyApiRequests limit",
+            no_limit_fix=(
+                "nothing to do unless runs stop at the quota; okrsync then reads it from "
+                "each answer's Sforce-Limit-Info"
+            ),
+            fix=(
+                _QUOTA_FIX + ", or lower `quota_reserve_percent` if the org's other "
+                "integrations can spare it"
+            ),
+        )
 
     def objects(self, objects: Sequence[LogicalObject]) -> Check:
         """Each object of okrsync exists; this user may write it and the fields okrsync fills."""

@@ -37,7 +37,7 @@ from okrsync.errors import ConnectorError, MappingError
 from okrsync.metric import Aggregate
 from okrsync.model import Owner, OwnerKind, Rollup
 from okrsync.scoring import progress
-from okrsync.state.models import ContributionRow, EvaluationRow, WrittenRow
+from okrsync.state.models import ContributionRow, WrittenRow
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -119,7 +119,20 @@ class ByOwner:
     owners: dict[str, OwnerValues] = field(default_factory=dict)
     """Per-owner values by e-mail (``None``: no owner), of every key result computed per owner."""
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """The members of each template (by full key)."""
+    """The members of each key result's team (by full key)."""
+
+    def evaluation_bases(self, bases: Mapping[str, str]) -> dict[str, str]:
+        """The bases to store evaluations with: none for a value that is not its metric's.
+
+        A template rolling up by ``sum`` has its members' sum as its value, which
+        another key result of the same metric (same basis) must not reuse.
+        """
+        summed = {
+            kr.full_key
+            for kr in self.key_results
+            if kr.template is not None and kr.template.rollup is Rollup.SUM
+        }
+        return {key: basis for key, basis in bases.items() if key not in summed}
 
     def breakdowns(self, results: Sequence[KeyResultResult]) -> dict[str, Breakdown]:
         """The contributions of each key result with ``breakdown: owner``, by full key."""
@@ -142,7 +155,7 @@ class ByOwner:
 def members_of(
     key_results: Sequence[KeyResult], connectors: Mapping[str, Connector]
 ) -> dict[str, tuple[str, ...]]:
-    """The members of each template's team, by the template's full key.
+    """The members of each key result's team (:attr:`~okrsync.model.KeyResult.team`), by full key.
 
     The roster's e-mail addresses, then those the source CRM lists under the
     team's name (when the team says ``from_crm``), each once, in lower case.
@@ -155,10 +168,9 @@ def members_of(
     out: dict[str, tuple[str, ...]] = {}
     problems: list[Problem] = []
     for kr in key_results:
-        template = kr.template
-        if template is None:
+        team = kr.team
+        if team is None:
             continue
-        team = template.team
         found = list(team.members)
         listed: list[str] | None = None
         if team.crm_name is not None:
@@ -169,7 +181,8 @@ def members_of(
             found += [m.lower() for m in listed or ()]
         members = tuple(dict.fromkeys(found))
         out[kr.full_key] = members
-        problems.extend(_member_problems(kr, team, members, listed))
+        if kr.template is not None:
+            problems.extend(_member_problems(kr, team, members, listed))
     if problems:
         raise MappingError(problems)
     return out
@@ -335,40 +348,30 @@ def _by_email(
 def _reused(
     engine: Engine, krs: Sequence[KeyResult], bases: Mapping[str, str]
 ) -> dict[str, OwnerValues]:
-    """Per-owner values stored by an earlier run on the same basis (nothing they read changed)."""
-    wanted = {bases[kr.full_key]: kr for kr in krs if kr.full_key in bases}
-    if not wanted:
-        return {}
-    runs: dict[str, str] = {}
+    """Per-owner values stored by an earlier run on the same basis (nothing they read changed).
+
+    Key results of one metric share a basis, and so their per-owner values.
+    """
+    wanted = sorted({bases[kr.full_key] for kr in krs if kr.full_key in bases})
+    latest: dict[str, tuple[str, str]] = {}
+    found: dict[tuple[str, str], dict[str | None, float | None]] = {}
     with Session(engine) as session:
-        keys = sorted(wanted)
-        for start in range(0, len(keys), 500):
-            statement = (
-                select(EvaluationRow.basis, EvaluationRow.kr_key, EvaluationRow.run_id)
-                .where(col(EvaluationRow.basis).in_(keys[start : start + 500]))
-                .order_by(col(EvaluationRow.run_id))
+        for start in range(0, len(wanted), 500):
+            statement = select(ContributionRow).where(
+                col(ContributionRow.basis).in_(wanted[start : start + 500]),
+                col(ContributionRow.no_records).is_(False),
             )
-            for basis, kr_key, run_id in session.exec(statement):
-                kr = wanted.get(str(basis))
-                if kr is not None and kr_key == kr.full_key:
-                    runs[kr.full_key] = str(run_id)  # the latest run wins
-        found: dict[str, dict[str | None, float | None]] = {}
-        by_run: dict[str, list[str]] = {}
-        for kr_key, run_id in runs.items():
-            by_run.setdefault(run_id, []).append(kr_key)
-        for run_id, kr_keys in by_run.items():
-            rows = session.exec(
-                select(ContributionRow).where(
-                    ContributionRow.run_id == run_id, col(ContributionRow.kr_key).in_(kr_keys)
-                )
-            )
-            for row in rows:
-                found.setdefault(row.kr_key, {})[row.owner] = row.value
-    return {
-        kr.full_key: OwnerValues(found[kr.full_key], empty_value(kr.metric.expr))
-        for kr in krs
-        if kr.full_key in found
-    }
+            for row in session.exec(statement):
+                basis = str(row.basis)
+                if basis not in latest or (row.run_id, row.kr_key) > latest[basis]:
+                    latest[basis] = (row.run_id, row.kr_key)
+                found.setdefault((row.run_id, row.kr_key), {})[row.owner] = row.value
+    out: dict[str, OwnerValues] = {}
+    for kr in krs:
+        same = bases.get(kr.full_key)
+        if same is not None and same in latest:
+            out[kr.full_key] = OwnerValues(dict(found[latest[same]]), empty_value(kr.metric.expr))
+    return out
 
 
 def additive(kr: KeyResult) -> bool:
@@ -529,11 +532,12 @@ def record_contributions(
     run_id: str,
     owners: Mapping[str, OwnerValues],
     breakdowns: Mapping[str, Breakdown],
+    bases: Mapping[str, str],
 ) -> None:
     """Store a run's per-owner values: contributions where broken down, else the owners' values.
 
     ``okrsync status`` and the status page read them; a later run reuses them
-    while the key result's basis holds.
+    while the key result's basis (``bases``, by full key) holds.
     """
     with Session(engine) as session:
         for kr_key, found in owners.items():
@@ -555,6 +559,8 @@ def record_contributions(
                     rank=part.rank,
                     target=part.target,
                     progress=part.progress,
+                    basis=bases.get(kr_key),
+                    no_records=part.owner not in found.values,
                 )
                 for part in rows
             )

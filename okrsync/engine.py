@@ -249,8 +249,11 @@ class SyncEngine:
         report.key_results.extend(scored.key_results)
         report.objectives.update(scored.objectives)
         report.breakdowns = people.breakdowns(scored.key_results)
-        record_evaluations(self.db, report.run_id, day, report.key_results, computed.bases)
-        record_contributions(self.db, report.run_id, people.owners, report.breakdowns)
+        bases = people.evaluation_bases(computed.bases)
+        record_evaluations(self.db, report.run_id, day, report.key_results, bases)
+        record_contributions(
+            self.db, report.run_id, people.owners, report.breakdowns, computed.bases
+        )
 
     def _wanted(self, report: CycleReport, now: datetime) -> Wanted:
         wanted = wanted_records(

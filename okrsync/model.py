@@ -186,6 +186,9 @@ class KeyResult:
     """For a personal key result: the full key of the team key result it rolls up into."""
     member: str | None = None
     """For a personal key result: the member's e-mail (lower case)."""
+    team: Team | None = None
+    """The people it is computed for: the template's team, or the owning team of a
+    breakdown when the ``teams:`` roster has it (members without records show as such)."""
 
     @property
     def full_key(self) -> str:

@@ -383,6 +383,10 @@ class _Loader:
         template, targets = personal
         if template is not None and template.team.members:
             start, target = template.team_range(start, dict(targets), template.team.members)
+        owner = _owner(spec.owner) or _owner(head.owner)
+        team = template.team if template is not None else None
+        if team is None and spec.breakdown and owner is not None and owner.kind is OwnerKind.TEAM:
+            team = self.teams.get(owner.name)
         return KeyResult(
             key=spec.key,
             objective_key=head.key,
@@ -396,13 +400,14 @@ class _Loader:
             unit=unit,
             weight=spec.weight,
             description=spec.description,
-            owner=_owner(spec.owner) or _owner(head.owner),
+            owner=owner,
             publish_to=tuple(spec.publish_to),
             origin=origin,
             accumulates=metric.accumulates if spec.accumulates is None else spec.accumulates,
             breakdown=spec.breakdown == "owner",
             template=template,
             targets=targets,
+            team=team,
         )
 
     def personal(

@@ -111,6 +111,11 @@ class ContributionRow(SQLModel, table=True):
     rank: int | None = None
     target: float | None = None
     progress: float | None = None
+    basis: str | None = Field(default=None, index=True, max_length=64)
+    """The basis of the key result's value (see :class:`EvaluationRow`): a later run with
+    the same basis reuses the per-owner values."""
+    no_records: bool = False
+    """A member of the key result's team without records (shown, not reused)."""
 
 
 class WrittenRow(SQLModel, table=True):

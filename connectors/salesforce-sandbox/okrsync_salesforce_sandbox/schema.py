@@ -503,9 +503,66 @@ def _user() -> SObjectType:
                 text("Title", length=80),
                 text("Department", length=80),
                 lookup("ManagerId", "User", "Manager", child="ManagedUsers"),
+                lookup("UserRoleId", "UserRole", "UserRole", "Role ID", child="Users"),
             ]
         ),
     )
+
+
+def _user_role() -> SObjectType:
+    return SObjectType.of(
+        "UserRole",
+        "Role",
+        "Roles",
+        "00E",
+        (
+            [
+                *_system(owner=False),
+                text("Name", length=80, required=True, name_field=True),
+                text("DeveloperName", "Developer Name", length=80),
+                lookup("ParentRoleId", "UserRole", "ParentRole", "Parent Role ID"),
+            ]
+        ),
+    )
+
+
+def _groups() -> list[SObjectType]:
+    """Public groups and their members (a member is a user here; Salesforce also nests groups)."""
+    return [
+        SObjectType.of(
+            "Group",
+            "Group",
+            "Groups",
+            "00G",
+            (
+                [
+                    *_system(owner=False),
+                    text("Name", length=40, required=True, name_field=True),
+                    text("DeveloperName", "Developer Name", length=80),
+                    picklist(
+                        "Type",
+                        ("Regular", "Role", "RoleAndSubordinates", "Queue", "Organization"),
+                        default="Regular",
+                    ),
+                ]
+            ),
+        ),
+        SObjectType.of(
+            "GroupMember",
+            "Group Member",
+            "Group Members",
+            "011",
+            (
+                [
+                    *_system(owner=False),
+                    lookup(
+                        "GroupId", "Group", "Group", "Group ID", child="GroupMembers", required=True
+                    ),
+                    lookup("UserOrGroupId", "User", "UserOrGroup", "User/Group ID", required=True),
+                ]
+            ),
+        ),
+    ]
 
 
 def _account() -> SObjectType:
@@ -890,7 +947,9 @@ def standard_schema(profile: str = "okrsync") -> Schema:
         raise ValueError(msg)
     objects = [
         _organization(),
+        _user_role(),
         _user(),
+        *_groups(),
         _account(),
         _opportunity(),
         _lead(),

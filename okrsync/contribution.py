@@ -544,9 +544,10 @@ def record_contributions(
             if found.error:
                 continue
             parts = breakdowns.get(kr_key)
+            shown = parts is not None and parts.error is None
             rows = (
                 parts.contributions
-                if parts is not None and parts.error is None
+                if parts is not None and shown
                 else tuple(Contribution(o, v) for o, v in found.values.items())
             )
             session.add_all(
@@ -561,6 +562,7 @@ def record_contributions(
                     progress=part.progress,
                     basis=bases.get(kr_key),
                     no_records=part.owner not in found.values,
+                    contribution=shown,
                 )
                 for part in rows
             )

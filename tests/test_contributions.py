@@ -417,3 +417,78 @@ def test_template_and_breakdown_problems_are_located(
 ) -> None:
     """Each mistake in the new keys is reported at its file:line:col with what was expected."""
     assert expected in _problems(tmp_path, edit(MAPPING))
+
+
+def _app(tmp_path: Path, crm: InMemoryConnector) -> Any:
+    from okrsync.app import App, load_config, load_mappings_for  # noqa: PLC0415
+    from okrsync.plugins import PluginRegistry  # noqa: PLC0415
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "q3.yaml").write_text(MAPPING.replace("source: crm", "source: salesforce"))
+    config = tmp_path / "okrsync.yaml"
+    config.write_text(f"store_url: sqlite:///{tmp_path / 'state.db'}\nmappings: {maps}\n")
+    registry = PluginRegistry.from_entry_points()
+    settings = load_config(config, registry=registry, env={}, log=False)
+    crm.name = "salesforce"
+    return App(
+        settings,
+        registry,
+        load_mappings_for(settings, registry),
+        open_store(settings.store_url.get_secret_value()),
+        {"salesforce": crm},
+        lambda: datetime(2026, 8, 15, 8, tzinfo=UTC),
+    )
+
+
+def test_status_and_the_page_show_contributions_and_personal_key_results(
+    tmp_path: Path, crm: InMemoryConnector
+) -> None:
+    """`okrsync status` and the status page read the run's contributions and personal KRs back."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from okrsync.report import build_report, render_page  # noqa: PLC0415
+    from okrsync.status import print_status, read_status  # noqa: PLC0415
+
+    app = _app(tmp_path, crm)
+    app.engine().run("sync", AS_OF)
+    status = read_status(app.settings, db=app.db)
+    rows = {r["key"]: r for r in status["key_results"]}
+    won = {p["owner"]: p for p in rows["Q3/grow/won"]["breakdown"]}
+    assert won["jane@acme.example"]["value"] == 400.0
+    assert won[None]["share"] == pytest.approx(70 / 470)
+    assert "breakdown" not in rows["Q3/grow/rep-won"]  # a template's values are not contributions
+    assert rows["Q3/grow/rep-won/jane@acme.example"]["score"] == 0.8
+    console = Console(width=100, record=True)
+    print_status(status, console)
+    text = console.export_text()
+    assert "Q3/grow/won by owner" in text
+    assert "jane@acme.example" in text
+    assert "unassigned" in text
+    page = render_page(build_report(app.settings, app.db, app.mappings))
+    table = page[page.index('data-key="Q3/grow/won"') :]
+    table = table[table.index('class="breakdown"') : table.index("</table>")]
+    assert "jane@acme.example" in table
+    assert "85.1%" in table  # jane's share of 470
+    assert 'data-parent="Q3/grow/rep-won"' in page
+    assert page.index('data-key="Q3/grow/rep-won"') < page.index(
+        'data-key="Q3/grow/rep-won/jane@acme.example"'
+    )
+
+
+def test_plan_prints_a_table_per_broken_down_key_result(
+    tmp_path: Path, crm: InMemoryConnector
+) -> None:
+    """The plan's table is followed by each breakdown: owner, value, share, rank, target."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from okrsync.render import print_report  # noqa: PLC0415
+
+    report = _engine(tmp_path, crm).run("plan", AS_OF).as_json()
+    console = Console(width=100, record=True)
+    print_report(report, {}, console)
+    text = console.export_text()
+    section = text[text.index("Q3/grow/won by owner") :]
+    lines = [line.split() for line in section.splitlines()[:8]]
+    assert ["jane@acme.example", "400", "85.1%", "1"] in lines
+    assert ["unassigned", "70", "14.9%"] in lines

@@ -116,6 +116,9 @@ class ContributionRow(SQLModel, table=True):
     the same basis reuses the per-owner values."""
     no_records: bool = False
     """A member of the key result's team without records (shown, not reused)."""
+    contribution: bool = True
+    """A contribution of a key result broken down by owner (shown by ``status`` and the
+    page); ``False``: an owner's value of a template, kept for reuse only."""
 
 
 class WrittenRow(SQLModel, table=True):

@@ -224,6 +224,14 @@ KEY_RESULT_COLUMNS = (
 )
 
 
+def _kr_label(row: Mapping[str, Any], objective: str) -> str:
+    """A key result's row label: its own key; a personal one's member, under its team's."""
+    parent = row.get("parent")
+    if parent:
+        return "    " + str(row["key"]).removeprefix(str(parent) + "/")
+    return "  " + str(row["key"]).removeprefix(objective + "/")
+
+
 def key_result_table(
     rows: Iterable[dict[str, Any]],
     units: Mapping[str, str] | None = None,
@@ -264,7 +272,7 @@ def key_result_table(
             start, target = row.get("start"), row.get("target")
             cells.append(
                 [
-                    "  " + row["key"].removeprefix(objective + "/"),
+                    _kr_label(row, objective),
                     row.get("source", ""),
                     row.get("metric", ""),
                     format_value(row["value"], unit),

@@ -4,11 +4,14 @@
    here), seeded as of the first Monday of August 2026, and a temporary
    state store.
 2. Provision okrsync's objects in every CRM, then sync the shipped mappings.
-3. Show the key results and a sample of the records now in each CRM.
+3. Show the key results (each rep's contribution to those broken down by
+   owner) and a sample of the records now in each CRM.
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
-   quarter, so each key result shows its trend and forecast.
-5. Write the status page (``okrsync report --html``) and print its path.
+   quarter, so each key result shows its trend and forecast, personal key
+   results under their team's.
+5. Show every rep's part at the quarter's end, write the status page
+   (``okrsync report --html``) and print its path.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from okrsync.render import (
     fitted_table,
     format_score,
     format_value,
+    print_breakdowns,
     print_report,
     status_text,
 )
@@ -139,6 +143,7 @@ def run_demo(
                 )
             out.print(fitted_table(out.width, _WEEKLY_COLUMNS, weekly))
             _trends(history, out)
+            _reps(history[-1], out)
             _where_reps_look(registry, group.sandboxes, out)
             _write_page(app, page, out)
             app.close()
@@ -201,6 +206,15 @@ _WEEKLY_COLUMNS = (
     Column("API calls", "right"),
     *(Column(s.replace("_", " "), "right") for s in _WEEKLY_STATUSES),
 )
+
+
+def _reps(final: CycleReport, out: Console) -> None:
+    """Each rep's contribution to the key results broken down by owner, at the quarter's end."""
+    if not final.breakdowns:
+        return
+    out.rule("Every rep's part at the end of the quarter")
+    units = {r.kr.full_key: r.kr.unit.value for r in final.key_results}
+    print_breakdowns(final.as_json()["key_results"], units, out)
 
 
 def _title(registry: PluginRegistry, name: str) -> str:
@@ -300,11 +314,14 @@ def _trends(history: list[CycleReport], out: Console) -> None:
             for report in history
         ]
         if not key.startswith(objective + "/"):
-            objective = key.rsplit("/", 1)[0]
+            objective = f"{result.kr.cycle.name}/{result.kr.objective_key}"
             rows.append([Text(objective, style="bold"), "", "", "", "", ""])
+        label = key.removeprefix(objective + "/")
+        if result.kr.member is not None:  # a personal key result, under its team's
+            label = "  " + result.kr.member
         rows.append(
             [
-                "  " + key.removeprefix(objective + "/"),
+                "  " + label,
                 _spark(scores),
                 _trend(result),
                 format_score(result.score.score),

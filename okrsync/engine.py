@@ -129,9 +129,8 @@ class CycleReport:
     def _key_result_json(self, result: KeyResultResult) -> dict[str, Any]:
         data = result.as_json()
         found = self.breakdowns.get(result.kr.full_key)
-        if found is not None:
-            data["breakdown"] = [c.as_json() for c in found.contributions]
-            data["breakdown_error"] = found.error
+        data["breakdown"] = None if found is None else [c.as_json() for c in found.contributions]
+        data["breakdown_error"] = None if found is None else found.error
         return data
 
 

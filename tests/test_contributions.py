@@ -199,7 +199,7 @@ def test_a_template_makes_one_personal_key_result_per_member(
     # the sum of their targets
     assert (team["value"], team["target"]) == (400.0, 1100.0)
     assert team["score"] == pytest.approx(0.36)
-    assert "breakdown" not in team  # no contributions asked for
+    assert team["breakdown"] is None  # no contributions asked for
 
 
 def test_a_template_of_a_ratio_rolls_up_as_the_mean_of_scores(

@@ -399,7 +399,12 @@ def polymorphic(name: str, targets: tuple[str, ...], relationship: str, label: s
     )
 
 
-def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
+def _system(*, owner: bool, owner_child: str | None = None, queues: bool = False) -> list[SField]:
+    """The system fields; ``queues``: records may be owned by a queue (a ``Group``) too.
+
+    A queue-owned record's ``Owner`` is then no user: ``Owner.Email`` reads empty
+    (Salesforce's ``Owner`` is the polymorphic *Name*; a queue rarely has an e-mail).
+    """
     fields = [
         _f("Id", FieldType.ID, "Record ID", required=True, writable=False),
         boolean("IsDeleted", "Deleted", createable=False, updateable=False),
@@ -420,6 +425,7 @@ def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
                 child=owner_child,
                 required=True,
                 default="$user",
+                **({"targets": ("Group", "User")} if queues else {}),
             ),
         )
     return fields
@@ -427,7 +433,7 @@ def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
 
 def custom_system_fields() -> list[SField]:
     """The system fields every custom object has (with ``OwnerId``)."""
-    return _system(owner=True)
+    return _system(owner=True, queues=True)
 
 
 # -- standard objects -----------------------------------------------------------
@@ -632,7 +638,7 @@ def _lead() -> SObjectType:
         "00Q",
         (
             [
-                *_system(owner=True, owner_child="Leads"),
+                *_system(owner=True, owner_child="Leads", queues=True),
                 text("FirstName", length=40),
                 text("LastName", length=80, required=True),
                 text(
@@ -743,7 +749,7 @@ def _case() -> SObjectType:
         "500",
         (
             [
-                *_system(owner=True, owner_child="Cases"),
+                *_system(owner=True, owner_child="Cases", queues=True),
                 text(
                     "CaseNumber",
                     "Case Number",
@@ -777,7 +783,7 @@ def _nps() -> SObjectType:
         "NPS Responses",
         "a00",
         [
-            *_system(owner=True),
+            *_system(owner=True, queues=True),
             text(
                 "Name",
                 "NPS Response Name",

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
@@ -37,7 +38,7 @@ from okrsync.errors import ConnectorError, MappingError
 from okrsync.metric import Aggregate
 from okrsync.model import Owner, OwnerKind, Rollup
 from okrsync.scoring import progress
-from okrsync.state.models import ContributionRow, WrittenRow
+from okrsync.state.models import ContributionRow, RunRow, WrittenRow
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -527,6 +528,10 @@ def written_contributions(engine: Engine, connectors: Collection[str]) -> dict[s
 # -- the state store ------------------------------------------------------------------------------
 
 
+KEEP_RUNS = 10
+"""Runs whose per-owner values the store keeps (every run stores them all again)."""
+
+
 def record_contributions(
     engine: Engine,
     run_id: str,
@@ -537,8 +542,13 @@ def record_contributions(
     """Store a run's per-owner values: contributions where broken down, else the owners' values.
 
     ``okrsync status`` and the status page read them; a later run reuses them
-    while the key result's basis (``bases``, by full key) holds.
+    while the key result's basis (``bases``, by full key) holds. Those of all
+    but the latest :data:`KEEP_RUNS` runs are dropped (each run stores every
+    per-owner value again, reused or not, so nothing needed is lost), but those of
+    the latest sync, which ``okrsync status`` shows.
     """
+    if not owners:
+        return
     with Session(engine) as session:
         for kr_key, found in owners.items():
             if found.error:
@@ -567,3 +577,26 @@ def record_contributions(
                 for part in rows
             )
         session.commit()
+        newest = sa.func.max(ContributionRow.id)
+        kept = set(
+            session.exec(
+                select(ContributionRow.run_id)
+                .group_by(col(ContributionRow.run_id))
+                .order_by(newest.desc())
+                .limit(KEEP_RUNS)
+            ).all()
+        )
+        if len(kept) == KEEP_RUNS:
+            synced = session.exec(  # what `okrsync status` shows, however many plans ran since
+                select(ContributionRow.run_id)
+                .join(RunRow, col(RunRow.id) == col(ContributionRow.run_id))
+                .where(col(RunRow.kind) != "plan")
+                .order_by(col(ContributionRow.id).desc())
+                .limit(1)
+            ).first()
+            session.execute(
+                sa.delete(ContributionRow).where(
+                    col(ContributionRow.run_id).not_in([*kept, synced or ""])
+                )
+            )
+            session.commit()

@@ -492,3 +492,17 @@ def test_plan_prints_a_table_per_broken_down_key_result(
     lines = [line.split() for line in section.splitlines()[:8]]
     assert ["jane@acme.example", "400", "85.1%", "1"] in lines
     assert ["unassigned", "70", "14.9%"] in lines
+
+
+def test_the_store_keeps_the_per_owner_values_of_recent_runs_and_the_last_sync(
+    tmp_path: Path, crm: InMemoryConnector
+) -> None:
+    """Per-owner rows of old runs are dropped, but not those of the latest sync status shows."""
+    from okrsync.contribution import KEEP_RUNS  # noqa: PLC0415
+
+    engine = _engine(tmp_path, crm)
+    synced = engine.run("sync", AS_OF).run_id
+    plans = [engine.run("plan", AS_OF).run_id for _ in range(KEEP_RUNS + 2)]
+    with Session(engine.db) as session:
+        runs = {r.run_id for r in session.exec(select(ContributionRow))}
+    assert runs == {synced, *plans[-KEEP_RUNS:]}

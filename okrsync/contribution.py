@@ -462,6 +462,11 @@ def contribution_records(
     rep who no longer contributes keeps their record, zeroed. A key result whose
     breakdown failed leaves its contributions as they are.
     """
+    before: dict[tuple[str, str], set[str]] = {}  # (connector, kr key) → owners written
+    for connector, keys in (written or {}).items():
+        for key in keys:
+            kr_key, _, owner = key.rpartition("/")
+            before.setdefault((connector, kr_key), set()).add(owner)
     out: Wanted = {}
     for result in results:
         kr = result.kr
@@ -469,17 +474,12 @@ def contribution_records(
         if found is None or found.error:
             continue
         records = [_record(kr, c, now) for c in found.contributions]
-        keys = {r["key"] for r in records}
-        prefix = kr.full_key + "/"
+        owners = {c.label for c in found.contributions}
         for connector in kr.destinations:
             if connector not in connectors:
                 continue
-            gone = sorted(
-                k
-                for k in (written or {}).get(connector, ())
-                if k.startswith(prefix) and "/" not in k[len(prefix) :] and k not in keys
-            )
-            zeroed = [_record(kr, _left(kr, k[len(prefix) :]), now) for k in gone]
+            gone = sorted(before.get((connector, kr.full_key), set()) - owners)
+            zeroed = [_record(kr, _left(kr, owner), now) for owner in gone]
             out.setdefault((connector, CONTRIBUTION.name), []).extend([*records, *zeroed])
     return out
 

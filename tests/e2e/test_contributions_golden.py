@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hubspot import HubSpot  # type: ignore[import-untyped]
 
+from okrsync.crm_objects import CONTRIBUTION, KEY_RESULT
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_sandbox.runner import start_sandboxes
 from okrsync_sandbox.server import SandboxOptions
@@ -387,3 +388,9 @@ def test_records_read_back_equal_through_the_real_clients(
     owners = {r.properties["okr_key"]: r.properties["hubspot_owner_id"] for r in hs_krs.results}
     assert owners[f"2026-Q3/reps/rep-won/{ADA}"] == "71"
     assert not owners[f"2026-Q3/reps/rep-won/{EVE}"]
+    # linked: a contribution to its key result, a personal key result to its team's
+    hubspot = sandbox.apps[0].connectors["hubspot"]
+    back = hubspot.read_back(CONTRIBUTION, [f"2026-Q3/reps/hs-won/{ADA}"])
+    assert back[f"2026-Q3/reps/hs-won/{ADA}"]["key_result"] == "2026-Q3/reps/hs-won"
+    mine = hubspot.read_back(KEY_RESULT, [f"2026-Q3/reps/rep-won/{EVE}"])
+    assert mine[f"2026-Q3/reps/rep-won/{EVE}"]["parent_key_result"] == "2026-Q3/reps/rep-won"

@@ -31,6 +31,7 @@ import pytest
 from hubspot import HubSpot  # type: ignore[import-untyped]
 
 from okrsync.crm_objects import CONTRIBUTION, KEY_RESULT
+from okrsync.errors import MappingError
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_sandbox.runner import start_sandboxes
 from okrsync_sandbox.server import SandboxOptions
@@ -394,3 +395,27 @@ def test_records_read_back_equal_through_the_real_clients(
     assert back[f"2026-Q3/reps/hs-won/{ADA}"]["key_result"] == "2026-Q3/reps/hs-won"
     mine = hubspot.read_back(KEY_RESULT, [f"2026-Q3/reps/rep-won/{EVE}"])
     assert mine[f"2026-Q3/reps/rep-won/{EVE}"]["parent_key_result"] == "2026-Q3/reps/rep-won"
+
+
+def test_a_breakdown_over_records_without_owners_is_a_located_error(
+    golden: tuple[Sandbox, CycleReport],
+) -> None:
+    """HubSpot's NPS reads feedback submissions, which have no owner: `plan` says where and why."""
+    sandbox, _ = golden
+    maps = sandbox.folder / "nps-maps"
+    maps.mkdir()
+    broken = MAPPING.replace(
+        "        metric: won_revenue\n        target: 100000\n        breakdown: owner\n",
+        "        metric: nps\n        target: 50\n        breakdown: owner\n",
+    )
+    assert broken != MAPPING
+    (maps / "reps.yaml").write_text(broken, encoding="utf-8")
+    app = sandbox.app(sandbox.write_config("nps"), maps)
+    with pytest.raises(MappingError) as caught:
+        app.engine().run("plan", AS_OF)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (49, "objectives[0].key_results[5].breakdown")
+    assert problem.message.startswith(
+        "hubspot object `feedback_submissions` has no owner field; expected a metric over an "
+        "object whose records are owned by people"
+    )

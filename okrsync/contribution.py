@@ -356,17 +356,19 @@ def _reused(
     wanted = sorted({bases[kr.full_key] for kr in krs if kr.full_key in bases})
     latest: dict[str, tuple[str, str]] = {}
     found: dict[tuple[str, str], dict[str | None, float | None]] = {}
-    with Session(engine) as session:
+    table = ContributionRow.__table__  # type: ignore[attr-defined]
+    columns = (table.c.id, table.c.basis, table.c.run_id, table.c.kr_key, table.c.owner)
+    newest: dict[str, int] = {}
+    with engine.connect() as conn:
         for start in range(0, len(wanted), 500):
-            statement = select(ContributionRow).where(
-                col(ContributionRow.basis).in_(wanted[start : start + 500]),
-                col(ContributionRow.no_records).is_(False),
+            statement = sa.select(*columns, table.c.value).where(
+                table.c.basis.in_(wanted[start : start + 500]), table.c.no_records.is_(False)
             )
-            for row in session.exec(statement):
-                basis = str(row.basis)
-                if basis not in latest or (row.run_id, row.kr_key) > latest[basis]:
-                    latest[basis] = (row.run_id, row.kr_key)
-                found.setdefault((row.run_id, row.kr_key), {})[row.owner] = row.value
+            for row_id, basis, run_id, kr_key, owner, value in conn.execute(statement):
+                if row_id > newest.get(basis, -1):  # the latest run's rows
+                    newest[basis] = row_id
+                    latest[basis] = (run_id, kr_key)
+                found.setdefault((run_id, kr_key), {})[owner] = value
     out: dict[str, OwnerValues] = {}
     for kr in krs:
         same = bases.get(kr.full_key)
@@ -549,34 +551,38 @@ def record_contributions(
     """
     if not owners:
         return
+    table = ContributionRow.__table__  # type: ignore[attr-defined]
+    rows: list[dict[str, Any]] = []
+    for kr_key, found in owners.items():
+        if found.error:
+            continue
+        parts = breakdowns.get(kr_key)
+        shown = parts is not None and parts.error is None
+        contributions = (
+            parts.contributions
+            if parts is not None and shown
+            else tuple(Contribution(o, v) for o, v in found.values.items())
+        )
+        rows += [
+            {
+                "run_id": run_id,
+                "kr_key": kr_key,
+                "owner": part.owner,
+                "value": part.value,
+                "share": part.share,
+                "rank": part.rank,
+                "target": part.target,
+                "progress": part.progress,
+                "basis": bases.get(kr_key),
+                "no_records": part.owner not in found.values,
+                "contribution": shown,
+            }
+            for part in contributions
+        ]
+    with engine.begin() as conn:  # many rows: one executemany, not an object each
+        for start in range(0, len(rows), 5000):
+            conn.execute(sa.insert(table), rows[start : start + 5000])
     with Session(engine) as session:
-        for kr_key, found in owners.items():
-            if found.error:
-                continue
-            parts = breakdowns.get(kr_key)
-            shown = parts is not None and parts.error is None
-            rows = (
-                parts.contributions
-                if parts is not None and shown
-                else tuple(Contribution(o, v) for o, v in found.values.items())
-            )
-            session.add_all(
-                ContributionRow(
-                    run_id=run_id,
-                    kr_key=kr_key,
-                    owner=part.owner,
-                    value=part.value,
-                    share=part.share,
-                    rank=part.rank,
-                    target=part.target,
-                    progress=part.progress,
-                    basis=bases.get(kr_key),
-                    no_records=part.owner not in found.values,
-                    contribution=shown,
-                )
-                for part in rows
-            )
-        session.commit()
         newest = sa.func.max(ContributionRow.id)
         kept = set(
             session.exec(

@@ -2,6 +2,9 @@
 
 Catalog metrics of both connectors, spread over several cycles (so the windows
 differ), with varied targets. One mapping file per cycle; ten KRs per objective.
+With ``breakdown``, every key result is also computed per owner
+(``breakdown: owner``); HubSpot's NPS, whose feedback submissions have no
+owner, is replaced by its open-deal count.
 """
 
 # A benchmark helper, not a package module.
@@ -41,14 +44,19 @@ SOURCES = ("salesforce", "hubspot")
 PER_OBJECTIVE = 10
 
 
-def write_mappings(folder: Path, count: int) -> int:
-    """Write ``count`` key results into ``folder`` (created); return the count written."""
+def write_mappings(folder: Path, count: int, *, breakdown: bool = False) -> int:
+    """Write ``count`` key results into ``folder`` (created); return the count written.
+
+    ``breakdown``: every key result broken down by owner.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     names = list(METRICS)
     per_cycle: dict[str, list[dict[str, object]]] = {c[0]: [] for c in CYCLES}
     for i in range(count):
         metric = names[i % len(names)]
         source = SOURCES[(i + i // len(names)) % 2]
+        if breakdown and source == "hubspot" and metric == "nps":
+            metric = "pipeline_count"  # HubSpot's feedback submissions have no owner
         cycle = CYCLES[(i // (2 * len(names))) % len(CYCLES)][0]
         start, target = METRICS[metric]
         scale = 1 + (i % 7) / 10
@@ -60,6 +68,8 @@ def write_mappings(folder: Path, count: int) -> int:
             "start": start,
             "target": round(target * scale, 4) if target > start else target,
         }
+        if breakdown:
+            kr["breakdown"] = "owner"
         per_cycle[cycle].append(kr)
     for name, start, end in CYCLES:
         krs = per_cycle[name]

@@ -8,7 +8,11 @@ per-KR script runs against the same CRMs. Calls come from the sandbox's own
 accounting (admin ``/stats``), not from okrsync.
 
 Run: ``uv run python bench/run.py [--sizes 10000,100000] [--krs 20,500] [--rtt 0,50]
-[--out docs/benchmarks.md]``
+[--out docs/benchmarks.md] [--breakdown]``
+
+``--breakdown`` puts ``breakdown: owner`` on every key result: each is also
+computed per owner (one grouped query per object) and written as one
+contribution per owner; the floor counts those writes like any other.
 """
 
 # A script, not a package module: it prints its report.
@@ -148,6 +152,36 @@ class Sandbox:
 # -- a cycle in a fresh process ------------------------------------------------------------
 
 
+def _by_owner(app: Any, engine: Any, krs: list[Any], day: date) -> dict[str, Any]:
+    """Time of the per-owner evaluation of the key results broken down, and owners seen."""
+    from okrsync.breakdown import evaluate_by_owner  # noqa: PLC0415
+
+    owned = [kr for kr in krs if kr.by_owner]
+    if not owned:
+        return {"eval_by_owner": None, "owners": 0, "by_owner_errors": 0}
+    t = time.perf_counter()
+    found = evaluate_by_owner(app.db, engine.replica, owned, day, owner_fields(engine))
+    seconds = time.perf_counter() - t
+    owners = {o for values in found.values() for o in values.values if o is not None}
+    errors = sum(1 for values in found.values() if values.error)
+    return {"eval_by_owner": seconds, "owners": len(owners), "by_owner_errors": errors}
+
+
+def owner_fields(engine: Any) -> dict[tuple[str, str], str]:
+    """The owner field of each replicated object whose key results are computed per owner."""
+    from okrsync.connector import RecordOwners  # noqa: PLC0415
+    from okrsync.plan import build_plan  # noqa: PLC0415
+
+    out: dict[tuple[str, str], str] = {}
+    for (connector, obj), plan in build_plan(engine.mappings).objects.items():
+        found = engine.connectors.get(connector)
+        if plan.owned and isinstance(found, RecordOwners):
+            name = found.owner_field(obj)
+            if name is not None:
+                out[connector, obj] = name
+    return out
+
+
 def _cycle_main(job: dict[str, Any], out: Any) -> None:
     import logging  # noqa: PLC0415
 
@@ -212,6 +246,7 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
         t = time.perf_counter()
         values = evaluate(app.db, engine.replica, krs, day)
         evaluation = time.perf_counter() - t
+        by_owner = _by_owner(app, engine, krs, day)
         rows: dict[str, int] = {}
         with app.db.connect() as conn:
             for connector, obj in build_plan(loaded).objects:
@@ -227,6 +262,8 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
             "writes": report.writes.as_dict(),
             "rows": rows,
             "eval": evaluation,
+            **by_owner,
+            "contributions": sum(len(b.contributions) for b in report.breakdowns.values()),
             "values_with_error": sum(1 for v in values.values() if v.error),
             "rss_before_kib": base,
             "rss_peak_kib": peak,
@@ -310,17 +347,26 @@ def _load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[str, Any]]) -> None:
+def scenario(
+    size: int,
+    rtt: float,
+    kr_counts: list[int],
+    rows_out: list[dict[str, Any]],
+    *,
+    breakdown: bool = False,
+    naive: bool = True,
+) -> None:
     """Every KR count at one size and RTT (a fresh sandbox per KR count)."""
     for krs in kr_counts:
         with tempfile.TemporaryDirectory(prefix="okrsync-bench-") as tmp:
             folder = Path(tmp)
             mappings = folder / "mappings"
-            write_mappings(mappings, krs)
+            write_mappings(mappings, krs, breakdown=breakdown)
             t = time.perf_counter()
             box = Sandbox(size, rtt, folder)
             print(
-                f"\n== size {size:,} rows/CRM, {krs} KRs, RTT {rtt:g} ms "
+                f"\n== size {size:,} rows/CRM, {krs} KRs{' broken down by owner' * breakdown}, "
+                f"RTT {rtt:g} ms "
                 f"(sandbox up in {time.perf_counter() - t:.1f} s, load {_load()})",
                 flush=True,
             )
@@ -383,6 +429,10 @@ def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[st
                         "replica_rows": replica_rows,
                         "rows": result["rows"],
                         "eval": result["eval"],
+                        "eval_by_owner": result["eval_by_owner"],
+                        "owners": result["owners"],
+                        "contributions": result["contributions"],
+                        "breakdown": breakdown,
                         "rss_mib": result["rss_peak_kib"] / 1024,
                         "db_mib": result["db_bytes"] / 2**20,
                         "outcome": result["outcome"],
@@ -401,8 +451,18 @@ def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[st
                         flush=True,
                     )
                     print(f"       by endpoint {row['by_endpoint']} written {written}", flush=True)
+                    if breakdown:
+                        by_owner = result["eval_by_owner"] or 0
+                        print(
+                            f"       per owner: {result['owners']} owners, "
+                            f"{result['contributions']} contributions, evaluation "
+                            f"{by_owner * 1000:.0f} ms (team values {row['eval'] * 1000:.0f} ms)",
+                            flush=True,
+                        )
+                if not naive:
+                    continue
                 box.reset()
-                naive = run_child(job("naive"))
+                naive_result = run_child(job("naive"))
                 stats = box.stats()
                 row = {
                     "size": size,
@@ -410,14 +470,14 @@ def scenario(size: int, rtt: float, kr_counts: list[int], rows_out: list[dict[st
                     "rtt": rtt,
                     "cycle": "naive",
                     "calls": _calls(stats),
-                    "wall": naive["wall"],
-                    "errors": naive["errors"],
+                    "wall": naive_result["wall"],
+                    "errors": naive_result["errors"],
                     "load": _load(),
                 }
                 rows_out.append(row)
                 print(
                     f"naive  calls {row['calls']:6d} wall {row['wall']:7.2f} s "
-                    f"errors {naive['errors'] or 'none'}",
+                    f"errors {naive_result['errors'] or 'none'}",
                     flush=True,
                 )
                 print(f"sandbox process peak RSS {box.rss_kib() / 1024:.0f} MiB")
@@ -433,6 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rtt", default="0,50", help="simulated round trips in ms")
     parser.add_argument("--out", default="docs/benchmarks.md", help="Markdown report to write")
     parser.add_argument("--json", default="bench/results.json", help="raw results (JSON)")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="every key result broken down by owner"
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive per-KR script")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     kr_counts = [int(s) for s in args.krs.split(",")]
@@ -443,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     for size in sizes:
         for rtt in rtts:
-            scenario(size, rtt, kr_counts, rows)
+            scenario(size, rtt, kr_counts, rows, breakdown=args.breakdown, naive=not args.no_naive)
             Path(args.json).write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     from report import write_report  # noqa: PLC0415
 

@@ -118,6 +118,9 @@ class _Plan:
     terms: dict[tuple[str, str], list[ColumnElement[Any]]]
     queries: dict[tuple[str, str], list[Select[Any]]] = field(default_factory=dict)
     """Statements of one value each, run on their own (medians, related records), by object."""
+    by: Callable[[ReplicaTable], ColumnElement[Any]] | None = None
+    """Per what the statements of :attr:`queries` group (``None``: one value each);
+    see :mod:`okrsync.breakdown`."""
 
     def table(self, connector: str, obj: str) -> ReplicaTable:
         found = self.replica.get(connector, obj)
@@ -341,10 +344,13 @@ class _Plan:
         if expr.function == "avg" and related is None:  # one term of the object's SELECT
             key = self.term(connector, rt.obj, sa.func.avg(picked))
         else:
+            group = [] if self.by is None else [self.by(rt).label("g")]
             durations = (
-                sa.select(picked.label("v")).select_from(source).where(picked.is_not(None))
+                sa.select(picked.label("v"), *group).select_from(source).where(picked.is_not(None))
             ).subquery()
-            key = self.query(connector, rt.obj, _summary(expr.function, durations))
+            key = self.query(
+                connector, rt.obj, _summary(expr.function, durations, grouped=bool(group))
+            )
         return lambda values: _scaled(values.get(key), seconds)
 
     def first_related(
@@ -376,17 +382,27 @@ class _Plan:
         )
 
 
-def _summary(function: str, durations: Subquery) -> Select[Any]:
-    """The average, or the median (portable: ranks, no ``percentile_cont``), of ``durations.v``."""
+def _summary(function: str, durations: Subquery, *, grouped: bool = False) -> Select[Any]:
+    """The average, or the median (portable: ranks, no ``percentile_cont``), of ``durations.v``.
+
+    ``grouped``: one row ``(g, value)`` per group ``durations.g`` instead of one value.
+    """
+    by = [durations.c.g] if grouped else []
     if function == "avg":
-        return sa.select(sa.func.avg(durations.c.v))
+        return sa.select(*by, sa.func.avg(durations.c.v)).group_by(*by)
     ranked = sa.select(
+        *by,
         durations.c.v,
-        sa.func.row_number().over(order_by=durations.c.v).label("rank"),
-        sa.func.count().over().label("n"),
+        sa.func.row_number().over(partition_by=by or None, order_by=durations.c.v).label("rank"),
+        sa.func.count().over(partition_by=by or None).label("n"),
     ).subquery()
     middle = ((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2)  # one row when n is odd, two if even
-    return sa.select(sa.func.avg(ranked.c.v)).where(ranked.c.rank.in_(middle))
+    groups = [ranked.c.g] if grouped else []
+    return (
+        sa.select(*groups, sa.func.avg(ranked.c.v))
+        .where(ranked.c.rank.in_(middle))
+        .group_by(*groups)
+    )
 
 
 def _scaled(value: Any, seconds: float) -> float | None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterator, Sequence
     from datetime import datetime
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Page",
     "Predicate",
     "Pull",
+    "RecordOwners",
     "RowFilter",
     "SchemaCache",
     "UpsertOutcome",
@@ -218,9 +219,9 @@ class LogicalField:
 
 @dataclass(frozen=True, slots=True)
 class LogicalObject:
-    """One of okrsync's objects in the CRM: objective, key result, check-in."""
+    """One of okrsync's objects in the CRM: objective, key result, check-in, contribution."""
 
-    name: Literal["objective", "key_result", "check_in"]
+    name: Literal["objective", "key_result", "check_in", "contribution"]
     label: str
     plural: str
     fields: tuple[LogicalField, ...]
@@ -359,3 +360,33 @@ class Connector(Protocol):
 def now_stamp(moment: datetime) -> str:
     """A cursor stamp: ISO UTC with milliseconds and ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@runtime_checkable
+class RecordOwners(Protocol):
+    """A connector whose CRM records have owners: the users they are assigned to.
+
+    Optional: per-owner breakdowns and personal key results need it; a
+    connector without it (a SQL source) cannot break a metric down by owner.
+    Owners are people, named by e-mail address across CRMs.
+    """
+
+    def owner_field(self, object_name: str) -> str | None:
+        """The field holding a record's owner, pulled with the object's other fields.
+
+        Salesforce ``Owner.Email``, HubSpot ``hubspot_owner_id``; ``None`` when the
+        object's records have no owner.
+        """
+        ...
+
+    def owner_emails(self, values: Collection[str]) -> dict[str, str]:
+        """The e-mail address of each value of an owner field, for those the CRM knows."""
+        ...
+
+    def team_members(self, team: str) -> list[str] | None:
+        """E-mail addresses of the active users the CRM lists under ``team``.
+
+        Salesforce: a role or a public group of that name; HubSpot: a team.
+        ``None`` when the CRM has no such team.
+        """
+        ...

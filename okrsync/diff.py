@@ -112,6 +112,7 @@ def _kr_record(result: KeyResultResult, objective_key: str, now: datetime) -> di
         "key": kr.full_key,
         "title": kr.title,
         "objective": objective_key,
+        "parent_key_result": kr.parent,
         "kind": kr.kind.value,
         "source": kr.source,
         "metric": kr.metric.label,

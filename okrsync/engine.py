@@ -1,7 +1,8 @@
 """One sync cycle: the data-flow steps in order, and the run's record.
 
 plan → pull (:mod:`okrsync.pull`) into the replica → compute
-(:mod:`okrsync.compute`) → score (:mod:`okrsync.score`) → diff
+(:mod:`okrsync.compute`; per owner and personal key results:
+:mod:`okrsync.contribution`) → score (:mod:`okrsync.score`) → diff
 (:mod:`okrsync.diff`) → write back (:mod:`okrsync.writeback`) → check-in
 (:mod:`okrsync.checkin`). The engine is built from its parts (mappings,
 connectors, the state store, a clock) by the caller; it holds no global
@@ -23,6 +24,12 @@ from sqlmodel import Session, col, select
 
 from okrsync.checkin import check_in, history
 from okrsync.compute import compute_values
+from okrsync.contribution import (
+    by_owner,
+    contribution_records,
+    record_contributions,
+    written_contributions,
+)
 from okrsync.diff import preview, wanted_records
 from okrsync.errors import MappingError, QuotaReserveReached
 from okrsync.pull import Pulled, PullStep
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from okrsync.connector import Connector
+    from okrsync.contribution import Breakdown
     from okrsync.diff import Wanted
     from okrsync.model import MappingSet
     from okrsync.scoring import ObjectiveScore
@@ -56,6 +64,8 @@ class CycleReport:
     as_of: date
     key_results: list[KeyResultResult] = field(default_factory=list)
     objectives: dict[str, ObjectiveScore] = field(default_factory=dict)
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    """Contributions of each key result broken down by owner, by full key."""
     writes: WriteReport = field(default_factory=WriteReport)
     api_calls: dict[str, int] = field(default_factory=dict)
     quota: dict[str, dict[str, int | None]] = field(default_factory=dict)
@@ -95,7 +105,7 @@ class CycleReport:
             "kind": self.kind,
             "as_of": self.as_of.isoformat(),
             "outcome": self.outcome,
-            "key_results": [r.as_json() for r in self.key_results],
+            "key_results": [self._key_result_json(r) for r in self.key_results],
             "objectives": [
                 {
                     "key": key,
@@ -115,6 +125,13 @@ class CycleReport:
             "backfill": self.backfill,
             "error": self.error,
         }
+
+    def _key_result_json(self, result: KeyResultResult) -> dict[str, Any]:
+        data = result.as_json()
+        found = self.breakdowns.get(result.kr.full_key)
+        data["breakdown"] = None if found is None else [c.as_json() for c in found.contributions]
+        data["breakdown_error"] = None if found is None else found.error
+        return data
 
 
 def new_run_id(now: datetime) -> str:
@@ -159,7 +176,7 @@ class SyncEngine:
                 report.outcome = "abandoned"
                 return report
             report.unreachable = pulled.unreachable
-            self._compute_and_score(report, day, pulled.failed)
+            self._compute_and_score(report, day, pulled)
             if kind != "plan":
                 self._write(report, now, day, checking_in=kind == "check_in")
             else:
@@ -207,27 +224,47 @@ class SyncEngine:
             stop=self.stop,
         )
 
-    def _compute_and_score(
-        self, report: CycleReport, day: date, failed_sources: dict[str, str]
-    ) -> None:
+    def _compute_and_score(self, report: CycleReport, day: date, pulled: Pulled) -> None:
         krs = list(self.mappings.key_results())
         computed = compute_values(self.db, self.replica, krs, day)
-        scored = score_all(
+        people = by_owner(
+            self.db,
+            self.replica,
+            self.connectors,
             krs,
+            computed=computed,
+            day=day,
+            owner_fields=pulled.owner_fields,
+            failed=pulled.failed,
+        )
+        scored = score_all(
+            people.key_results,
             self.mappings.objectives,
-            computed.values,
-            failed_sources=failed_sources,
-            history=history(self.db, krs, day),
+            people.values,
+            failed_sources=pulled.failed,
+            history=history(self.db, people.key_results, day),
             day=day,
         )
         report.key_results.extend(scored.key_results)
         report.objectives.update(scored.objectives)
-        record_evaluations(self.db, report.run_id, day, report.key_results, computed.bases)
+        report.breakdowns = people.breakdowns(scored.key_results)
+        bases = people.evaluation_bases(computed.bases)
+        record_evaluations(self.db, report.run_id, day, report.key_results, bases)
+        record_contributions(
+            self.db, report.run_id, people.owners, report.breakdowns, computed.bases
+        )
 
     def _wanted(self, report: CycleReport, now: datetime) -> Wanted:
-        return wanted_records(
+        wanted = wanted_records(
             report.key_results, self.mappings.objectives, report.objectives, self.connectors, now
         )
+        if report.breakdowns:
+            written = written_contributions(self.db, self.connectors)
+            for key, records in contribution_records(
+                report.key_results, report.breakdowns, self.connectors, now, written
+            ).items():
+                wanted.setdefault(key, []).extend(records)
+        return wanted
 
     def _preview(self, report: CycleReport, now: datetime) -> None:
         """Count what a sync would write, without writing or staging anything."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from okrsync.scoring import CycleDates
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import date
 
     from okrsync._yaml import LocatedDocument, YamlPath
@@ -30,6 +30,9 @@ __all__ = [
     "Origin",
     "Owner",
     "OwnerKind",
+    "PersonalTemplate",
+    "Rollup",
+    "Team",
 ]
 
 
@@ -58,6 +61,58 @@ class Owner:
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.name}"
+
+
+class Rollup(StrEnum):
+    """How a team key result rolls up from its members' personal key results."""
+
+    SUM = "sum"
+    """The sum of their values, scored against the team target."""
+    MEAN = "mean"
+    """The mean of their scores (the team key result keeps its own value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A team of people, for personal key results: a roster and, maybe, the CRM's list."""
+
+    name: str
+    members: tuple[str, ...] = ()
+    """E-mail addresses (lower case) from the mappings' ``teams:`` roster."""
+    crm_name: str | None = None
+    """The name the CRM lists the team under (role, public group, team), if it is read."""
+    origin: Origin | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalTemplate:
+    """A key result that is a template: one personal key result per member of a team."""
+
+    team: Team
+    rollup: Rollup
+    target: float
+    """Everyone's personal target, unless ``targets`` names theirs."""
+    start: float = 0.0
+    """Everyone's start."""
+    team_target: float | None = None
+    """The team key result's target as written (``None``: derived, see the docs)."""
+
+    def team_range(
+        self, start: float, targets: Mapping[str, float], members: Sequence[str]
+    ) -> tuple[float, float]:
+        """The team key result's start and target for these members.
+
+        A sum starts at the sum of their starts and aims at ``team_target``, else at
+        the sum of their targets; a mean keeps the personal start and target (or
+        ``team_target``).
+        """
+        if self.rollup is Rollup.MEAN or not members:
+            return start, self.target if self.team_target is None else self.team_target
+        team_start = start * len(members)
+        if self.team_target is not None:
+            return team_start, self.team_target
+        total = sum(targets.get(m, self.target) for m in members)
+        return team_start, total
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +179,37 @@ class KeyResult:
     source_read_only: bool = False
     """The source only serves data (a read-only connector): the key result is written to
     its ``publish_to`` connectors only."""
+    breakdown: bool = False
+    """Whether the metric is also computed per record owner (``breakdown: owner``)."""
+    template: PersonalTemplate | None = None
+    """For a template (``for_each``): the team and how it rolls up from its members."""
+    targets: tuple[tuple[str, float], ...] = ()
+    """Personal targets by e-mail (lower case), overriding the template's ``target``."""
+    parent: str | None = None
+    """For a personal key result: the full key of the team key result it rolls up into."""
+    member: str | None = None
+    """For a personal key result: the member's e-mail (lower case)."""
+    team: Team | None = None
+    """The people it is computed for: the template's team, or the owning team of a
+    breakdown when the ``teams:`` roster has it (members without records show as such)."""
 
     @property
     def full_key(self) -> str:
         """External id in the CRM: ``<cycle>/<objective>/<kr>``."""
         return f"{self.cycle.name}/{self.objective_key}/{self.key}"
+
+    @property
+    def by_owner(self) -> bool:
+        """Whether the metric is computed per owner (a breakdown, or a template's members)."""
+        return self.breakdown or self.template is not None
+
+    def personal_target(self, email: str) -> float | None:
+        """The personal target of ``email``: theirs from ``targets``, else the template's."""
+        wanted = email.lower()
+        found = next((t for e, t in self.targets if e == wanted), None)
+        if found is not None:
+            return found
+        return self.template.target if self.template is not None else None
 
     @property
     def lower_is_better(self) -> bool:
@@ -174,6 +255,7 @@ class MappingSet:
     cycles: tuple[Cycle, ...] = ()
     objectives: tuple[Objective, ...] = ()
     files: tuple[str, ...] = ()
+    teams: tuple[Team, ...] = ()
 
     def key_results(self) -> Iterator[KeyResult]:
         """All key results, in file order."""

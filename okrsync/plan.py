@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from okrsync._parallel import run_each
-from okrsync.connector import FieldInfo, Predicate
+from okrsync.connector import FieldInfo, Predicate, RecordOwners
 from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Duration, Nps, Operators, Per, Ratio
 
@@ -47,6 +47,10 @@ class ObjectPlan:
     groups: list[tuple[Predicate, ...]] | None = field(default_factory=list)
     """Any-of groups of predicates; ``None`` once some metric needs every row."""
     users: list[KeyResult] = field(default_factory=list)
+    owned: list[KeyResult] = field(default_factory=list)
+    """Key results computed per owner over this object: the owner field is pulled too."""
+    owner_field: str | None = None
+    """The connector's field holding a record's owner, once :func:`check_fields` asked it."""
 
     @property
     def filters(self) -> RowFilter:
@@ -228,6 +232,8 @@ def _add_duration(plan: PullPlan, term: Duration, kr: KeyResult) -> None:
     """Plan the measured object and, for an end at the first related record, the related ones."""
     base = plan.get(kr.source, term.object_name)
     base.users.append(kr)
+    if kr.by_owner:
+        base.owned.append(kr)
     found = term.window_field()
     base.fields.update({term.from_, *([term.end_field] if term.end_field else [])})
     if found is not None:
@@ -258,6 +264,8 @@ def build_plan(mappings: MappingSet) -> PullPlan:
                 continue
             obj_plan = plan.get(kr.source, term.object_name)
             obj_plan.users.append(kr)
+            if kr.by_owner:
+                obj_plan.owned.append(kr)
             _add(obj_plan, term, kr)
     return plan
 
@@ -342,6 +350,8 @@ class _Check:
         """Describe each object in turn; the first connector error ends this connector's."""
         for obj_plan in self.plans:
             try:
+                if obj_plan.owned:
+                    self.problems.extend(_plan_owner(self.connector, obj_plan))
                 found, missing = _described(self.connector, obj_plan, refresh=False)
                 if missing:
                     found, missing = _described(self.connector, obj_plan, refresh=True)
@@ -351,6 +361,38 @@ class _Check:
             for name, no_object in missing:
                 self.problems.extend(_missing(obj_plan, name, no_object))
             self.types[obj_plan.connector, obj_plan.obj] = found
+
+
+def _plan_owner(connector: Connector, obj_plan: ObjectPlan) -> list[Problem]:
+    """Add the owner field to what ``obj_plan`` pulls; a problem per key result if it has none."""
+    name: str | None = None
+    if isinstance(connector, RecordOwners):
+        try:
+            name = connector.owner_field(obj_plan.obj)
+        except LookupError:
+            return []  # no such object: reported as missing
+    if name is not None:
+        obj_plan.owner_field = name
+        obj_plan.fields.add(name)
+        return []
+    why = (
+        f"{obj_plan.connector} records have no owner"
+        if not isinstance(connector, RecordOwners)
+        else f"{obj_plan.connector} object `{obj_plan.obj}` has no owner field"
+    )
+    problems = []
+    for kr in {kr.full_key: kr for kr in obj_plan.owned}.values():
+        if kr.origin is None:
+            continue
+        at = ("breakdown",) if kr.breakdown else ("for_each",)
+        problems.append(
+            kr.origin.problem(
+                f"{why}; expected a metric over an object whose records are owned by people "
+                "to compute it per owner",
+                at,
+            )
+        )
+    return problems
 
 
 def _described(

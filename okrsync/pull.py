@@ -60,6 +60,8 @@ class Pulled:
     """Connectors whose pull failed, with the error (their key results carry it)."""
     unreachable: set[str] = field(default_factory=set)
     """Connectors that could not be reached (still failing after their retries)."""
+    owner_fields: dict[tuple[str, str], str] = field(default_factory=dict)
+    """The field holding records' owners, by (connector, object), where a metric needs it."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, connector: str, obj: str, pulled: int, deleted: int, skipped: int) -> None:
@@ -102,6 +104,11 @@ class PullStep:
         types, problems = check_fields(plan, self.connectors, failed_sources, pulled.unreachable)
         if problems:
             raise MappingError(problems)
+        pulled.owner_fields = {
+            key: obj_plan.owner_field
+            for key, obj_plan in plan.objects.items()
+            if obj_plan.owner_field is not None
+        }
         queues: dict[str, list[ObjectPlan]] = {}
         for obj_plan in sorted(plan.objects.values(), key=lambda p: (p.connector, p.obj)):
             if obj_plan.connector not in failed_sources:

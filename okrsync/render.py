@@ -28,10 +28,12 @@ __all__ = [
     "STATUS_STYLE",
     "Column",
     "bar",
+    "breakdown_table",
     "fitted_table",
     "format_score",
     "format_value",
     "key_result_table",
+    "print_breakdowns",
     "print_report",
     "status_text",
     "wrap_key",
@@ -222,6 +224,14 @@ KEY_RESULT_COLUMNS = (
 )
 
 
+def _kr_label(row: Mapping[str, Any], objective: str) -> str:
+    """A key result's row label: its own key; a personal one's member, under its team's."""
+    parent = row.get("parent")
+    if parent:
+        return "    " + str(row["key"]).removeprefix(str(parent) + "/")
+    return "  " + str(row["key"]).removeprefix(objective + "/")
+
+
 def key_result_table(
     rows: Iterable[dict[str, Any]],
     units: Mapping[str, str] | None = None,
@@ -262,7 +272,7 @@ def key_result_table(
             start, target = row.get("start"), row.get("target")
             cells.append(
                 [
-                    "  " + row["key"].removeprefix(objective + "/"),
+                    _kr_label(row, objective),
                     row.get("source", ""),
                     row.get("metric", ""),
                     format_value(row["value"], unit),
@@ -278,6 +288,41 @@ def key_result_table(
     return fitted_table(width, KEY_RESULT_COLUMNS, cells)
 
 
+BREAKDOWN_COLUMNS = (
+    Column("owner"),
+    Column("value", "right"),
+    Column("share", "right"),
+    Column("rank", "right"),
+    Column("target", "right", needs=70),
+    Column("progress", needs=90),
+)
+
+
+def breakdown_table(row: Mapping[str, Any], unit: str | None, *, width: int = 80) -> Table:
+    """A key result's contributions, one row per owner (``unassigned`` for no owner)."""
+    cells: list[list[str | Text]] = [
+        [
+            part["owner"] or Text("unassigned", style="dim"),
+            format_value(part["value"], unit),
+            format_value(part["share"], "percent") if part["share"] is not None else "",
+            str(part["rank"]) if part["rank"] is not None else "",
+            format_value(part["target"], unit) if part["target"] is not None else "",
+            bar(part["progress"], width=8) if part["progress"] is not None else "",
+        ]
+        for part in row["breakdown"]
+    ]
+    return fitted_table(width, BREAKDOWN_COLUMNS, cells, title=f"{row['key']} by owner")
+
+
+def print_breakdowns(
+    rows: Iterable[Mapping[str, Any]], units: Mapping[str, str] | None, out: Console
+) -> None:
+    """The contributions of every key result broken down by owner, a table each."""
+    for row in rows:
+        if row.get("breakdown"):
+            out.print(breakdown_table(row, (units or {}).get(row["key"]), width=out.width))
+
+
 def print_report(
     report: dict[str, Any], units: Mapping[str, str], console: Console | None = None
 ) -> None:
@@ -288,6 +333,7 @@ def print_report(
             report["key_results"], units, objectives=report["objectives"], width=out.width
         )
     )
+    print_breakdowns(report["key_results"], units, out)
     plan = report.get("kind") == "plan"
     writes = "; ".join(
         f"{name} {writes_text(w, plan=plan)}" for name, w in report["writes"].items()

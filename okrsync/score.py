@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from okrsync.compute import MetricValue
-from okrsync.model import KeyResultKind
-from okrsync.scoring import WeightedScore, score_key_result, score_objective
+from okrsync.model import KeyResultKind, Rollup
+from okrsync.scoring import (
+    KeyResultScore,
+    WeightedScore,
+    score_key_result,
+    score_objective,
+)
 from okrsync.state.models import EvaluationRow
 
 if TYPE_CHECKING:
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from okrsync.model import KeyResult, Objective
-    from okrsync.scoring import CheckInPoint, KeyResultScore, ObjectiveScore
+    from okrsync.scoring import CheckInPoint, ObjectiveScore
 
 __all__ = ["KeyResultResult", "Scored", "record_evaluations", "score_all"]
 
@@ -47,6 +52,7 @@ class KeyResultResult:
         return {
             "key": self.kr.full_key,
             "objective": f"{self.kr.cycle.name}/{self.kr.objective_key}",
+            "parent": self.kr.parent,
             "source": self.kr.source,
             "metric": self.kr.metric.label,
             "value": self.value.value,
@@ -80,9 +86,13 @@ def score_all(
     history: Mapping[str, list[CheckInPoint]],
     day: date,
 ) -> Scored:
-    """Score every key result as of ``day``; a key result of a failed pull carries that error."""
+    """Score every key result as of ``day``; a key result of a failed pull carries that error.
+
+    A personal key result (made from a template) counts toward its team key
+    result, not toward the objective: a template that rolls up by ``mean``
+    takes the weighted mean of its members' scores, as an objective does.
+    """
     results: list[KeyResultResult] = []
-    by_objective: dict[str, list[WeightedScore]] = {}
     for kr in krs:
         value = values[kr.full_key]
         if kr.source in failed_sources:
@@ -97,11 +107,16 @@ def score_all(
             milestone=kr.kind is KeyResultKind.MILESTONE,
             accumulates=kr.accumulates,
         )
-        result = KeyResultResult(kr, value, score)
-        results.append(result)
-        if value.error is None:
+        results.append(KeyResultResult(kr, value, score))
+    results = _rolled_up(results, day)
+    by_objective: dict[str, list[WeightedScore]] = {}
+    for result in results:
+        kr = result.kr
+        if result.value.error is None and kr.parent is None:
             objective_key = f"{kr.cycle.name}/{kr.objective_key}"
-            by_objective.setdefault(objective_key, []).append(WeightedScore(score, kr.weight))
+            by_objective.setdefault(objective_key, []).append(
+                WeightedScore(result.score, kr.weight)
+            )
     scores = {
         objective.full_key: score_objective(
             objective.cycle.dates, by_objective.get(objective.full_key, []), day
@@ -109,6 +124,40 @@ def score_all(
         for objective in objectives
     }
     return Scored(results, scores)
+
+
+def _rolled_up(results: list[KeyResultResult], day: date) -> list[KeyResultResult]:
+    """Templates rolling up by ``mean``: scored as the weighted mean of their members' scores.
+
+    The team key result keeps its own value; its progress, score and forecast
+    score are the means of its members' (those with a value), its status
+    follows the objective rule. Without a member's score it keeps its own.
+    """
+    members: dict[str, list[KeyResultResult]] = {}
+    for result in results:
+        if result.kr.parent is not None and result.value.error is None:
+            members.setdefault(result.kr.parent, []).append(result)
+    out: list[KeyResultResult] = []
+    for result in results:
+        kr = result.kr
+        mine = [m for m in members.get(kr.full_key, []) if m.score.score is not None]
+        if kr.template is None or kr.template.rollup is not Rollup.MEAN or not mine:
+            out.append(result)
+            continue
+        weighted = [WeightedScore(m.score, m.kr.weight) for m in mine]
+        rolled = score_objective(kr.cycle.dates, weighted, day)
+        total = sum(m.kr.weight for m in mine)
+        progress = sum((m.score.progress or 0.0) * m.kr.weight for m in mine) / total
+        score = KeyResultScore(
+            value=result.score.value,
+            progress=progress,
+            score=rolled.score,
+            expected=result.score.expected,
+            forecast_score=rolled.forecast_score,
+            status=rolled.status,
+        )
+        out.append(KeyResultResult(kr, result.value, score))
+    return out
 
 
 def record_evaluations(
@@ -134,7 +183,7 @@ def record_evaluations(
                     status=result.status,
                     error=result.value.error,
                     # an error may be passing (a failed query, a failed pull): not reused
-                    basis=None if result.value.error else bases[result.kr.full_key],
+                    basis=None if result.value.error else bases.get(result.kr.full_key),
                 )
             )
         session.commit()

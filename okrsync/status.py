@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.text import Text
 from sqlmodel import Session, col, select
 
-from okrsync.render import Column, fitted_table, key_result_table
+from okrsync.render import Column, fitted_table, key_result_table, print_breakdowns
 from okrsync.state.db import open_store
-from okrsync.state.models import EvaluationRow, RunRow
+from okrsync.state.models import ContributionRow, EvaluationRow, RunRow
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,9 +44,33 @@ def read_status(settings: Settings, runs: int = 10, db: Engine | None = None) ->
                 if latest_run
                 else []
             )
+            contributions = (
+                session.exec(
+                    select(ContributionRow)
+                    .where(
+                        ContributionRow.run_id == latest_run.id,
+                        col(ContributionRow.contribution).is_(True),
+                    )
+                    .order_by(col(ContributionRow.id))
+                ).all()
+                if latest_run
+                else []
+            )
     finally:
         if db is None:
             engine.dispose()
+    breakdowns: dict[str, list[dict[str, Any]]] = {}
+    for part in contributions:
+        breakdowns.setdefault(part.kr_key, []).append(
+            {
+                "owner": part.owner,
+                "value": part.value,
+                "share": part.share,
+                "progress": part.progress,
+                "rank": part.rank,
+                "target": part.target,
+            }
+        )
     quota: dict[str, Any] = {}
     for run in reversed(recent):
         quota.update(run.quota or {})
@@ -81,6 +105,7 @@ def read_status(settings: Settings, runs: int = 10, db: Engine | None = None) ->
                 "forecast_score": e.forecast_score,
                 "status": e.status,
                 "error": e.error,
+                **({"breakdown": breakdowns[e.kr_key]} if e.kr_key in breakdowns else {}),
             }
             for e in sorted(evaluations, key=lambda e: e.kr_key)
         ],
@@ -125,6 +150,7 @@ def print_status(
     ]
     out.print(fitted_table(out.width, RUN_COLUMNS, rows, title="Recent runs"))
     out.print(key_result_table(data["key_results"], units, width=out.width))
+    print_breakdowns(data["key_results"], units, out)
     errors: dict[str, int] = {}
     for row in data["key_results"]:
         if row["error"]:

@@ -47,7 +47,7 @@ def test_validate_shipped_mappings_exits_zero() -> None:
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
     assert (
-        "valid — 11 objectives, 33 key results, cycles 2026-H2, 2026-Q3, 5 files" in result.stdout
+        "valid — 12 objectives, 34 key results, cycles 2026-H2, 2026-Q3, 5 files" in result.stdout
     )
 
 

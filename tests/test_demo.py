@@ -41,7 +41,14 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
         "2026-09-28",
     ]
     first = reports[0]
-    assert len(first.key_results) == 33
+    mapped = [r for r in first.key_results if r.kr.parent is None]
+    personal = [r for r in first.key_results if r.kr.parent is not None]
+    assert len(mapped) == 34
+    # the template makes a key result for each member of EMEA Sales (its Salesforce role)
+    assert {r.kr.parent for r in personal} == {"2026-Q3/every-rep-wins/rep-won-revenue"}
+    assert "2026-Q3/every-rep-wins/rep-won-revenue/lena.hoffmann@acme.example" in {
+        r.kr.full_key for r in personal
+    }
     assert all(r.status != "error" for r in first.key_results), [
         (r.kr.full_key, r.value.error) for r in first.key_results if r.value.error
     ]
@@ -55,9 +62,9 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
     assert len(by_source) == 2
     assert len(set(by_source.values())) == 2, by_source
     writes = first.writes.as_dict()
-    # 33 KRs + their objectives + a check-in each, in both CRMs; nothing failed
+    # the KRs + their objectives + a check-in each + contributions, in both CRMs; nothing failed
     assert writes["salesforce"]["failed"] == writes["hubspot"]["failed"] == 0
-    assert writes["salesforce"]["upserted"] > 33
+    assert writes["salesforce"]["upserted"] > 34
     assert writes["hubspot"]["upserted"] > 13
     # before syncing, the doctor's checklist of the provisioned sandboxes: all green
     assert summary["doctor"].ok
@@ -66,6 +73,16 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
     assert "Ready: 17 of 17 checks passed." in text
     assert text.index("Ready: 17 of 17") < text.index(f"Sync as of {START}")
     assert "Trends over the weekly check-ins" in text
+    # each rep's part: after the first sync, and at the quarter's end
+    assert text.count("2026-Q3/healthy-pipeline/q4-pipeline by owner") == 2
+    assert "2026-Q3/true-hunters/won-revenue by owner" in text
+    assert "Every rep's part at the end of the quarter" in text
+    parts = {
+        c.owner: c for c in first.breakdowns["2026-Q3/healthy-pipeline/q4-pipeline"].contributions
+    }
+    assert sum(c.value or 0 for c in parts.values()) == pytest.approx(
+        values["2026-Q3/healthy-pipeline/q4-pipeline"]
+    )
     assert f"Sync as of {START}" in text
     assert "App Launcher → OKRs" in text
     assert "/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results" in text
@@ -122,11 +139,17 @@ def test_demo_trend_table_at_the_quarters_end_tells_the_truth(
     ]
     assert low_on_track == []
     table = text.split("Trends over the weekly check-ins", 1)[1]
-    for key in falling:
-        row = next(
-            line for line in table.splitlines() if line.startswith(f"  {key.rsplit('/', 1)[1]} ")
-        )
+    for result in falling.values():
+        row = next(line for line in table.splitlines() if line.startswith(_label(result.kr)))
         assert "↘" in row, row
+
+
+def _label(kr: Any) -> str:
+    """How the trend table starts a key result's row: its key, a personal one's member deeper.
+
+    A member's address may wrap after its ``.`` or ``@``: its name comes first.
+    """
+    return f"    {kr.member.split('@')[0]}" if kr.member else f"  {kr.key} "
 
 
 def test_demo_output_fits_80_columns(demo: tuple[dict[str, Any], str, Path]) -> None:
@@ -143,4 +166,5 @@ def test_demo_output_fits_80_columns(demo: tuple[dict[str, Any], str, Path]) -> 
     assert "…" not in text
     trends = text.split("Trends over the weekly check-ins")[1].splitlines()
     for result in summary["reports"][0].key_results:
-        assert any(line.startswith(f"  {result.kr.key} ") for line in trends), result.kr.key
+        label = _label(result.kr)
+        assert any(line.startswith(label) for line in trends), result.kr.key

@@ -195,6 +195,7 @@ def test_unprovisioned_objects_fail_until_okrsync_provision(tmp_path: Path) -> N
             "OKR_Objective__c: not provisioned",
             "OKR_Key_Result__c: not provisioned",
             "OKR_Check_In__c: not provisioned",
+            "OKR_Contribution__c: not provisioned",
         ]
         assert salesforce["fix"].startswith("run `okrsync provision`")
         hubspot = checks(data, "hubspot")["objects"]

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 EXPECTED: dict[str, list[str]] = {
     "unknown_top_key": [
-        "b.yaml:12:1: objectivs: unknown key `objectivs` (did you mean `objectives`?); expected one of `version`, `cycle`, `objectives`, `metrics`",
+        "b.yaml:12:1: objectivs: unknown key `objectivs` (did you mean `objectives`?); expected one of `version`, `cycle`, `objectives`, `metrics`, `teams`",
     ],
     "unknown_kr_key": [
-        "b.yaml:12:9: objectives[0].key_results[0].targt: unknown key `targt` (did you mean `target`?); expected one of `key`, `title`, `description`, `kind`, `source`, `metric`, `start`, `target`, `weight`, `unit`, `owner`, `publish_to`, `accumulates`",
+        "b.yaml:12:9: objectives[0].key_results[0].targt: unknown key `targt` (did you mean `target`?); expected one of `key`, `title`, `description`, `kind`, `source`, `metric`, `start`, `target`, `weight`, `unit`, `owner`, `publish_to`, `accumulates`, `breakdown`, `for_each`, `targets`",
     ],
     "title_wrong_type": [
         "b.yaml:8:16: objectives[0].key_results[0].title: expected a non-empty text, got a list",

@@ -39,7 +39,8 @@ LATER = [
     (
         "13:9: objectives[0].key_results[1].titel: unknown key `titel` (did you mean `title`?); "
         "expected one of `key`, `title`, `description`, `kind`, `source`, `metric`, `start`, "
-        "`target`, `weight`, `unit`, `owner`, `publish_to`, `accumulates`"
+        "`target`, `weight`, `unit`, `owner`, `publish_to`, `accumulates`, `breakdown`, "
+        "`for_each`, `targets`"
     ),
     (
         "17:38: objectives[0].key_results[2].source: unknown source `nowhere`; expected one of "

@@ -26,8 +26,9 @@ from okrsync.mapping.schema import (
     NamedMetricSpec,
     ObjectiveSpec,
     OwnerSpec,
+    TeamSpec,
 )
-from okrsync.metric import MetricRef, Percentage, Unit, describe_value
+from okrsync.metric import Aggregate, MetricRef, Percentage, Unit, describe_value
 from okrsync.model import (
     Cycle,
     KeyResult,
@@ -37,6 +38,9 @@ from okrsync.model import (
     Origin,
     Owner,
     OwnerKind,
+    PersonalTemplate,
+    Rollup,
+    Team,
 )
 
 if TYPE_CHECKING:
@@ -100,6 +104,7 @@ class _Loader:
     objectives: list[tuple[Objective, Origin]] = field(default_factory=list)
     stand_ins: set[str] = field(default_factory=set)
     """Objectives (full keys) checked against a stand-in cycle: not aligned."""
+    teams: dict[str, Team] = field(default_factory=dict)
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -225,6 +230,40 @@ class _Loader:
             self.instance_catalogs[instance] = catalog
             self.problems.extend(catalog.check_all())
 
+    def read_teams(self) -> None:
+        """The ``teams:`` rosters of every file (each team defined once)."""
+        for item in self.files:
+            teams = item.doc.get(("teams",))
+            for name in teams if isinstance(teams, dict) else ():
+                path: YamlPath = ("teams", name)
+                spec, problems = validate_located(TeamSpec, item.doc, path)
+                if problems or spec is None or not isinstance(name, str):
+                    continue
+                origin = Origin(item.doc, path)
+                known = self.teams.get(name)
+                if known is not None:
+                    self.add(
+                        item.doc.problem(
+                            path,
+                            f"team `{name}` is already defined at {known.origin}; "
+                            "expected each team once (its members in one list)",
+                            key=True,
+                        )
+                    )
+                    continue
+                if not spec.members and spec.from_crm is False:
+                    self.add(
+                        origin.problem(
+                            "expected `members` (e-mail addresses) or `from_crm: true` "
+                            "(the members the CRM lists under this name), got neither"
+                        )
+                    )
+                    continue
+                crm = spec.from_crm
+                crm_name = name if crm is True else (crm if isinstance(crm, str) else None)
+                members = tuple(dict.fromkeys(m.lower() for m in spec.members))
+                self.teams[name] = Team(name, members, crm_name, origin)
+
     def unknown_source(
         self, doc: LocatedDocument, path: YamlPath, name: str, *, key: bool = False
     ) -> Problem:
@@ -347,8 +386,16 @@ class _Loader:
         kind = KeyResultKind(spec.kind)
         unit = spec.unit or metric.unit
         start, target = self.start_target(spec, origin, kind, unit, metric)
-        if start is None or target is None or not ok:
+        personal = self.personal(spec, origin, metric, unit, start)
+        if start is None or target is None or not ok or personal is None:
             return None
+        template, targets = personal
+        if template is not None and template.team.members:
+            start, target = template.team_range(start, dict(targets), template.team.members)
+        owner = _owner(spec.owner) or _owner(head.owner)
+        team = template.team if template is not None else None
+        if team is None and spec.breakdown and owner is not None and owner.kind is OwnerKind.TEAM:
+            team = self.teams.get(owner.name)
         return KeyResult(
             key=spec.key,
             objective_key=head.key,
@@ -362,11 +409,15 @@ class _Loader:
             unit=unit,
             weight=spec.weight,
             description=spec.description,
-            owner=_owner(spec.owner) or _owner(head.owner),
+            owner=owner,
             publish_to=tuple(spec.publish_to),
             origin=origin,
             accumulates=metric.accumulates if spec.accumulates is None else spec.accumulates,
             source_read_only=spec.source in self.read_only,
+            breakdown=spec.breakdown == "owner",
+            template=template,
+            targets=targets,
+            team=team,
         )
 
     def read_only_source(self, spec: KeyResultSpec) -> str:
@@ -379,6 +430,114 @@ class _Loader:
             f"`{spec.source}` is a read-only source: it cannot hold this key result; "
             f"publish it to a CRM with `publish_to` ({where})"
         )
+
+    def personal(
+        self,
+        spec: KeyResultSpec,
+        origin: Origin,
+        metric: ResolvedMetric,
+        unit: Unit,
+        start: float | None,
+    ) -> tuple[PersonalTemplate | None, tuple[tuple[str, float], ...]] | None:
+        """The template and personal targets of a key result (``None`` after a problem)."""
+        before = len(self.problems)
+        if spec.targets and spec.for_each is None and spec.breakdown is None:
+            self.add(
+                origin.problem(
+                    "expected `targets` only with `for_each` (personal key results) or "
+                    "`breakdown: owner` (contributions): personal targets are for people",
+                    ("targets",),
+                )
+            )
+        team, rollup = self.template_team(spec, origin, metric)
+        what = f"metric `{metric.name}`" if metric.name else "this metric"
+        targets = self.personal_targets(spec, origin, team, unit, start, what)
+        team_target = spec.for_each.team_target if spec.for_each is not None else None
+        if team_target is not None:
+            problem = _target_problem(team_target, unit, what, start)
+            if problem is not None:
+                self.add(origin.problem(problem, ("for_each", "team_target")))
+        if len(self.problems) > before or targets is None:
+            return None
+        if team is None or rollup is None or spec.target is None:
+            return None, targets
+        personal_start = 0.0 if start is None else start
+        return PersonalTemplate(team, rollup, spec.target, personal_start, team_target), targets
+
+    def template_team(
+        self, spec: KeyResultSpec, origin: Origin, metric: ResolvedMetric
+    ) -> tuple[Team | None, Rollup | None]:
+        """The team and roll-up of a template (``None`` for none); problems are added."""
+        each = spec.for_each
+        if each is None:
+            return None, None
+        if spec.owner is not None:
+            self.add(
+                origin.problem(
+                    "expected no `owner` on a template (`for_each`): the team key result "
+                    "is the team's and each personal key result its member's",
+                    ("owner",),
+                )
+            )
+        team = self.teams.get(each.team)
+        if team is None:
+            names = ", ".join(f"`{n}`" for n in sorted(self.teams)) or "none defined"
+            self.add(
+                origin.problem(
+                    f"unknown team `{each.team}`; expected a team of the `teams:` roster ({names})",
+                    ("for_each", "team"),
+                )
+            )
+        additive = _additive(metric)
+        rollup = Rollup.SUM if additive else Rollup.MEAN
+        if each.rollup is not None:
+            rollup = Rollup(each.rollup)
+            if rollup is Rollup.SUM and not additive:
+                self.add(
+                    origin.problem(
+                        "expected `rollup: mean` for this metric: only counts and sums add up "
+                        "over people (a ratio, an average or an NPS of a team is not the sum "
+                        "of its members')",
+                        ("for_each", "rollup"),
+                    )
+                )
+        return team, rollup
+
+    def personal_targets(  # noqa: PLR0917  (one key result's parts, checked together)
+        self,
+        spec: KeyResultSpec,
+        origin: Origin,
+        team: Team | None,
+        unit: Unit,
+        start: float | None,
+        what: str,
+    ) -> tuple[tuple[str, float], ...] | None:
+        """``targets`` by lower-case e-mail (``None`` after a problem)."""
+        ok = True
+        targets: list[tuple[str, float]] = []
+        raw = origin.doc.get((*origin.path, "targets"))
+        written_keys = [str(k) for k in raw] if isinstance(raw, dict) else []
+        for written, value in spec.targets.items():
+            email = written.lower()
+            key = next((k for k in written_keys if k.lower() == email), written)
+            problem = _target_problem(value, unit, what, start)
+            if problem is not None:
+                self.add(origin.problem(problem, ("targets", key)))
+                ok = False
+            elif team is not None and team.crm_name is None and email not in team.members:
+                members = ", ".join(f"`{m}`" for m in team.members)
+                self.add(
+                    origin.doc.problem(
+                        (*origin.path, "targets", key),
+                        f"`{written}` is not a member of team `{team.name}`; expected one of "
+                        f"{members}",
+                        key=True,
+                    )
+                )
+                ok = False
+            else:
+                targets.append((email, value))
+        return tuple(targets) if ok else None
 
     def start_target(
         self,
@@ -470,6 +629,23 @@ class _Loader:
                 continue
             linked.append((_with_parent(objective, full), origin))
         self.objectives = linked
+
+
+def _target_problem(value: float, unit: Unit, what: str, start: float | None) -> str | None:
+    """What is wrong with a personal or team target, if anything."""
+    problem = _unit_problem(value, unit, what)
+    if problem is None and start is not None and value == start:
+        return (
+            f"expected a target different from the start ({describe_value(start)}), "
+            f"got {describe_value(value)}"
+        )
+    return problem
+
+
+def _additive(metric: ResolvedMetric) -> bool:
+    """Whether the values of a metric over groups of records add up to its value (count, sum)."""
+    expr = metric.expr
+    return isinstance(expr, Aggregate) and expr.function in {"count", "sum"}
 
 
 def _aligned_full_key(objective: Objective) -> str | None:
@@ -576,6 +752,7 @@ def load_mappings(
         loader.read(path)
     loader.link_cycles()
     loader.build_catalogs()
+    loader.read_teams()
     loader.build_objectives()
     loader.link_alignment()
     if loader.problems:
@@ -586,6 +763,7 @@ def load_mappings(
         cycles=tuple(cycles),
         objectives=tuple(o for o, _ in loader.objectives),
         files=tuple(display_name(p) for p in paths),
+        teams=tuple(loader.teams[name] for name in sorted(loader.teams)),
     )
 
 

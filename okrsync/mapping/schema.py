@@ -30,11 +30,13 @@ __all__ = [
     "SCHEMA_ID",
     "CatalogFile",
     "CycleSpec",
+    "ForEachSpec",
     "KeyResultSpec",
     "MappingFile",
     "NamedMetricSpec",
     "ObjectiveSpec",
     "OwnerSpec",
+    "TeamSpec",
     "json_schema",
 ]
 
@@ -163,6 +165,41 @@ class OwnerSpec(_Strict):
         return self
 
 
+BREAKDOWN_HELP = (
+    "`owner`: the metric is also computed per record owner, with its own semantics "
+    "(a ratio per owner is their numerator over their denominator), records without an "
+    "owner in an `unassigned` row; written to the CRM as one contribution per owner."
+)
+ROLLUP_HELP = (
+    "How the team key result rolls up from its members' key results: `sum` (the sum of "
+    "their values, scored against the team target) or `mean` (the mean of their scores). "
+    "Default: `sum` for counts and sums, `mean` for every other metric."
+)
+
+
+class ForEachSpec(_Strict):
+    """A key-result template: one personal key result per member of a team."""
+
+    team: Title = Field(description="A team of the `teams:` roster.")
+    rollup: Literal["sum", "mean"] | None = Field(None, description=ROLLUP_HELP)
+    team_target: Number | None = Field(
+        None,
+        description="The team key result's target; by default the sum of the members' "
+        "targets (`rollup: sum`) or the personal target (`rollup: mean`).",
+    )
+
+
+class TeamSpec(_Strict):
+    """A team: its members by e-mail, and whether the CRM lists more of them."""
+
+    members: list[Email] = Field(default_factory=list, description="Members' e-mail addresses.")
+    from_crm: Flag | Title = Field(
+        False,  # noqa: FBT003  (a field default, not a flag argument)
+        description="Also the members the CRM lists under this name (`true`) or another "
+        "name: the Salesforce role or public group, the HubSpot team.",
+    )
+
+
 class KeyResultSpec(_Strict):
     """A measurable result: a metric moving from ``start`` to ``target``, or a milestone."""
 
@@ -182,6 +219,18 @@ class KeyResultSpec(_Strict):
         description="Connectors to write this key result to besides its source.",
     )
     accumulates: Flag | None = Field(None, description=ACCUMULATES_HELP)
+    breakdown: Literal["owner"] | None = Field(None, description=BREAKDOWN_HELP)
+    for_each: ForEachSpec | None = Field(
+        None,
+        description="Make this a template: each member of the team gets a personal key "
+        "result (key `<key>/<e-mail>`, owned by them, with `target` or their own from "
+        "`targets`) and this one rolls up from theirs.",
+    )
+    targets: dict[Email, Number] = Field(
+        default_factory=dict,
+        description="Personal targets by e-mail, overriding `target` for those people "
+        "(with `for_each` or `breakdown`).",
+    )
 
 
 class ObjectiveSpec(_Strict):
@@ -246,6 +295,11 @@ class MappingFile(_Strict):
         default_factory=dict,
         description="Named metrics per connector (or connector type): extend or "
         "override the built-in catalog.",
+    )
+    teams: dict[Title, TeamSpec] = Field(
+        default_factory=dict,
+        description="Teams by name, for personal key results (`for_each: {team: …}`); "
+        "defined once, in any file.",
     )
 
 

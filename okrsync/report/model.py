@@ -23,6 +23,7 @@ from okrsync.scoring import (
     Status,
     WeightedScore,
     forecast,
+    round2,
     score_objective,
 )
 from okrsync.state.models import CheckInRow, EvaluationRow, RunRow
@@ -101,7 +102,10 @@ class OwnerShare:
     owner: str
     value: float | None
     score: float | None = None
+    """Progress toward the owner's personal target, graded as a score, when there is one."""
     status: str | None = None
+    share: float | None = None
+    """Of the team value, where values add up (counts and sums)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,8 @@ class KeyResultView:
     change: WeeklyChange | None = None
     breakdown: tuple[OwnerShare, ...] = ()
     """Per-owner parts, when the key result has them."""
+    parent: str | None = None
+    """For a personal key result: the full key of the team key result it rolls up into."""
 
     @property
     def short_key(self) -> str:
@@ -400,6 +406,7 @@ def _key_result(
         owner=owner,
         check_ins=check_ins,
         breakdown=tuple(breakdown),
+        parent=kr.parent,
     )
     if evaluation is None:
         return base
@@ -438,6 +445,8 @@ def _roll_up(objective: Objective, krs: Sequence[KeyResultView]) -> tuple[Any, s
     weighted: list[WeightedScore] = []
     days = [kr.as_of for kr in krs if kr.as_of is not None]
     for kr in krs:
+        if kr.parent is not None:  # counts through its team key result
+            continue
         if kr.error is not None or kr.status not in Status.__members__.values():
             continue
         if kr.expected is None:
@@ -468,7 +477,11 @@ def _objective_view(
     *,
     context: bool,
 ) -> ObjectiveView:
-    views = tuple(krs[kr.full_key] for kr in objective.key_results)
+    views = tuple(
+        view
+        for kr in objective.key_results
+        for view in (krs[kr.full_key], *(v for v in krs.values() if v.parent == kr.full_key))
+    )
     rolled, status = _roll_up(objective, views)
     owner, owner_kind = _owner(objective.owner)
     return ObjectiveView(
@@ -538,6 +551,41 @@ def _stale(
     return _naive(now) - _naive(last_success.started_at) > allowed
 
 
+def _personal(krs: Sequence[KeyResult], evaluated: Sequence[Mapping[str, Any]]) -> list[KeyResult]:
+    """The personal key results of the templates, as the latest run made them."""
+    from okrsync.contribution import personal_key_results  # noqa: PLC0415  (a cycle otherwise)
+
+    out: list[KeyResult] = []
+    for kr in krs:
+        if kr.template is None:
+            continue
+        prefix = kr.full_key + "/"
+        members = [
+            str(row["key"])[len(prefix) :]
+            for row in evaluated
+            if str(row["key"]).startswith(prefix) and "/" not in str(row["key"])[len(prefix) :]
+        ]
+        out += personal_key_results(kr, members)
+    return out
+
+
+def _breakdowns(evaluated: Sequence[Mapping[str, Any]]) -> dict[str, list[OwnerShare]]:
+    """The contributions the latest run stored, as the page shows them."""
+    return {
+        str(row["key"]): [
+            OwnerShare(
+                owner=part["owner"] or "unassigned",
+                value=part["value"],
+                score=None if part["progress"] is None else round2(part["progress"]),
+                share=part["share"],
+            )
+            for part in row["breakdown"]
+        ]
+        for row in evaluated
+        if row.get("breakdown")
+    }
+
+
 def build_report(
     settings: Settings,
     db: Engine,
@@ -578,10 +626,11 @@ def build_report(
         if chosen is None:
             raise UnknownCycleError(None, names)
     shown_krs = list(mappings.key_results())
+    shown_krs += _personal(shown_krs, status["key_results"])
     keys = [kr.full_key for kr in shown_krs]
     evaluations = _latest_evaluations(db, settings.workspace, keys)
     history = _check_ins(db, keys)
-    parts = breakdowns or {}
+    parts = breakdowns if breakdowns is not None else _breakdowns(status["key_results"])
     krs = {
         kr.full_key: _key_result(
             kr,

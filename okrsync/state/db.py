@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from okrsync.errors import ConfigurationError
 from okrsync.state.models import (
     CheckInRow,
+    ContributionRow,
     CursorRow,
     EvaluationRow,
     OutboxRow,
@@ -68,7 +69,12 @@ def _v3(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: Connection) -> None:
+    """Per-owner values and contributions of each run (breakdowns, personal key results)."""
+    SQLModel.metadata.create_all(conn, tables=[ContributionRow.__table__])  # type: ignore[attr-defined]
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 """Step n (1-based) brings the schema from version n-1 to n. Only ever append.
 
 ``_v1`` creates the tables as the models are now, so every later step must be

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "CheckInRow",
+    "ContributionRow",
     "CursorRow",
     "EvaluationRow",
     "OutboxRow",
@@ -93,6 +94,31 @@ class EvaluationRow(SQLModel, table=True):
     basis: str | None = Field(default=None, index=True, max_length=64)
     """Digest of what the value depends on: the metric, the cycle, the as-of date
     and the replica's changes (schema v3). A run with the same basis reuses the value."""
+
+
+class ContributionRow(SQLModel, table=True):
+    """One owner's part of a key result computed per owner, as one run computed it (schema v4)."""
+
+    __tablename__ = "okrsync_contribution"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=32)
+    kr_key: str = Field(max_length=255)
+    owner: str | None = Field(default=None, max_length=255)
+    """E-mail address in lower case; ``None`` for the records without an owner."""
+    value: float | None = None
+    share: float | None = None
+    rank: int | None = None
+    target: float | None = None
+    progress: float | None = None
+    basis: str | None = Field(default=None, index=True, max_length=64)
+    """The basis of the key result's value (see :class:`EvaluationRow`): a later run with
+    the same basis reuses the per-owner values."""
+    no_records: bool = False
+    """A member of the key result's team without records (shown, not reused)."""
+    contribution: bool = True
+    """A contribution of a key result broken down by owner (shown by ``status`` and the
+    page); ``False``: an owner's value of a template, kept for reuse only."""
 
 
 class WrittenRow(SQLModel, table=True):

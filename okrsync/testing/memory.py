@@ -3,6 +3,9 @@
 It keeps objects as dicts, stamps every change with a strictly increasing
 modification time, honours cursors and deletions exactly as the protocol
 says, and can be told to fail (a whole call, or some records of a write).
+Records have owners (:class:`~okrsync.connector.RecordOwners`) where an
+object has a field named in ``owner_fields``: its values are owner ids,
+named by ``owners`` (id → e-mail); ``teams`` lists team members' e-mails.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from okrsync.connector import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterator, Sequence
 
     from okrsync.connector import LogicalObject, Predicate, RowFilter
 
@@ -88,8 +91,17 @@ class InMemoryConnector:
         page_size: int = 100,
         batch_size: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        owner_fields: dict[str, str] | None = None,
+        owners: dict[str, str] | None = None,
+        teams: dict[str, list[str]] | None = None,
     ) -> None:
         self.name = name
+        self.owner_fields = dict(owner_fields or {})
+        """The field holding the owner of each object's records."""
+        self.owners = dict(owners or {})
+        """Owner id → e-mail (an id not listed is an owner the CRM no longer knows)."""
+        self.teams = {k: list(v) for k, v in (teams or {}).items()}
+        """Team name → members' e-mail addresses."""
         self.schemas: dict[str, dict[str, FieldInfo]] = {
             o: dict(f) for o, f in (objects or {}).items()
         }
@@ -241,6 +253,24 @@ class InMemoryConnector:
     def resolve_owner(self, email: str) -> str | None:
         """Every e-mail is its own owner id."""
         return email
+
+    def owner_field(self, object_name: str) -> str | None:
+        """The field named in ``owner_fields`` for the object."""
+        if object_name not in self.schemas:
+            raise LookupError(object_name)
+        return self.owner_fields.get(object_name)
+
+    def owner_emails(self, values: Collection[str]) -> dict[str, str]:
+        """The e-mail of each owner id ``owners`` lists."""
+        self._call()
+        by_id = {k.lower(): v for k, v in self.owners.items()}
+        return {v: by_id[v.lower()] for v in values if v.lower() in by_id}
+
+    def team_members(self, team: str) -> list[str] | None:
+        """The members ``teams`` lists (``None``: no such team)."""
+        self._call()
+        found = self.teams.get(team)
+        return None if found is None else list(found)
 
     def usage(self) -> Usage:
         """Calls made so far."""

@@ -26,11 +26,14 @@ import requests
 from hubspot import HubSpot  # type: ignore[import-untyped]
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
+from sqlmodel import Session, col, select
 
 from okrsync.alignment import with_ancestors
 from okrsync.app import App, connect, load_config, load_mappings_for
-from okrsync.crm_objects import OKR_OBJECTS
+from okrsync.contribution import members_of, personal_key_results
+from okrsync.crm_objects import OKR_OBJECTS, UNASSIGNED
 from okrsync.state.db import open_store
+from okrsync.state.models import ContributionRow
 from okrsync_sandbox.runner import start_sandboxes, write_config
 from okrsync_sandbox.server import SandboxOptions
 
@@ -38,12 +41,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from okrsync.connector import LogicalObject
+    from okrsync.model import KeyResult
     from okrsync.plugins import PluginRegistry
     from okrsync_sandbox.runner import SandboxGroup
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
-"""The shipped mappings: 33 key results over both CRMs."""
+"""The shipped mappings: 34 key results over both CRMs (one a template of personal ones)."""
 AS_OF = date(2026, 8, 17)
 MOMENT = datetime(2026, 8, 17, 12, tzinfo=UTC)
 SEED = 11
@@ -54,11 +58,13 @@ PHYSICAL = {
         "objective": "OKR_Objective__c",
         "key_result": "OKR_Key_Result__c",
         "check_in": "OKR_Check_In__c",
+        "contribution": "OKR_Contribution__c",
     },
     "hubspot": {
         "objective": "okr_objective",
         "key_result": "okr_key_result",
         "check_in": "okr_check_in",
+        "contribution": "okr_contribution",
     },
 }
 
@@ -97,21 +103,58 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def run_key_results(app: App) -> list[KeyResult]:
+    """Every key result a run of ``app`` evaluates, personal ones right after their template.
+
+    The members are the team's as its CRM lists them now.
+    """
+    krs = list(app.mappings.key_results())
+    members = members_of(krs, app.connectors)
+    out: list[KeyResult] = []
+    for kr in krs:
+        out.append(kr)
+        if kr.template is not None:
+            out += personal_key_results(kr, members[kr.full_key])
+    return out
+
+
+def contribution_keys(app: App) -> dict[str, list[str]]:
+    """Keys of the contributions the latest run computed, by key result (from the state store)."""
+    out: dict[str, list[str]] = {}
+    with Session(app.db) as session:
+        latest = session.exec(
+            select(ContributionRow.run_id).order_by(col(ContributionRow.run_id).desc()).limit(1)
+        ).first()
+        rows = session.exec(
+            select(ContributionRow).where(
+                ContributionRow.run_id == latest, col(ContributionRow.contribution).is_(True)
+            )
+        )
+        for row in rows:
+            out.setdefault(row.kr_key, []).append(f"{row.kr_key}/{row.owner or UNASSIGNED}")
+    return out
+
+
 def expected_keys(app: App, as_of: date = AS_OF) -> dict[tuple[str, str], list[str]]:
     """Keys of the records okrsync should hold in each CRM, by (connector, logical object)."""
     out: dict[tuple[str, str], list[str]] = {}
     own: dict[str, set[str]] = {}
-    for kr in app.mappings.key_results():
+    every = run_key_results(app)
+    for kr in every:
         own.setdefault(f"{kr.cycle.name}/{kr.objective_key}", set()).update(kr.destinations)
     # a parent objective goes wherever one of its children goes (alignment links need it)
     objectives = with_ancestors(app.mappings.objectives, own)
+    contributions = contribution_keys(app)
     for name in sorted(app.connectors):
-        krs = [kr for kr in app.mappings.key_results() if name in kr.destinations]
+        krs = [kr for kr in every if name in kr.destinations]
         out[name, "key_result"] = [kr.full_key for kr in krs]
         out[name, "objective"] = sorted(k for k, found in objectives.items() if name in found)
         out[name, "check_in"] = [
             f"{kr.full_key}/{as_of.isoformat()}" for kr in krs if kr.cycle.contains(as_of)
         ]
+        out[name, "contribution"] = sorted(
+            key for kr in krs if kr.breakdown for key in contributions.get(kr.full_key, [])
+        )
     return out
 
 

@@ -13,18 +13,26 @@ from ruamel.yaml import YAML
 from sqlmodel import Session, select
 
 from okrsync.alignment import with_ancestors
-from okrsync.model import OwnerKind
+from okrsync.model import Owner, OwnerKind
 from okrsync.plan import build_plan
 from okrsync.state.models import RunRow, WrittenRow
 
-from .conftest import AS_OF, MAPPINGS, expected_keys, provision, read_back_all, run_okrsync
+from .conftest import (
+    AS_OF,
+    MAPPINGS,
+    expected_keys,
+    provision,
+    read_back_all,
+    run_key_results,
+    run_okrsync,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from okrsync.app import App
     from okrsync.engine import CycleReport
-    from okrsync.model import KeyResult, Objective, Owner
+    from okrsync.model import KeyResult, Objective
 
     from .conftest import Sandbox
 
@@ -139,6 +147,23 @@ def _kr_wanted(entry: dict[str, Any], kr: KeyResult) -> dict[str, Any]:
         "sync_error": entry["error"],
         "confidence": None,
         "comment": None,
+        "parent_key_result": kr.parent,
+    }
+
+
+def _contribution_wanted(key: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """A contribution record's logical fields, from the report's breakdown of its key result."""
+    owner = key.rsplit("/", 1)[1]
+    part = next(p for p in entry["breakdown"] if (p["owner"] or "unassigned") == owner)
+    return {
+        "key": key,
+        "key_result": entry["key"],
+        "owner_email": part["owner"],
+        "current_value": part["value"],
+        "share": part["share"],
+        "rank": None if part["rank"] is None else float(part["rank"]),
+        "target_value": part["target"],
+        "progress": part["progress"],
     }
 
 
@@ -192,10 +217,11 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
     assert all(n > 0 for n in journey.provisioned.values()), journey.provisioned
     keys = expected_keys(journey.app)
     report = first.as_json()
-    krs = {kr.full_key: kr for kr in journey.app.mappings.key_results()}
+    krs = {kr.full_key: kr for kr in run_key_results(journey.app)}
     entries = {e["key"]: e for e in report["key_results"]}
     objectives = {e["key"]: e for e in report["objectives"]}
-    assert len(entries) == 33
+    assert sorted(entries) == sorted(krs)
+    assert sum(1 for e in entries.values() if e["parent"] is None) == 34
     assert all(e["error"] is None for e in entries.values())
     synced_at = _as_utc(journey.started[first.run_id])
     problems: dict[str, Any] = {}
@@ -205,6 +231,16 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
             continue
         assert sorted(records) == sorted(keys[connector, obj]), (connector, obj)
         for key, record in records.items():
+            if obj == "contribution":
+                entry = entries[key.rsplit("/", 1)[0]]
+                wrong = _mismatches(record, _contribution_wanted(key, entry), TOLERANCE[connector])
+                if wrong:
+                    problems[f"{connector} {obj} {key}"] = wrong
+                if record["owner_email"] is not None:
+                    _check_owner(
+                        journey, connector, record, Owner(OwnerKind.USER, key.rsplit("/", 1)[1])
+                    )
+                continue
             if obj == "key_result":
                 kr = krs[key]
                 want, owner = _kr_wanted(entries[key], kr), kr.owner
@@ -219,9 +255,11 @@ def test_first_sync_writes_what_the_report_says(journey: Journey) -> None:
             assert abs((stamp - synced_at).total_seconds()) < 0.002, (key, stamp, synced_at)
     assert not problems, json.dumps(problems, indent=1, default=str)
     written = sum(len(v) for (_, obj), v in journey.after_first.items() if obj != "check_in")
-    # 33 key results and their objectives (the company objective goes to HubSpot too, for a
-    # HubSpot objective aligns to it)
-    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == 51
+    # the key results, their objectives (the company objective goes to HubSpot too, for a
+    # HubSpot objective aligns to it) and the contributions of those broken down by owner
+    expected = sum(len(v) for (_, obj), v in keys.items() if obj != "check_in")
+    assert written == sum(w["upserted"] for w in first.writes.as_dict().values()) == expected
+    assert all(keys[c, "contribution"] for c in ("salesforce", "hubspot"))
 
 
 def test_second_sync_writes_nothing_and_pulls_once_per_object(journey: Journey) -> None:
@@ -231,7 +269,7 @@ def test_second_sync_writes_nothing_and_pulls_once_per_object(journey: Journey) 
     plan = build_plan(journey.app.mappings)
     keys = expected_keys(journey.app)
     for connector in ("salesforce", "hubspot"):
-        records = len(keys[connector, "key_result"]) + len(keys[connector, "objective"])
+        records = sum(len(keys[connector, o]) for o in ("key_result", "objective", "contribution"))
         assert second.writes.as_dict()[connector] == {
             "upserted": 0,
             "unchanged": records,
@@ -251,12 +289,20 @@ def _changed(journey: Journey) -> set[tuple[str, str, str]]:
     after = {e["key"]: e for e in journey.third.as_json()["key_results"]}
     changed: set[tuple[str, str, str]] = set()
     objective_targets: dict[str, set[str]] = {}
-    for kr in journey.app.mappings.key_results():
+    for kr in run_key_results(journey.app):
         objective_targets.setdefault(f"{kr.cycle.name}/{kr.objective_key}", set()).update(
             kr.destinations
         )
-        if before[kr.full_key] != after[kr.full_key]:
+        was, now = dict(before[kr.full_key]), dict(after[kr.full_key])
+        old_parts, new_parts = was.pop("breakdown"), now.pop("breakdown")
+        if was != now:
             changed.update((c, "key_result", kr.full_key) for c in kr.destinations)
+        if old_parts != new_parts:
+            olds = {p["owner"]: p for p in old_parts}
+            for part in new_parts:
+                if olds.get(part["owner"]) != part:
+                    key = f"{kr.full_key}/{part['owner'] or 'unassigned'}"
+                    changed.update((c, "contribution", key) for c in kr.destinations)
     objective_targets = with_ancestors(journey.app.mappings.objectives, objective_targets)
     old = {e["key"]: e for e in journey.second.as_json()["objectives"]}
     new = {e["key"]: e for e in journey.third.as_json()["objectives"]}
@@ -276,7 +322,7 @@ def test_changed_rows_rewrite_only_the_affected_records(journey: Journey) -> Non
     assert "2026-H2/grow-recurring-revenue/won-revenue" in changed_krs
     assert "2026-Q3/consultation-conversion/win-rate" in changed_krs
     assert "2026-Q3/onboarding-delight/new-customer-nps" not in changed_krs  # HubSpot data
-    assert len(changed_krs) < 33
+    assert len(changed_krs) < 34
     assert journey.written_third == changed
     writes = third.writes.as_dict()
     for connector in ("salesforce", "hubspot"):
@@ -305,6 +351,9 @@ DOCUMENTED_KR_KEYS = {
     "accumulates",
     "status",
     "error",
+    "parent",
+    "breakdown",
+    "breakdown_error",
 }
 
 
@@ -334,9 +383,21 @@ def test_cli_sync_json_prints_the_documented_report(journey: Journey) -> None:
     # the same CRM data on the same day: the same numbers (a fresh store, so everything is written)
     assert data["key_results"] == in_process["key_results"]
     assert data["objectives"] == in_process["objectives"]
+    keys = expected_keys(journey.app)
     assert data["writes"] == {
-        "hubspot": {"upserted": 21, "unchanged": 0, "failed": 0},
-        "salesforce": {"upserted": 30, "unchanged": 0, "failed": 0},
+        name: {
+            "upserted": sum(
+                len(keys[name, o]) for o in ("key_result", "objective", "contribution")
+            ),
+            "unchanged": 0,
+            "failed": 0,
+        }
+        for name in ("hubspot", "salesforce")
+    }
+    broken_down = {e["key"] for e in data["key_results"] if e["breakdown"] is not None}
+    assert broken_down == {
+        "2026-Q3/healthy-pipeline/q4-pipeline",
+        "2026-Q3/true-hunters/won-revenue",
     }
     assert set(data["api_calls"]) == {"hubspot", "salesforce"}
     assert all(n > 0 for n in data["api_calls"].values())

@@ -42,7 +42,7 @@ from okrsync_hubspot._values import PropertyMeta
 from okrsync_hubspot._write import Writer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from okrsync.connector import Change, Cursor, RowFilter, SchemaCache, UpsertOutcome
     from okrsync.diagnosis import Check, DiagnosisRequest
@@ -52,6 +52,9 @@ __all__ = ["HubSpotConnector"]
 
 _PROPERTIES = "crm.properties.core_api"
 _OWNERS = "crm.owners.owners_api"
+OWNER_PROPERTY = "hubspot_owner_id"
+_DIRECTORY = "owners/directory"
+_OWNERS_PAGE = 500
 _LOGICAL: dict[str, LogicalObject] = {o.name: o for o in OKR_OBJECTS}
 _STANDARD = frozenset(
     {
@@ -118,6 +121,8 @@ class HubSpotConnector:
         self._props: dict[str, dict[str, PropertyMeta]] = {}
         self._owner_ids: dict[str, str | None] = {}
         self._owner_emails: dict[str, str | None] = {}
+        self._directory: list[dict[str, Any]] | None = None
+        """Every owner (id, e-mail, teams, archived), once read (see :meth:`owners`)."""
         self._writer = Writer(
             self._http,
             self._schemas,
@@ -286,11 +291,84 @@ class HubSpotConnector:
 
     # -- owners ----------------------------------------------------------------------
 
+    def owners(self) -> list[dict[str, Any]]:
+        """Every owner of the portal, active and archived: ``{id, email, teams, archived}``.
+
+        Read with ``GET /crm/v3/owners/`` (500 a page, archived ones too) and kept
+        in the schema cache for a day, as properties are.
+        """
+        if self._directory is None:
+
+            def fetch() -> list[Any]:
+                found: list[dict[str, Any]] = []
+                for archived in (False, True):
+                    after: str | None = None
+                    while True:
+                        reply = self._http.call(
+                            "list the owners",
+                            _OWNERS,
+                            "get_page",
+                            limit=_OWNERS_PAGE,
+                            archived=archived,
+                            object_name="owners",
+                            **({"after": after} if after else {}),
+                        )
+                        body = reply.body if isinstance(reply.body, dict) else {}
+                        found += [
+                            _owner_entry(o, archived=archived)
+                            for o in body.get("results") or []
+                            if isinstance(o, dict)
+                        ]
+                        after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                        if not after:
+                            break
+                return found
+
+            entries = cached(self._cache, _DIRECTORY, list, fetch) or []
+            self._directory = [e for e in entries if isinstance(e, dict)]
+        return self._directory
+
+    def owner_field(self, object_name: str) -> str | None:
+        """``hubspot_owner_id`` where the object has that property, else ``None``."""
+        object_type, _, _ = self._object_type(object_name)
+        props = self._properties(object_type, object_name)
+        return OWNER_PROPERTY if OWNER_PROPERTY in props else None
+
+    def owner_emails(self, values: Collection[str]) -> dict[str, str]:
+        """The e-mail of each owner id, archived owners' too (those the portal knows)."""
+        by_id = {str(o.get("id")): str(o.get("email") or "") for o in self.owners()}
+        return {v: by_id[v].lower() for v in values if by_id.get(v)}
+
+    def team_members(self, team: str) -> list[str] | None:
+        """E-mails of the active owners in the team ``team`` (``None``: the portal has none)."""
+        wanted = team.strip().lower()
+        found = False
+        members: list[str] = []
+        for owner in self.owners():
+            if wanted not in [str(t).lower() for t in owner.get("teams") or []]:
+                continue
+            found = True
+            if not owner.get("archived") and owner.get("email"):
+                members.append(str(owner["email"]).lower())
+        return sorted(set(members)) if found else None
+
     def resolve_owner(self, email: str) -> str | None:
-        """The owner id with that e-mail address (cached; ``None`` when there is none)."""
+        """The owner id with that e-mail address (cached; ``None`` when there is none).
+
+        Answered from the owners already listed (:meth:`owners`) when they are.
+        """
         key = email.strip().lower()
         if not key:
             return None
+        if key not in self._owner_ids and self._directory is not None:
+            self._owner_ids[key] = next(
+                (
+                    str(o["id"])
+                    for o in self._directory
+                    if not o.get("archived") and str(o.get("email") or "").lower() == key
+                ),
+                None,
+            )
         if key not in self._owner_ids:
             reply = self._http.call(
                 "look up an owner by e-mail",
@@ -318,6 +396,10 @@ class HubSpotConnector:
 
     def _owner_email(self, owner_id: str) -> str | None:
         """The e-mail address of an owner id (cached; ``None`` when unknown)."""
+        if owner_id not in self._owner_emails and self._directory is not None:
+            known = next((o for o in self._directory if o.get("id") == owner_id), None)
+            if known is not None:
+                self._owner_emails[owner_id] = str(known.get("email") or "") or None
         if owner_id not in self._owner_emails:
             try:
                 reply = self._http.call(
@@ -363,3 +445,14 @@ class HubSpotConnector:
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()
+
+
+def _owner_entry(owner: dict[str, Any], *, archived: bool) -> dict[str, Any]:
+    """What the directory keeps of an owner: id, e-mail, team names, archived."""
+    teams = [str(t.get("name")) for t in owner.get("teams") or [] if isinstance(t, dict)]
+    return {
+        "id": str(owner.get("id")),
+        "email": str(owner.get("email") or ""),
+        "teams": [t for t in teams if t],
+        "archived": archived or bool(owner.get("archived")),
+    }

@@ -37,7 +37,13 @@ CREATES = [
         "association label Parent objective / Child objective on okr_objective",
     ),
     Change("create_object", "okr_key_result", "21 properties; associated with okr_objective"),
+    Change(
+        "create_field",
+        "okr_key_result.parent_key_result",
+        "association label Parent key result / Child key result on okr_key_result",
+    ),
     Change("create_object", "okr_check_in", "9 properties; associated with okr_key_result"),
+    Change("create_object", "okr_contribution", "11 properties; associated with okr_key_result"),
 ]
 SYNCED = datetime(2026, 9, 15, 6, 30, tzinfo=UTC)
 
@@ -133,7 +139,12 @@ def test_provision_dry_run_changes_nothing_then_creates_once(portal: Any, connec
     assert connector.provision(OKR_OBJECTS) == []
     assert connect(portal).provision(OKR_OBJECTS, dry_run=True) == []
     schemas = {s.name: s for s in crm(portal).crm.schemas.core_api.get_all().results}
-    assert sorted(schemas) == ["okr_check_in", "okr_key_result", "okr_objective"]
+    assert sorted(schemas) == [
+        "okr_check_in",
+        "okr_contribution",
+        "okr_key_result",
+        "okr_objective",
+    ]
     kr = schemas["okr_key_result"]
     assert kr.primary_display_property == "title"
     assert kr.secondary_display_properties == ["score", "status"]
@@ -194,6 +205,7 @@ def test_provision_completes_an_object_that_lacks_properties(portal: Any, connec
     assert [c.target for c in changes if c.action == "create_object"] == [
         "okr_key_result",
         "okr_check_in",
+        "okr_contribution",
     ]
     assert [c.target for c in changes if c.action == "update_object"] == ["okr_objective"]
     assert connector.provision(OKR_OBJECTS) == []
@@ -587,3 +599,26 @@ def test_owners_resolve_by_email_cached_and_unknown_ones_stay_empty(
     back = connect(box).read_back(OBJECTIVE, [r["key"] for r in records])
     assert back[records[0]["key"]]["owner"] == email
     assert back[records[1]["key"]]["owner"] is None
+
+
+def test_record_owners_and_teams_come_from_one_owners_listing(
+    start_box: Callable[..., RunningHubSpotSandbox], connect: Any
+) -> None:
+    """Deals are owned through hubspot_owner_id; owner ids and teams resolve from the owners list."""
+    box = start_box(seed=7, size="small")
+    listed = crm(box).crm.owners.owners_api.get_page(limit=500).results
+    connector = connect(box)
+    assert connector.owner_field("deals") == "hubspot_owner_id"
+    assert connector.owner_field("feedback_submissions") is None
+    calls = connector.usage().calls
+    first = listed[0]
+    emails = connector.owner_emails([str(first.id), "999999999"])
+    assert emails == {str(first.id): first.email.lower()}
+    team = next(o.teams[0].name for o in listed if o.teams)
+    members = connector.team_members(team.upper())
+    assert members == sorted(
+        o.email.lower() for o in listed if any(t.name == team for t in o.teams or [])
+    )
+    assert connector.team_members("No Such Team") is None
+    assert connector.resolve_owner(first.email) == str(first.id)
+    assert connector.usage().calls == calls + 2  # one page of active owners, one of archived

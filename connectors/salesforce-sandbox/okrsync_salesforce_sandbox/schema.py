@@ -399,7 +399,12 @@ def polymorphic(name: str, targets: tuple[str, ...], relationship: str, label: s
     )
 
 
-def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
+def _system(*, owner: bool, owner_child: str | None = None, queues: bool = False) -> list[SField]:
+    """The system fields; ``queues``: records may be owned by a queue (a ``Group``) too.
+
+    A queue-owned record's ``Owner`` is then no user: ``Owner.Email`` reads empty
+    (Salesforce's ``Owner`` is the polymorphic *Name*; a queue rarely has an e-mail).
+    """
     fields = [
         _f("Id", FieldType.ID, "Record ID", required=True, writable=False),
         boolean("IsDeleted", "Deleted", createable=False, updateable=False),
@@ -420,6 +425,7 @@ def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
                 child=owner_child,
                 required=True,
                 default="$user",
+                **({"targets": ("Group", "User")} if queues else {}),
             ),
         )
     return fields
@@ -427,7 +433,7 @@ def _system(*, owner: bool, owner_child: str | None = None) -> list[SField]:
 
 def custom_system_fields() -> list[SField]:
     """The system fields every custom object has (with ``OwnerId``)."""
-    return _system(owner=True)
+    return _system(owner=True, queues=True)
 
 
 # -- standard objects -----------------------------------------------------------
@@ -503,9 +509,66 @@ def _user() -> SObjectType:
                 text("Title", length=80),
                 text("Department", length=80),
                 lookup("ManagerId", "User", "Manager", child="ManagedUsers"),
+                lookup("UserRoleId", "UserRole", "UserRole", "Role ID", child="Users"),
             ]
         ),
     )
+
+
+def _user_role() -> SObjectType:
+    return SObjectType.of(
+        "UserRole",
+        "Role",
+        "Roles",
+        "00E",
+        (
+            [
+                *_system(owner=False),
+                text("Name", length=80, required=True, name_field=True),
+                text("DeveloperName", "Developer Name", length=80),
+                lookup("ParentRoleId", "UserRole", "ParentRole", "Parent Role ID"),
+            ]
+        ),
+    )
+
+
+def _groups() -> list[SObjectType]:
+    """Public groups and their members (a member is a user here; Salesforce also nests groups)."""
+    return [
+        SObjectType.of(
+            "Group",
+            "Group",
+            "Groups",
+            "00G",
+            (
+                [
+                    *_system(owner=False),
+                    text("Name", length=40, required=True, name_field=True),
+                    text("DeveloperName", "Developer Name", length=80),
+                    picklist(
+                        "Type",
+                        ("Regular", "Role", "RoleAndSubordinates", "Queue", "Organization"),
+                        default="Regular",
+                    ),
+                ]
+            ),
+        ),
+        SObjectType.of(
+            "GroupMember",
+            "Group Member",
+            "Group Members",
+            "011",
+            (
+                [
+                    *_system(owner=False),
+                    lookup(
+                        "GroupId", "Group", "Group", "Group ID", child="GroupMembers", required=True
+                    ),
+                    lookup("UserOrGroupId", "User", "UserOrGroup", "User/Group ID", required=True),
+                ]
+            ),
+        ),
+    ]
 
 
 def _account() -> SObjectType:
@@ -575,7 +638,7 @@ def _lead() -> SObjectType:
         "00Q",
         (
             [
-                *_system(owner=True, owner_child="Leads"),
+                *_system(owner=True, owner_child="Leads", queues=True),
                 text("FirstName", length=40),
                 text("LastName", length=80, required=True),
                 text(
@@ -686,7 +749,7 @@ def _case() -> SObjectType:
         "500",
         (
             [
-                *_system(owner=True, owner_child="Cases"),
+                *_system(owner=True, owner_child="Cases", queues=True),
                 text(
                     "CaseNumber",
                     "Case Number",
@@ -720,7 +783,7 @@ def _nps() -> SObjectType:
         "NPS Responses",
         "a00",
         [
-            *_system(owner=True),
+            *_system(owner=True, queues=True),
             text(
                 "Name",
                 "NPS Response Name",
@@ -890,7 +953,9 @@ def standard_schema(profile: str = "okrsync") -> Schema:
         raise ValueError(msg)
     objects = [
         _organization(),
+        _user_role(),
         _user(),
+        *_groups(),
         _account(),
         _opportunity(),
         _lead(),

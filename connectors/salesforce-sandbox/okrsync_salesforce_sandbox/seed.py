@@ -220,6 +220,17 @@ class _Mapper:
             "SystemModstamp": changed,
         }
 
+    def roles(self) -> Iterator[dict[str, Any]]:
+        """A role per team of the sales organisation, named as the team."""
+        go_live = datetime.combine(self.dataset.start, time(), UTC)
+        for team in self.dataset.teams():
+            yield {
+                "Id": self.sf_id("UserRole", team.id),
+                "Name": team.name,
+                "DeveloperName": "".join(c if c.isalnum() else "_" for c in team.name),
+                **self.system(go_live, go_live, None),
+            }
+
     def users(self) -> Iterator[dict[str, Any]]:
         teams = {t.id: t.name for t in self.dataset.teams()}
         go_live = datetime.combine(self.dataset.start, time(), UTC)
@@ -235,6 +246,7 @@ class _Mapper:
                 "Title": user.title,
                 "Department": teams.get(user.team_id),
                 "ManagerId": self.sf_id("User", user.manager_id),
+                "UserRoleId": self.sf_id("UserRole", user.team_id),
                 **self.system(go_live, go_live, None),
             }
 
@@ -444,12 +456,23 @@ def seed_from_dataset(org: Org, dataset: Dataset, as_of: datetime) -> dict[str, 
     moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     mapper = _Mapper(org, dataset, moment)
     store = org.store
-    every = ("User", "Account", "Opportunity", "Lead", "Task", "Event", "Case", "NPS_Response__c")
+    every = (
+        "UserRole",
+        "User",
+        "Account",
+        "Opportunity",
+        "Lead",
+        "Task",
+        "Event",
+        "Case",
+        "NPS_Response__c",
+    )
     tables = [t for t in every if org.schema.get(t) is not None]  # a plain org has less
     with ExitStack() as stack:
         for table in tables:
             stack.enter_context(store.bulk_load(table))
         counts = {
+            "UserRole": store.insert_many("UserRole", mapper.roles()),
             "User": store.insert_many("User", mapper.users()),
             "Account": store.insert_many("Account", _fitting(org, "Account", mapper.accounts())),
             "Opportunity": store.insert_many("Opportunity", mapper.opportunities()),

@@ -340,7 +340,9 @@ class _Parser:
             items.append(self.select_item())
         self.expect_keyword("from")
         obj = self.tok
-        if obj.kind != "ident" or "." in obj.text or obj.keyword(*_KEYWORDS):
+        # `Group` is an object as well as a keyword: `FROM Group WHERE …`, not `GROUP BY`
+        named_group = obj.keyword("group") and not self.peek().keyword("by")
+        if obj.kind != "ident" or "." in obj.text or (obj.keyword(*_KEYWORDS) and not named_group):
             raise self.unexpected()
         self.advance()
         if self.tok.kind == "ident" and not self.tok.keyword(*_KEYWORDS):

@@ -198,11 +198,11 @@ class Schemas:
         candidates = {low, f"{low}id", low.removesuffix("__r") + "__c"}
         for item in self.raw(object_name).get("fields") or []:
             relation = item.get("relationshipName")
-            targets = item.get("referenceTo") or []
-            if not relation or len(targets) != 1:
+            target = _parent(item)
+            if not relation or target is None:
                 continue
             if relation.lower() == low or str(item.get("name", "")).lower() in candidates:
-                return str(relation), str(targets[0])
+                return str(relation), target
         raise KeyError(name)
 
 
@@ -221,12 +221,26 @@ def _compact(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _parent(item: dict[str, Any]) -> str | None:
+    """The object a reference's relationship leads to, if one.
+
+    A polymorphic ``OwnerId`` (a user or a queue: Lead, Case, custom objects)
+    leads to ``User`` as far as okrsync reads it (``Owner.Email``); a queue's
+    reads empty. Other polymorphic references (``WhatId``) lead nowhere.
+    """
+    targets = [str(t) for t in item.get("referenceTo") or []]
+    if len(targets) == 1:
+        return targets[0]
+    if str(item.get("name", "")).lower() == "ownerid" and "User" in targets:
+        return "User"
+    return None
+
+
 def _field_info(item: dict[str, Any]) -> FieldInfo | None:
     kind = normalise_type(str(item.get("type") or ""))
     name = str(item.get("name") or "")
     if kind is None or not name:
         return None
-    targets = item.get("referenceTo") or []
     return FieldInfo(
         name,
         kind,
@@ -235,7 +249,7 @@ def _field_info(item: dict[str, Any]) -> FieldInfo | None:
         writable=bool(item.get("createable") or item.get("updateable")),
         external_id=bool(item.get("externalId")),
         unique=bool(item.get("unique")),
-        reference_to=str(targets[0]) if len(targets) == 1 else None,
+        reference_to=_parent(item),
         picklist=tuple(
             str(p.get("value"))
             for p in item.get("picklistValues") or []

@@ -1,7 +1,7 @@
 """okrsync's Salesforce DX project, generated from the one definition of its objects.
 
 :func:`project` returns every file of a source-format project (``sfdx-project.json``
-and ``force-app/main/default/…``): the three custom objects and their fields
+and ``force-app/main/default/…``): the four custom objects and their fields
 (from :mod:`okrsync.crm_objects` named as :mod:`okrsync_salesforce._okr` names
 them), and what the Tooling API cannot create — the Lightning app *OKRs* with
 a tab per object, list views, compact and page layouts, a report type *Key
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from okrsync.crm_objects import CHECK_IN, KEY_RESULT, OBJECTIVE, OKR_OBJECTS
+from okrsync.crm_objects import CHECK_IN, CONTRIBUTION, KEY_RESULT, OBJECTIVE, OKR_OBJECTS
 from okrsync_salesforce._okr import (
     LONG_TEXT_LENGTH,
     NUMBER_PRECISION,
@@ -75,6 +75,7 @@ _MOTIFS = {
     "objective": "Custom57: Building Block",
     "key_result": "Custom18: Form",
     "check_in": "Custom13: Box",
+    "contribution": "Custom15: Star",
 }
 _WRITTEN = "Written by okrsync; edits here are overwritten at the next sync."
 _REP_OWNED = "Edited by reps in Salesforce; okrsync reads it and never writes it."
@@ -264,6 +265,15 @@ class _ListView:
 
 
 _KR_COLUMNS = ("name", "objective", "score", "status", "progress", "forecast_score", "owner_name")
+_CONTRIBUTION_COLUMNS = (
+    "name",
+    "key_result",
+    "current_value",
+    "share",
+    "rank",
+    "target_value",
+    "progress",
+)
 _OBJECTIVE_COLUMNS = ("name", "cycle", "score", "forecast_score", "status", "owner_name")
 LIST_VIEWS = (
     _ListView(KEY_RESULT, "My_Key_Results", "My key results", "Mine", _KR_COLUMNS),
@@ -292,6 +302,10 @@ LIST_VIEWS = (
         "Everything",
         ("name", "key_result", "check_in_date", "score", "status", "confidence"),
     ),
+    _ListView(CONTRIBUTION, "My_Contributions", "My contributions", "Mine", _CONTRIBUTION_COLUMNS),
+    _ListView(
+        CONTRIBUTION, "All_Contributions", "All contributions", "Everything", _CONTRIBUTION_COLUMNS
+    ),
 )
 
 
@@ -311,6 +325,7 @@ COMPACT: dict[str, tuple[str, ...]] = {
     "objective": ("name", "score", "status", "forecast_score", "owner"),
     "key_result": ("name", "score", "status", "progress", "forecast_score", "owner"),
     "check_in": ("name", "check_in_date", "score", "status", "progress", "forecast_score"),
+    "contribution": ("name", "current_value", "share", "rank", "progress", "owner"),
 }
 
 
@@ -343,7 +358,10 @@ SECTIONS: dict[str, tuple[_Section, ...]] = {
     "key_result": (
         _Section(
             "Key result",
-            (("name", "title", "objective", "kind"), ("source", "metric", "unit", "weight")),
+            (
+                ("name", "title", "objective", "parent_key_result"),
+                ("kind", "source", "metric", "unit", "weight"),
+            ),
         ),
         _Section(
             "Progress",
@@ -364,6 +382,17 @@ SECTIONS: dict[str, tuple[_Section, ...]] = {
         _Section("Outlook", (("forecast_score", "status"), ("confidence", "comment"))),
         _Section("Sync", (("key",), ())),
     ),
+    "contribution": (
+        _Section(
+            "Contribution",
+            (("name", "title", "key_result"), ("owner", "owner_email")),
+        ),
+        _Section(
+            "Value",
+            (("current_value", "unit", "share", "rank"), ("target_value", "progress")),
+        ),
+        _Section("Sync", (("key",), ("last_synced_at",))),
+    ),
 }
 
 RELATED: dict[str, tuple[tuple[LogicalObject, str, tuple[str, ...]], ...]] = {
@@ -373,8 +402,11 @@ RELATED: dict[str, tuple[tuple[LogicalObject, str, tuple[str, ...]], ...]] = {
     ),
     "key_result": (
         (CHECK_IN, "key_result", ("name", "check_in_date", "score", "status", "confidence")),
+        (CONTRIBUTION, "key_result", ("name", "current_value", "share", "rank", "progress")),
+        (KEY_RESULT, "parent_key_result", ("name", "score", "status", "progress", "owner_name")),
     ),
     "check_in": (),
+    "contribution": (),
 }
 
 

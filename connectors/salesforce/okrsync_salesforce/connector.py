@@ -27,6 +27,7 @@ from okrsync_salesforce._doctor import Doctor
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._http import Transport
 from okrsync_salesforce._okr import field_name, logical_object, object_name
+from okrsync_salesforce._people import OWNER_EMAIL, Teams, owner_emails
 from okrsync_salesforce._provision import Provisioner
 from okrsync_salesforce._pull import PullSpec, SalesforcePull
 from okrsync_salesforce._schema import Schemas
@@ -34,7 +35,7 @@ from okrsync_salesforce._soql import where_clause
 from okrsync_salesforce._write import Owners, Writer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from okrsync.connector import (
         Change,
@@ -82,6 +83,7 @@ class SalesforceConnector:
         self.schemas = Schemas(self.transport, schema_cache)
         self.owners = Owners(self.transport)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)
+        self.teams = Teams(self.transport, schema_cache)
         self.log = log.bind(connector=name, crm=CRM)
 
     # -- reading ----------------------------------------------------------------------
@@ -189,6 +191,25 @@ class SalesforceConnector:
     def diagnose(self, request: DiagnosisRequest) -> list[Check]:
         """``okrsync doctor``'s checks: login, API version, quota, okrsync's objects and access."""
         return Doctor(self.transport, self.schemas, self.settings, self.name).run(request)
+
+    # -- record owners (okrsync.connector.RecordOwners) ---------------------------------
+
+    def owner_field(self, object_name: str) -> str | None:
+        """``Owner.Email`` where the object's records have an owner (``OwnerId``), else ``None``.
+
+        Raises:
+            LookupError: when the org has no such object.
+        """
+        owner = self.schemas.info(object_name).field("OwnerId")
+        return OWNER_EMAIL if owner is not None and owner.reference_to else None
+
+    def owner_emails(self, values: Collection[str]) -> dict[str, str]:
+        """Pulled ``Owner.Email`` values are the owners' e-mail addresses already."""
+        return owner_emails(values)
+
+    def team_members(self, team: str) -> list[str] | None:
+        """Active users of the role or public group ``team`` (``None``: the org has neither)."""
+        return self.teams.members(team)
 
     def usage(self) -> Usage:
         """Calls made and ``DailyApiRequests`` remaining/max as last reported."""

@@ -398,3 +398,19 @@ def test_salesforce_cli_converts_the_project(tmp_path: Path) -> None:
     assert "OKR_Dashboards/OKR_Overview" in members["Dashboard"]
     assert len(members["ListView"]) == 6
     assert text(manifest, "m:version") == API_VERSION
+
+
+def test_reps_find_their_contributions() -> None:
+    """*My contributions* lists a rep's own; a key result shows its contributions and personal KRs."""
+    views = DEFAULT / "objects" / "OKR_Contribution__c" / "listViews"
+    mine = parse(views / "My_Contributions.listView-meta.xml")
+    assert (text(mine, "m:label"), text(mine, "m:filterScope")) == ("My contributions", "Mine")
+    assert texts(mine, "m:columns")[:3] == ["NAME", "Key_Result__c", "Current_Value__c"]
+    layout = parse(DEFAULT / "layouts" / "OKR_Key_Result__c-OKR Key Result Layout.layout-meta.xml")
+    related = texts(layout, "m:relatedLists/m:relatedList")
+    assert "OKR_Contribution__c.Key_Result__c" in related
+    assert "OKR_Key_Result__c.Parent_Key_Result__c" in related
+    lookup = parse(
+        DEFAULT / "objects" / "OKR_Contribution__c" / "fields" / "Key_Result__c.field-meta.xml"
+    )
+    assert text(lookup, "m:relationshipName") == "OKR_Contributions"

@@ -5,11 +5,14 @@
    state store.
 2. Provision okrsync's objects in every CRM, check the set-up as ``okrsync
    doctor`` does (an all-green checklist), then sync the shipped mappings.
-3. Show the key results and a sample of the records now in each CRM.
+3. Show the key results (each rep's contribution to those broken down by
+   owner) and a sample of the records now in each CRM.
 4. Move the CRMs forward week by week (their data changes as the sales
    history unfolds) and record a check-in every Monday to the end of the
-   quarter, so each key result shows its trend and forecast.
-5. Write the status page (``okrsync report --html``) and print its path.
+   quarter, so each key result shows its trend and forecast, personal key
+   results under their team's.
+5. Show every rep's part at the quarter's end, write the status page
+   (``okrsync report --html``) and print its path.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from okrsync.render import (
     fitted_table,
     format_score,
     format_value,
+    print_breakdowns,
     print_report,
     status_text,
 )
@@ -120,29 +124,11 @@ def run_demo(
                 first.as_json(), {r.kr.full_key: r.kr.unit.value for r in first.key_results}, out
             )
             _sample(app, out)
-            history: list[CycleReport] = [first]
-            monday = start
             last = DEMO_END if weeks is None else min(DEMO_END, start + timedelta(weeks=weeks))
             out.rule("Weekly check-ins (the CRMs' data moves on each week)")
-            weekly: list[list[str | Text]] = []
-            while monday < last:
-                monday += timedelta(weeks=1)
-                moment["now"] = _moment(monday)
-                group.advance(moment["now"])
-                report = _check_in(group, app, monday, before_check_in)
-                history.append(report)
-                writes = sum(w["upserted"] for w in report.writes.as_dict().values())
-                statuses = _count(report)
-                weekly.append(
-                    [
-                        monday.isoformat(),
-                        str(writes),
-                        str(sum(report.api_calls.values())),
-                        *(str(statuses.get(s, 0)) for s in _WEEKLY_STATUSES),
-                    ]
-                )
-            out.print(fitted_table(out.width, _WEEKLY_COLUMNS, weekly))
+            history = [first, *_weekly(group, app, (start, last), moment, before_check_in, out=out)]
             _trends(history, out)
+            _reps(history[-1], out)
             _where_reps_look(registry, group.sandboxes, out)
             _write_page(app, page, out)
             app.close()
@@ -151,6 +137,39 @@ def run_demo(
     seconds = time.monotonic() - began
     out.print(f"Demo finished in {seconds:.1f} s.")
     return {"reports": history, "seconds": seconds, "page": page, "doctor": diagnosis}
+
+
+def _weekly(
+    group: SandboxGroup,
+    app: App,
+    span: tuple[date, date],
+    moment: dict[str, datetime],
+    before: Callable[[SandboxGroup, App, date], None] | None,
+    *,
+    out: Console,
+) -> list[CycleReport]:
+    """A check-in every Monday after ``span[0]`` up to ``span[1]``, the CRMs moving on."""
+    monday, last = span
+    history: list[CycleReport] = []
+    weekly: list[list[str | Text]] = []
+    while monday < last:
+        monday += timedelta(weeks=1)
+        moment["now"] = _moment(monday)
+        group.advance(moment["now"])
+        report = _check_in(group, app, monday, before)
+        history.append(report)
+        writes = sum(w["upserted"] for w in report.writes.as_dict().values())
+        statuses = _count(report)
+        weekly.append(
+            [
+                monday.isoformat(),
+                str(writes),
+                str(sum(report.api_calls.values())),
+                *(str(statuses.get(s, 0)) for s in _WEEKLY_STATUSES),
+            ]
+        )
+    out.print(fitted_table(out.width, _WEEKLY_COLUMNS, weekly))
+    return history
 
 
 def _introduce(app: App, group: SandboxGroup, mappings: Path, data: str, out: Console) -> None:
@@ -215,6 +234,15 @@ _WEEKLY_COLUMNS = (
     Column("API calls", "right"),
     *(Column(s.replace("_", " "), "right") for s in _WEEKLY_STATUSES),
 )
+
+
+def _reps(final: CycleReport, out: Console) -> None:
+    """Each rep's contribution to the key results broken down by owner, at the quarter's end."""
+    if not final.breakdowns:
+        return
+    out.rule("Every rep's part at the end of the quarter")
+    units = {r.kr.full_key: r.kr.unit.value for r in final.key_results}
+    print_breakdowns(final.as_json()["key_results"], units, out)
 
 
 def _title(registry: PluginRegistry, name: str) -> str:
@@ -314,11 +342,14 @@ def _trends(history: list[CycleReport], out: Console) -> None:
             for report in history
         ]
         if not key.startswith(objective + "/"):
-            objective = key.rsplit("/", 1)[0]
+            objective = f"{result.kr.cycle.name}/{result.kr.objective_key}"
             rows.append([Text(objective, style="bold"), "", "", "", "", ""])
+        label = key.removeprefix(objective + "/")
+        if result.kr.member is not None:  # a personal key result, under its team's
+            label = "  " + result.kr.member
         rows.append(
             [
-                "  " + key.removeprefix(objective + "/"),
+                "  " + label,
                 _spark(scores),
                 _trend(result),
                 format_score(result.score.score),

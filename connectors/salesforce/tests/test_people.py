@@ -1,0 +1,95 @@
+"""Record owners and teams in Salesforce: Owner.Email with the pull, roles and public groups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from okrsync.connector import Cursor, RecordOwners
+from okrsync_salesforce import SalesforceSettings
+from okrsync_salesforce.connector import SalesforceConnector
+from okrsync_salesforce_sandbox import plugin
+from okrsync_sandbox.accounting import Accounting
+from okrsync_sandbox.dataset import Dataset
+from okrsync_sandbox.server import SandboxOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from simple_salesforce import Salesforce
+
+    from okrsync_salesforce_sandbox import RunningSalesforceSandbox
+
+AS_OF = datetime(2026, 8, 15, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[RunningSalesforceSandbox]:
+    """The sandbox seeded from the small dataset."""
+    box = plugin.start_sandbox(SandboxOptions(seed=3, size="small", as_of=AS_OF), Accounting())
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def connector(seeded: RunningSalesforceSandbox) -> Iterator[SalesforceConnector]:
+    """A connector on the seeded sandbox."""
+    settings = SalesforceSettings(
+        auth="session",
+        instance_url=seeded.instance_url,
+        session_id=seeded.session_id,
+        ca_file=seeded.ca_file,
+        retry_backoff_seconds=0.001,
+    )
+    made = SalesforceConnector("salesforce", settings, clock=seeded.app.clock)
+    yield made
+    made.close()
+
+
+def test_owners_are_pulled_as_owner_email_with_the_records(
+    connector: SalesforceConnector,
+) -> None:
+    """Opportunities are owned: Owner.Email joins their pull; owner values are e-mails already."""
+    assert isinstance(connector, RecordOwners)
+    assert connector.owner_field("Opportunity") == "Owner.Email"
+    assert connector.owner_field("User") is None  # users own nothing
+    with pytest.raises(LookupError):
+        connector.owner_field("Nothing__c")
+    calls = connector.usage().calls
+    pull = connector.pull("Opportunity", ["Amount", "Owner.Email"], (), Cursor())
+    pages = list(pull)
+    emails = {r["Owner.Email"] for p in pages for r in p.records}
+    users = {u.email for u in Dataset(3, "small", history="salesforce").users()}
+    assert emails
+    assert emails <= users
+    assert connector.usage().calls - calls == len(pages)  # no call for the owners
+    assert connector.owner_emails(["Jane@Acme.example", ""]) == {
+        "Jane@Acme.example": "jane@acme.example"
+    }
+
+
+def test_a_team_is_a_role_or_a_public_group(
+    connector: SalesforceConnector,
+    seeded: RunningSalesforceSandbox,
+    make_client: Callable[..., Salesforce],
+) -> None:
+    """Members of a role, of a public group, of both; inactive users and unknown teams left out."""
+    dataset = Dataset(3, "small", history="salesforce")
+    teams = {t.id: t.name for t in dataset.teams()}
+    emea = sorted(u.email for u in dataset.users() if u.active and teams[u.team_id] == "EMEA Sales")
+    assert connector.team_members("EMEA Sales") == emea
+    assert connector.team_members("Nobody's team") is None
+    sf = make_client(seeded)
+    group = sf.Group.create({"Name": "Key Accounts", "Type": "Regular"})["id"]
+    people = sorted(
+        (u for u in dataset.users() if teams[u.team_id] == "Americas Sales"), key=lambda u: u.email
+    )
+    for user in people[:2]:
+        row = sf.query(f"SELECT Id FROM User WHERE Email = '{user.email}'")["records"][0]  # noqa: S608  (test data)
+        sf.GroupMember.create({"GroupId": group, "UserOrGroupId": row["Id"]})
+    assert connector.team_members("Key Accounts") == sorted(u.email for u in people[:2] if u.active)
+    calls = connector.usage().calls
+    connector.team_members("Key Accounts")
+    assert connector.usage().calls == calls  # asked once per connector (and cached a day)

@@ -15,7 +15,7 @@ import json
 import operator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate
@@ -23,7 +23,7 @@ from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Nps, Operators, Ratio
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from okrsync._yaml import LocatedDocument, YamlPath
     from okrsync.connector import Connector, ObjectInfo, RowFilter
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from okrsync.metric import Condition, Expr
     from okrsync.model import KeyResult, MappingSet
 
-__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields"]
+__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields", "objects_read"]
 
 
 @dataclass
@@ -213,6 +213,28 @@ def build_plan(mappings: MappingSet) -> PullPlan:
             obj_plan.users.append(kr)
             _add(obj_plan, term, kr)
     return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyResults:
+    """Key results in the shape :func:`build_plan` reads (``key_results()``)."""
+
+    items: tuple[KeyResult, ...]
+
+    def key_results(self) -> Iterator[KeyResult]:
+        """The key results, in order."""
+        return iter(self.items)
+
+
+def objects_read(krs: Iterable[KeyResult]) -> dict[str, set[tuple[str, str]]]:
+    """Per key result (full key), the ``(connector, object)`` pairs its metric reads."""
+    items = tuple(krs)
+    out: dict[str, set[tuple[str, str]]] = {kr.full_key: set() for kr in items}
+    plan = build_plan(cast("MappingSet", _KeyResults(items)))
+    for key, obj_plan in plan.objects.items():
+        for kr in obj_plan.users:
+            out[kr.full_key].add(key)
+    return out
 
 
 def resolve_field(

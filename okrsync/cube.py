@@ -32,6 +32,7 @@ import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
@@ -40,8 +41,6 @@ import sqlalchemy as sa
 from okrsync.metric import Aggregate, Nps, Ratio, window_bounds
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from sqlalchemy.engine import Engine
     from sqlalchemy.sql.elements import ColumnElement
 
@@ -343,7 +342,7 @@ def _scan(engine: Engine, cube: _Cube) -> dict[tuple[int, ...], _Groups]:
             sa.func.min(measure).label(f"lo{i}"),
             sa.func.max(measure).label(f"hi{i}"),
         ]
-    statement = sa.select(*columns).select_from(rt.table)
+    statement = sa.select(*columns).select_from(rt.table).where(*_in_windows(engine, cube))
     if keys:
         statement = statement.group_by(*keys)
     out: dict[tuple[int, ...], _Groups] = {}
@@ -355,6 +354,42 @@ def _scan(engine: Engine, cube: _Cube) -> dict[tuple[int, ...], _Groups]:
     for groups in out.values():
         groups.sort()
     return out
+
+
+def _in_windows(engine: Engine, cube: _Cube) -> list[ColumnElement[bool]]:
+    """Conditions keeping only the rows some window of the cube covers (an index serves them)."""
+    span = _span(cube)
+    if span is None or cube.day is None:
+        return []
+    stamp: ColumnElement[Any] = cube.rt.column(cube.day)
+    if engine.dialect.name == "postgresql":  # ISO text in byte order, whatever the locale
+        stamp = stamp.collate("C")
+    first, after = span
+    out = []
+    if first is not None:
+        out.append(stamp >= first)
+    if after is not None:
+        out.append(stamp < after)
+    return out
+
+
+def _span(cube: _Cube) -> tuple[str | None, str | None] | None:
+    """The first day and the day after the last of all the cube's windows; ``None``: every row.
+
+    A replica keeps dates and date-times as ISO text in UTC, so ``first <= value <
+    day after last`` selects exactly the values whose day lies in between.
+    """
+    if not cube.terms or any(term.window is None for term in cube.terms):
+        return None
+    firsts = [term.window[0] for term in cube.terms if term.window is not None]
+    lasts = [term.window[1] for term in cube.terms if term.window is not None]
+    first = None if any(f is None for f in firsts) else min(f for f in firsts if f is not None)
+    if any(last is None for last in lasts):
+        return first, None
+    last = max(last for last in lasts if last is not None)
+    if first is not None and last < first:  # windows all empty (an as-of before the cycle)
+        return first, first
+    return first, (date.fromisoformat(last) + timedelta(days=1)).isoformat()
 
 
 def _add_row(out: dict[tuple[int, ...], _Groups], cube: _Cube, row: tuple[Any, ...]) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from okrsync.metric import Condition, Expr
     from okrsync.model import KeyResult, MappingSet
 
-__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields", "objects_read"]
+__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields", "objects_read", "window_fields"]
 
 
 @dataclass
@@ -235,6 +235,20 @@ def objects_read(krs: Iterable[KeyResult]) -> dict[str, set[tuple[str, str]]]:
         for kr in obj_plan.users:
             out[kr.full_key].add(key)
     return out
+
+
+def window_fields(obj_plan: ObjectPlan) -> set[str]:
+    """The date fields the metrics over the plan's object window by (the replica indexes them)."""
+    found: set[str] = set()
+    for kr in obj_plan.users:
+        for term in _terms(kr.metric.expr):
+            window = getattr(term, "window_field", None)
+            if getattr(term, "object_name", None) != obj_plan.obj or window is None:
+                continue
+            span = window()
+            if span is not None:
+                found.add(span[0])
+    return found
 
 
 def resolve_field(

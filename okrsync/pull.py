@@ -26,7 +26,7 @@ from okrsync.errors import (
     QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.plan import build_plan, check_fields
+from okrsync.plan import build_plan, check_fields, window_fields
 from okrsync.state.models import CursorRow, SkippedRow
 
 if TYPE_CHECKING:
@@ -150,7 +150,9 @@ class PullStep:
     def _pull(self, pulled: Pulled, obj_plan: ObjectPlan, fields: dict[str, FieldInfo]) -> None:
         run_id = pulled.run_id
         connector = self.connectors[obj_plan.connector]
-        table = self.replica.ensure(obj_plan.connector, obj_plan.obj, fields)
+        dated = {name.lower() for name in window_fields(obj_plan)}
+        indexed = [name for name in fields if name.lower() in dated]
+        table = self.replica.ensure(obj_plan.connector, obj_plan.obj, fields, indexed)
         key = (obj_plan.connector, obj_plan.obj)
         with Session(self.db) as session:
             row = session.get(CursorRow, key)

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -49,7 +50,7 @@ from okrsync.errors import (
     QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy, ServerClock
 from okrsync_hubspot._errors import CRM, ApiFailure, failure_of, translate
 
 if TYPE_CHECKING:
@@ -154,11 +155,13 @@ class _MeteredPool:
         meter: QuotaMeter,
         timeout: urllib3.Timeout,
         search_pacer: Pacer,
+        server_clock: ServerClock,
     ) -> None:
         self._inner = inner
         self._meter = meter
         self._timeout = timeout
         self._search_pacer = search_pacer
+        self._server_clock = server_clock
 
     def request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """Send one request (its retries happen inside)."""
@@ -170,6 +173,7 @@ class _MeteredPool:
         self._meter.called()
         response = self._inner.request(method, url, **kwargs)
         headers = response.headers
+        self._server_clock.observe(headers.get("Date"))
         self._meter.report(
             remaining=_integer(headers.get("X-HubSpot-RateLimit-Daily-Remaining")),
             limit=_integer(headers.get("X-HubSpot-RateLimit-Daily")),
@@ -192,7 +196,13 @@ class Reply:
 class Transport:
     """hubspot-api-client set up for okrsync: one pool, retries, timeouts, pacing, metering."""
 
-    def __init__(self, settings: HubSpotSettings, *, instance: str) -> None:
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        instance: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         secret = settings.access_token.get_secret_value() if settings.access_token else ""
         if not secret.strip():
             variable = f"OKRSYNC_CONNECTORS__{instance.upper().replace('-', '_')}__ACCESS_TOKEN"
@@ -205,12 +215,15 @@ class Transport:
         self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
         self.retry = RetryPolicy.of(settings)
         self.log = _log().bind(connector=instance)
+        self.server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
+        """The portal's clock, from the ``Date`` of every answer."""
         connect, read = settings.timeouts
         self._pool = _MeteredPool(
             urllib3.PoolManager(num_pools=4, maxsize=4, retries=False),
             meter=self.meter,
             timeout=urllib3.Timeout(connect=connect, read=read),
             search_pacer=Pacer(settings.search_requests_per_second),
+            server_clock=self.server_clock,
         )
         self._client = hubspot.HubSpot(
             access_token=secret, host=settings.host.rstrip("/"), api_factory=self._factory

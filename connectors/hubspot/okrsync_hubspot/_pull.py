@@ -1,13 +1,15 @@
 """Pulling one object: a cold (first) pull, an incremental pull, and the deletions.
 
-Cold pull: the newest modification stamp is read first (one search, sorted
-descending, one result): it becomes the cursor, so every change made during or
-after the pull is picked up next time. The records then come from search,
-sorted by ``hs_object_id`` and keyset-paged (each page is a fresh query
-``hs_object_id > last``, so a query never nears the 10 000-result cap and
-archiving during the pull cannot shift an offset), with the row filter pushed
-down; a filter of more than 5 groups is widened to 5 (``_filters.widen``) and
-checked exactly client-side.
+Cold pull: no query is spent on the newest modification stamp. Unfiltered,
+the cursor is the newest stamp read; filtered, it is the portal's clock (its
+answers' ``Date``, :class:`okrsync.kit.ServerClock`) when the pull began, less
+the lookback, so every change made during or after the pull, and every
+record the filter passed over that changes later, is picked up next time.
+The records come from search, sorted by ``hs_object_id`` and keyset-paged
+(each page is a fresh query ``hs_object_id > last``, so a query never nears
+the 10 000-result cap and archiving during the pull cannot shift an offset),
+with the row filter pushed down; a filter of more than 5 groups is widened to
+5 (``_filters.widen``) and checked exactly client-side.
 
 Incremental pull: everything modified at ``stamp >= start`` sorted by stamp
 ascending, one page per query, the next query starting at the last page's
@@ -121,6 +123,10 @@ class HubSpotPull:
         self._cursor = spec.cursor
         self._skipped: list[tuple[str, str]] = []
         self._iterated = False
+        self._local = spec.clock()
+        """When this pull began, on the connector's clock."""
+        self._aligned = False
+        """Whether the window's start is on the portal's clock yet."""
         self._window = CursorWindow(spec.cursor, lookback=spec.lookback, started=spec.clock())
         self._tally = _Tally(calls_before=transport.meter.calls)
         self._reads = self._read_properties()
@@ -151,23 +157,27 @@ class HubSpotPull:
 
     def _pages(self) -> Iterator[Page]:
         spec = self._spec
-        started = spec.clock().astimezone(UTC)
+        server = self._http.server_clock
+        self._local = spec.clock().astimezone(UTC)
+        self._aligned = server.offset is not None
         window = self._window = CursorWindow(
-            spec.cursor, lookback=spec.lookback, started=started, log=self._log()
+            spec.cursor, lookback=spec.lookback, started=server.at(self._local), log=self._log()
         )
         deleted_since: datetime | None
         if window.first:
             mode = "cold"
-            newest = self._newest_stamp()
-            if newest is not None:
-                window.saw(newest)
             yield from self._cold()
-            deleted_since = started
+            if spec.filters:
+                # No newest-stamp probe: the records the filter passed over changed before
+                # this pull began (on the portal's clock), less the lookback, or the next
+                # pull reads them.
+                window.saw(window.horizon)
+            deleted_since = window.started
         else:
             mode = "incremental"
             lower, inclusive = window.start()
             yield from self._incremental(lower, "GTE" if inclusive else "GT")
-            deleted_since = yield from self._deletions(started)
+            deleted_since = yield from self._deletions(window.started)
         self._cursor = window.cursor(deleted_since=deleted_since)
         tally = self._tally
         self._log().info(
@@ -243,22 +253,16 @@ class HubSpotPull:
             body,
             object_name=self._spec.object_name,
         )
+        self._align()
         return reply.body if isinstance(reply.body, dict) else {}
 
-    # -- cold ------------------------------------------------------------------
+    def _align(self) -> None:
+        """Once an answer of this pull came, put its start on the portal's clock (``Date``)."""
+        if not self._aligned and self._http.server_clock.offset is not None:
+            self._window.align(self._http.server_clock.at(self._local))
+            self._aligned = True
 
-    def _newest_stamp(self) -> datetime | None:
-        """The newest modification stamp of any live record (one search)."""
-        stamp = self._spec.stamp
-        found = self._search(
-            {
-                "sorts": [{"propertyName": stamp, "direction": "DESCENDING"}],
-                "properties": [stamp],
-                "limit": 1,
-            }
-        )
-        results = found.get("results") or []
-        return self._stamp_of(results[0]) if results else None
+    # -- cold ------------------------------------------------------------------
 
     def _cold(self) -> Iterator[Page]:
         spec = self._spec

@@ -110,7 +110,7 @@ class HubSpotConnector:
         self.name = name
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._http = Transport(settings, instance=name)
+        self._http = Transport(settings, instance=name, clock=self._clock)
         self._cache = schema_cache or NoSchemaCache()
         self._schemas = Schemas(self._http, self._cache)
         self._props: dict[str, dict[str, PropertyMeta]] = {}

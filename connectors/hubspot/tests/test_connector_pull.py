@@ -186,8 +186,8 @@ def test_full_cold_pull_pages_typed_values_and_only_the_fields_asked(
     }
     assert by_id["513"]["customer_since"] is None
     assert by_id["513"]["domain"] == "c13.example"
-    # describe, newest-stamp probe, three search pages
-    assert connector.usage().calls == calls_of(catalog) - served == 5
+    # describe and three search pages: no newest-stamp probe
+    assert connector.usage().calls == calls_of(catalog) - served == 4
     assert pull.cursor.stamp == now_stamp(CREATED + timedelta(minutes=COMPANIES))
     assert pull.skipped == []
 
@@ -226,14 +226,25 @@ def _expected(i: int) -> bool:
 
 
 def test_filtered_cold_pull_returns_exactly_the_matching_ids(catalog: Any, connect: Any) -> None:
-    """A pushed-down filter (eq, gte, in, is_null, a date lte, ne) gives exactly the matching companies."""
+    """A pushed-down filter (eq, gte, in, is_null, a date lte, ne) gives exactly the matching companies.
+
+    The cursor is the portal's clock (its answers' ``Date``) when the pull began,
+    less the lookback: no search is spent on the newest stamp.
+    """
     connector = connect(catalog)
     connector.describe("companies")
     before = connector.usage().calls
-    records, _, _ = pulled(connector.pull("companies", ["name"], FILTERS, Cursor()))
+    began = catalog.clock()
+    pull = connector.pull("companies", ["name"], FILTERS, Cursor())
+    records, _, _ = pulled(pull)
+    ended = catalog.clock()
     expected = [str(500 + i) for i in range(1, COMPANIES + 1) if _expected(i)]
     assert sorted((r["Id"] for r in records), key=int) == expected
-    assert connector.usage().calls - before == 2  # the newest-stamp probe and one search page
+    assert connector.usage().calls - before == 1  # one search page, no newest-stamp probe
+    assert pull.cursor.stamp is not None
+    stamp = datetime.fromisoformat(pull.cursor.stamp)
+    lookback = timedelta(seconds=connector._settings.lookback_seconds)
+    assert began - lookback - timedelta(seconds=2) <= stamp <= ended - lookback
 
 
 def test_ne_also_matches_empty_values(catalog: Any, connect: Any) -> None:
@@ -273,7 +284,7 @@ def test_more_groups_than_search_takes_are_widened_and_checked_client_side(
     records, _, _ = pulled(connector.pull("companies", ["name"], groups, Cursor()))
     assert sorted(r["Id"] for r in records) == ["501", "502", "503", "600", "700", "949"]
     assert calls_of(catalog, "list") == lists
-    assert connector.usage().calls - before == 2  # the newest-stamp probe and one search page
+    assert connector.usage().calls - before == 1  # one search page, no newest-stamp probe
     dated = tuple(
         (
             Predicate("createdate", "gte", date(2025, month, 1)),

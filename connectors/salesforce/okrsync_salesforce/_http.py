@@ -22,6 +22,7 @@ The budget, the retries and the redaction are the connector toolkit's
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -36,7 +37,7 @@ from okrsync.errors import (
     FatalConnectorError,
     RetriableConnectorError,
 )
-from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy, ServerClock
 from okrsync_salesforce._auth import Authenticator, Token
 from okrsync_salesforce._errors import CRM, classify
 
@@ -77,10 +78,15 @@ class PinnedAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_session(settings: SalesforceSettings, meter: QuotaMeter | None = None) -> requests.Session:
+def make_session(
+    settings: SalesforceSettings,
+    meter: QuotaMeter | None = None,
+    server_clock: ServerClock | None = None,
+) -> requests.Session:
     """A session with timeouts on every request and the CA pinned (when ``ca_file`` is set).
 
-    With ``meter``, every answer's ``Sforce-Limit-Info`` is reported to it.
+    With ``meter``, every answer's ``Sforce-Limit-Info`` is reported to it; with
+    ``server_clock``, every answer's ``Date``.
     """
     ca_file = str(settings.ca_file) if settings.ca_file is not None else None
     session = requests.Session()
@@ -96,6 +102,12 @@ def make_session(settings: SalesforceSettings, meter: QuotaMeter | None = None) 
                 meter.report(remaining=total - used, limit=total)
 
         session.hooks["response"].append(limits)
+    if server_clock is not None:
+
+        def date(response: requests.Response, *_: Any, **__: Any) -> None:
+            server_clock.observe(response.headers.get("Date"))
+
+        session.hooks["response"].append(date)
     return session
 
 
@@ -105,16 +117,24 @@ class Transport:
     Args:
         name: The connector instance's name (bound to every log line).
         settings: The instance's settings.
+        clock: The connector's clock (for the CRM's, :attr:`server_clock`).
     """
 
-    def __init__(self, name: str, settings: SalesforceSettings) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: SalesforceSettings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.name = name
         self.settings = settings
         self.redact = Redactor()
         self.timeout = settings.timeouts
         self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
         self.retry = RetryPolicy.of(settings)
-        self.session = make_session(settings, self.meter)
+        self.server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
+        """The org's clock, from the ``Date`` of every answer."""
+        self.session = make_session(settings, self.meter, self.server_clock)
         self.auth = Authenticator(settings, self.session, self.redact, self.timeout)
         self._client: Salesforce | None = None
         self._token: Token | None = None

@@ -2,8 +2,10 @@
 
 **First pull** (``cursor.stamp is None``): ``query`` with the row filter pushed
 down, ``ORDER BY SystemModstamp, Id`` so progress follows the stamp. With a
-filter, the newest stamp of the whole object is read first (one small query),
-so the cursor covers every row the filter passed over, not only those it kept.
+filter, the cursor is taken from the org's own clock (the ``Date`` of its
+answers, :class:`okrsync.kit.ServerClock`) when the pull began, less the
+lookback: the rows the filter passed over changed before then, or the next
+pull reads them. No query is spent on the object's newest stamp.
 
 **Incremental pull**: the deletions since ``cursor.deleted_since`` first
 (``GET sobjects/{type}/deleted/``, which lists hard and soft deletes of the
@@ -137,6 +139,10 @@ class SalesforcePull:
         self._final: Cursor | None = None
         self._skipped: list[tuple[str, str]] = []
         self._started = False
+        self._local = clock()
+        """When this pull began, on the connector's clock."""
+        self._aligned = False
+        """Whether the window's start is on the org's clock yet."""
         self.counts = {"records": 0, "deleted": 0, "skipped": 0, "duplicates": 0, "pages": 0}
         self.log = log.bind(connector=connector, crm=CRM, object=spec.object_name)
         self.window = CursorWindow(cursor, lookback=lookback, started=clock(), log=self.log)
@@ -161,15 +167,18 @@ class SalesforcePull:
 
     def _run(self) -> Iterator[Page]:
         spec = self.spec
+        server = self.transport.server_clock
+        self._local = self.clock()
+        self._aligned = server.offset is not None
         window = self.window = CursorWindow(
-            self.old, lookback=self.lookback, started=self.clock(), log=self.log
+            self.old, lookback=self.lookback, started=server.at(self._local), log=self.log
         )
-        started = window.started
         first = window.first
-        deleted_since = started - self.lookback
         mode = "first" if first else "incremental"
+        deleted_since: datetime | None = None
         if not first and spec.hard_deletes:
-            listed = self._check_deletions(started)
+            listed = self._check_deletions(window.started)
+            self._align()
             if listed is None:
                 mode = "full"
             else:
@@ -181,23 +190,12 @@ class SalesforcePull:
         if mode == "full":
             # Start over as a first pull: nothing of the old cursor may hide a record.
             window = self.window = CursorWindow(
-                Cursor(), lookback=self.lookback, started=started, log=self.log
+                Cursor(), lookback=self.lookback, started=window.started, log=self.log
             )
-            deleted_since = started - self.lookback
+            deleted_since = None
             yield Page(reset=True)
         if mode in {"first", "full"}:
-            top = self._top_stamp() if spec.where is not None else None
-            if top is not None:
-                window.saw(top)
-            if spec.archives and spec.soft_deletes:
-                # Archived activities count like the others (an `all_time` count must not
-                # drop when a task turns a year old); queryAll returns them, with the
-                # recycle bin left out here.
-                live = "IsDeleted = false"
-                where = live if spec.where is None else f"({spec.where}) AND {live}"
-                yield from self._query(where, all_rows=True)
-            else:
-                yield from self._query(spec.where, all_rows=False)
+            yield from self._first()
         else:
             lower, inclusive = window.start()
             if inclusive:  # whole seconds, as SOQL takes them: the overlap only grows
@@ -205,11 +203,37 @@ class SalesforcePull:
             else:
                 where = f"{spec.stamp_field} > {format_datetime(lower)}"
             yield from self._query(where, all_rows=spec.soft_deletes)
+        window = self.window
         self.counts["duplicates"] = window.repeats
+        if deleted_since is None:
+            deleted_since = window.started - self.lookback
         self._final = window.cursor(deleted_since=deleted_since)
         self.log.info(
             "salesforce.pull.completed", mode=mode, cursor=self._final.stamp, **self.counts
         )
+
+    def _first(self) -> Iterator[Page]:
+        """Every row the filter keeps (a first pull, or one starting over)."""
+        spec = self.spec
+        if spec.archives and spec.soft_deletes:
+            # Archived activities count like the others (an `all_time` count must not
+            # drop when a task turns a year old); queryAll returns them, with the
+            # recycle bin left out here.
+            live = "IsDeleted = false"
+            where = live if spec.where is None else f"({spec.where}) AND {live}"
+            yield from self._query(where, all_rows=True)
+        else:
+            yield from self._query(spec.where, all_rows=False)
+        if spec.where is not None:
+            # No newest-stamp probe: the rows the filter passed over changed before this
+            # pull began (on the org's clock), less the lookback, or the next pull reads them.
+            self.window.saw(self.window.horizon)
+
+    def _align(self) -> None:
+        """Once an answer of this pull came, put its start on the org's clock (``Date``)."""
+        if not self._aligned and self.transport.server_clock.offset is not None:
+            self.window.align(self.transport.server_clock.at(self._local))
+            self._aligned = True
 
     def _check_deletions(self, started: datetime) -> tuple[list[str], datetime] | None:
         """Deletions not reported yet, and the new ``deleted_since``; ``None``: pull everything.
@@ -220,7 +244,9 @@ class SalesforcePull:
         """
         since = self._deleted_since()
         start = since.replace(second=0, microsecond=0)
-        end = (started + timedelta(seconds=1)).replace(microsecond=0)
+        # `started` is on the org's clock up to the second its `Date` drops, so the listing
+        # asks two seconds on; the org covers up to its own now (`latestDateCovered`).
+        end = (started + timedelta(seconds=2)).replace(microsecond=0)
         # More than a minute apart even if Salesforce read both in whole minutes.
         too_short = end.replace(second=0) - start <= _MIN_WINDOW
         if started - since < self.deletion_check or too_short:
@@ -262,6 +288,7 @@ class SalesforcePull:
             headers={"Sforce-Query-Options": f"batchSize={self.page_size}"},
         )
         for records in pages:
+            self._align()
             page = self._page(records)
             self.counts["pages"] += 1
             self.log.debug(
@@ -272,22 +299,6 @@ class SalesforcePull:
                 deleted=len(page.deleted),
             )
             yield page
-
-    def _top_stamp(self) -> datetime | None:
-        """The newest stamp of the whole object (what a filtered first pull passes over)."""
-        name, stamp = self.spec.object_name, self.spec.stamp_field
-        soql = select([stamp], name, order_by=f"{stamp} DESC", limit=1)
-        answer = self.transport.query(
-            f"query newest {stamp} of {name}",
-            soql,
-            object_name=name,
-            all_rows=self.spec.archives,
-        )
-        rows = answer.get("records") or []
-        try:
-            return parse_datetime(rows[0][stamp]) if rows else None
-        except (KeyError, TypeError, ValueError):
-            return None
 
     def _deletions(
         self, since: datetime, start: datetime, end: datetime

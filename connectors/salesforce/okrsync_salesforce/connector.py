@@ -76,7 +76,7 @@ class SalesforceConnector:
         self.name = name
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.transport = Transport(name, settings)
+        self.transport = Transport(name, settings, self.clock)
         self.schemas = Schemas(self.transport, schema_cache)
         self.owners = Owners(self.transport)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)

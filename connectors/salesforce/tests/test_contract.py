@@ -65,6 +65,7 @@ class SalesforceDriver(SandboxDriver):
             Capability.FAULTS,
             Capability.SESSIONS,
             Capability.SCHEMA_CACHE,
+            Capability.CLOCK,
         }
     )
     object_name = "Opportunity"
@@ -158,7 +159,10 @@ class SalesforceDriver(SandboxDriver):
         if max_retries is not None:
             values["max_retries"] = max_retries
         return salesforce_plugin.connect(
-            "salesforce", SalesforceSettings(**values), clock=box.clock, schema_cache=schema_cache
+            "salesforce",
+            SalesforceSettings(**values),
+            clock=self.clock_for(box.clock),
+            schema_cache=schema_cache,
         )
 
     def client(self) -> Salesforce:
@@ -213,6 +217,10 @@ class SalesforceDriver(SandboxDriver):
         write_jsonl(folder / "Opportunity.jsonl", rows)
         assert salesforce_load_folder(self.sandbox.org, folder) == {"Opportunity": count}
         return [str(r["Id"]) for r in rows]
+
+    def now(self) -> datetime:
+        """The sandbox's clock."""
+        return self.sandbox.clock()
 
     def faults(self, text: str) -> None:
         """Set the org's fault spec."""

@@ -416,7 +416,8 @@ class ConnectorContract:
         pages = list(pull)
         records = [record for page in pages for record in page.records]
         assert sorted(ids_of(records)) == sorted(driver.record_id(i) for i in range(3))
-        assert connector.usage().calls - calls == len(pages)  # no newest-stamp probe
+        if driver.pages_are_calls:
+            assert connector.usage().calls - calls == len(pages)  # no newest-stamp probe
         late = driver.bulk_insert(1, now_stamp(began - timedelta(seconds=3)))  # stamped before
         driver.update([driver.record_id(5)])  # now matches the filter
         second = connector.pull(driver.object_name, list(driver.fields), (kept,), pull.cursor)

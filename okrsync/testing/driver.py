@@ -141,6 +141,8 @@ class Driver:
     """The fields pulled: an amount, a close date, a boolean and a stage."""
     page_size: ClassVar[int] = PAGE
     """Records per pull page the driver's connectors use."""
+    pages_are_calls: ClassVar[bool] = True
+    """Each page of a pull is one call (not so for a driver whose pulls go through bulk jobs)."""
     batch_limit: ClassVar[int] = 0
     """Most records one write call carries (:attr:`Capability.WRITES`)."""
     write_endpoint: ClassVar[str] = ""

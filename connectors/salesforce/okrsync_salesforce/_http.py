@@ -39,6 +39,7 @@ from okrsync.errors import (
 )
 from okrsync.kit import QuotaMeter, Redactor, RetryPolicy, ServerClock
 from okrsync_salesforce._auth import Authenticator, Token
+from okrsync_salesforce._bulk import BulkEndpoint
 from okrsync_salesforce._errors import CRM, classify
 
 if TYPE_CHECKING:
@@ -375,6 +376,33 @@ class Transport:
                 raise FatalConnectorError("cannot tell which user the connector acts as", crm=CRM)
             self._user_id = found
         return self._user_id
+
+    # -- Bulk API 2.0 ------------------------------------------------------------------
+
+    def bulk_endpoint(self) -> BulkEndpoint:
+        """Where Bulk API 2.0 calls go: this session and budget, renewing the token as calls do."""
+        client = self.client
+        return BulkEndpoint(
+            self.instance_url,
+            self.settings.api_version,
+            self.session,
+            dict(client.headers),
+            timeout=self.timeout[1],
+            before=lambda what: self._count(what, ""),
+            renew=self._renewed_headers,
+        )
+
+    def _renewed_headers(self) -> dict[str, str]:
+        """Headers with a new token after ``INVALID_SESSION_ID`` (credential flows only)."""
+        if not self.auth.can_login_again:
+            raise FatalConnectorError(
+                "bulk query: the static session id was rejected (INVALID_SESSION_ID): give a "
+                "fresh `session_id` or use the `jwt` or `client_credentials` flow",
+                crm=CRM,
+                code="INVALID_SESSION_ID",
+            )
+        self._renew("bulk query", "")
+        return dict(self.client.headers)
 
     # -- budget --------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from okrsync.errors import FatalConnectorError
+from okrsync_salesforce._bulk import BulkOptions
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._http import Transport
 from okrsync_salesforce._okr import field_name, logical_object, object_name
@@ -154,6 +155,12 @@ class SalesforceConnector:
             page_size=self.settings.page_size,
             clock=self.clock,
             connector=self.name,
+            bulk_threshold=self.settings.bulk_threshold_rows,
+            bulk_options=BulkOptions(
+                page_size=self.settings.page_size,
+                max_retries=self.settings.max_retries,
+                retry_backoff=self.settings.retry_backoff_seconds,
+            ),
         )
 
     # -- okrsync's objects ------------------------------------------------------------

@@ -287,9 +287,7 @@ class SalesforcePull:
 
     # -- queries ----------------------------------------------------------------------
 
-    def _query(
-        self, where: str | None, *, all_rows: bool, first: bool = False
-    ) -> Iterator[Page]:
+    def _query(self, where: str | None, *, all_rows: bool, first: bool = False) -> Iterator[Page]:
         """The pages of a query; a ``first`` one as big as the bulk threshold goes through a job."""
         spec = self.spec
         soql = select(

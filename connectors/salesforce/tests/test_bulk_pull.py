@@ -112,7 +112,9 @@ def test_archived_activities_come_through_the_job_too(
     box = start(bulk_job_seconds=0)
     api = connect(box)
     for n in range(5):
-        api.Task.create({"Subject": f"Old call {n}", "Status": "Completed", "ActivityDate": "2025-01-10"})
+        api.Task.create(
+            {"Subject": f"Old call {n}", "Status": "Completed", "ActivityDate": "2025-01-10"}
+        )
     victim = api.Task.create({"Subject": "Deleted", "Status": "Completed"})["id"]
     api.Task.delete(victim)
     rest = connector_for(box)

@@ -30,6 +30,9 @@ import urllib3
 from hubspot.crm.associations.v4.exceptions import (  # type: ignore[import-untyped]
     ApiException as AssociationsApiException,
 )
+from hubspot.crm.exports.exceptions import (  # type: ignore[import-untyped]
+    ApiException as ExportsApiException,
+)
 from hubspot.crm.objects.exceptions import (  # type: ignore[import-untyped]
     ApiException as ObjectsApiException,
 )
@@ -66,6 +69,7 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     SchemasApiException,
     AssociationsApiException,
     OwnersApiException,
+    ExportsApiException,
 )
 """Each generated package has its own ``ApiException`` (no common base but ``Exception``)."""
 _TOO_MANY = 429
@@ -218,10 +222,11 @@ class Transport:
         self.server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
         """The portal's clock, from the ``Date`` of every answer."""
         connect, read = settings.timeouts
+        self.timeout = urllib3.Timeout(connect=connect, read=read)
         self._pool = _MeteredPool(
             urllib3.PoolManager(num_pools=4, maxsize=4, retries=False),
             meter=self.meter,
-            timeout=urllib3.Timeout(connect=connect, read=read),
+            timeout=self.timeout,
             search_pacer=Pacer(settings.search_requests_per_second),
             server_clock=self.server_clock,
         )
@@ -263,12 +268,13 @@ class Transport:
         *args: Any,
         object_name: str = "",
         record: str = "",
+        once: bool = False,
         **kwargs: Any,
     ) -> Reply:
         """Call ``method`` of API ``api``; its 2xx reply, or a typed okrsync error.
 
         ``action`` completes "could not …" in messages. Retriable failures are
-        sent again as the toolkit's retry policy allows; an
+        sent again as the toolkit's retry policy allows (not with ``once``); an
         ``EXPIRED_AUTHENTICATION`` 401 is tried once more at once.
 
         Raises:
@@ -278,6 +284,8 @@ class Transport:
         """
         bound = getattr(self.api(api), method)
         where = {"object_name": object_name, "record": record}
+        if once:  # the caller has its own way round a failure
+            return self._once(action, bound, args, kwargs, where)
         return self.retry.call(
             lambda: self._once(action, bound, args, kwargs, where),
             what=action,

@@ -32,6 +32,7 @@ from okrsync.connector import (
 from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync_hubspot._errors import CRM
+from okrsync_hubspot._export import ExportBudget
 from okrsync_hubspot._http import Transport
 from okrsync_hubspot._okr import PREFIX, association_label, field_property, object_name
 from okrsync_hubspot._provision import Provisioner
@@ -239,6 +240,8 @@ class HubSpotConnector:
             lookback=timedelta(seconds=self._settings.lookback_seconds),
             deletion_interval=timedelta(seconds=self._settings.deletion_check_seconds),
             clock=self._clock,
+            export_threshold=self._settings.export_threshold_rows,
+            export_budget=ExportBudget(self._cache, self._settings.exports_per_day, self._clock),
         )
         return HubSpotPull(self._http, spec, connector=self.name)
 

@@ -74,6 +74,7 @@ def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector
         "retry_backoff_seconds": 0.01,
         "retry_max_wait_seconds": 0.05,
         "deletion_check_seconds": 0,
+        "export_threshold_rows": 0,  # these tests are about search; exports have their own
     }
     values.update(overrides)
     connector = plugin.connect("hubspot", HubSpotSettings(**values), clock=box.app.clock)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import operator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,7 +32,16 @@ if TYPE_CHECKING:
     from okrsync.metric import Condition, Expr
     from okrsync.model import KeyResult, MappingSet
 
-__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields", "objects_read", "window_fields"]
+__all__ = [
+    "ObjectPlan",
+    "PullPlan",
+    "added_since",
+    "build_plan",
+    "check_fields",
+    "objects_read",
+    "pulled_form",
+    "window_fields",
+]
 
 
 @dataclass
@@ -65,6 +75,62 @@ class ObjectPlan:
             "filters": [[[p.field, p.op, _json(p.value)] for p in g] for g in self.filters],
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def pulled_form(fields: set[str], filters: RowFilter) -> dict[str, Any]:
+    """Fields and filter of a pull, JSON-ready and exact (kept with the object's cursor)."""
+    return {
+        "fields": sorted(fields, key=str.lower),
+        "filters": [[[p.field, p.op, _typed(p.value)] for p in group] for group in filters],
+    }
+
+
+def added_since(obj_plan: ObjectPlan, pulled: dict[str, Any]) -> tuple[list[str], RowFilter | None]:
+    """What ``obj_plan`` needs that a replica pulled as ``pulled`` (:func:`pulled_form`) lacks.
+
+    Returns the fields it adds and the row filter of the rows to pull (``None``:
+    no rows; ``()``: every row). A replica holds the rows of its filter and
+    every row changed since, so a narrower filter or fewer fields need nothing;
+    added any-of groups need the rows of those groups not covered by an old
+    group; an added field needs every row of the new filter read again (its
+    value is in no row yet), without clearing the replica or its cursor.
+    """
+    known = {str(name).lower() for name in pulled.get("fields") or []}
+    fields = sorted((f for f in obj_plan.fields if f.lower() not in known), key=str.lower)
+    new = obj_plan.filters
+    if fields:
+        return fields, new
+    old = tuple(
+        tuple(Predicate(str(f), op, _untyped(v)) for f, op, v in group)
+        for group in pulled.get("filters") or []
+    )
+    if not old:  # every row was pulled
+        return fields, None
+    if not new:  # every row is needed now
+        return fields, ()
+    added = tuple(g for g in new if not any(_covers(o, g) for o in old))
+    return fields, added or None
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {"list": [_typed(v) for v in value]}
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _untyped(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "list" in value:
+            return tuple(_untyped(v) for v in value["list"])
+        if "datetime" in value:
+            return datetime.fromisoformat(str(value["datetime"]))
+        if "date" in value:
+            return date.fromisoformat(str(value["date"]))
+    return value
 
 
 def without_covered(groups: list[tuple[Predicate, ...]]) -> RowFilter:

@@ -66,6 +66,7 @@ def json_schema() -> dict[str, Any]:
 
     return schema()
 
+
 __all__ = ["app", "exit_for_cycle", "main"]
 
 EXIT_INVALID = ExitCode.BAD_INPUT

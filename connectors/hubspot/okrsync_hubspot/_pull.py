@@ -181,12 +181,12 @@ class HubSpotPull:
                 # this pull began (on the portal's clock), less the lookback, or the next
                 # pull reads them.
                 window.saw(window.horizon)
-            deleted_since = window.started
+            deleted_since = window.horizon
         else:
             mode = "incremental"
             lower, inclusive = window.start()
             yield from self._incremental(lower, "GTE" if inclusive else "GT")
-            deleted_since = yield from self._deletions(window.started)
+            deleted_since = yield from self._deletions(window.started, window.horizon)
         self._cursor = window.cursor(deleted_since=deleted_since)
         tally = self._tally
         self._log().info(
@@ -486,8 +486,15 @@ class HubSpotPull:
 
     # -- deletions ---------------------------------------------------------------
 
-    def _deletions(self, checked: datetime) -> Generator[Page, None, datetime | None]:
-        """Pages of ids archived since the last check; returns the check time now covered."""
+    def _deletions(
+        self, checked: datetime, covered: datetime
+    ) -> Generator[Page, None, datetime | None]:
+        """Pages of ids archived since the last check; returns the moment now covered.
+
+        Every archive before ``covered`` (this pull's start less the lookback: search
+        and the archive lag) is in the listing; the next check is due a deletion
+        interval after it, as for Salesforce's listing.
+        """
         spec = self._spec
         since = _moment(spec.cursor.deleted_since)
         if since is not None and checked - since < spec.deletion_interval:
@@ -523,7 +530,7 @@ class HubSpotPull:
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 break
-        return checked
+        return covered
 
 
 def stamp_property(object_type: str) -> str:

@@ -381,6 +381,25 @@ def test_deletion_checks_can_be_spaced_out(companies: Any, connect: Any) -> None
     assert pulled(later)[1] == ["510"]
 
 
+def test_an_archived_record_is_seen_on_the_daily_listing(companies: Any, connect: Any) -> None:
+    """With the default daily listing, a pull a quarter-hour on costs one search; the next day's lists the archive."""
+    box = companies
+    connector = connect(box, deletion_check_seconds=86_400)
+    cold = connector.pull("companies", ["name"], (), Cursor())
+    pulled(cold)
+    crm(box).crm.objects.basic_api.archive("companies", "510")
+    box.clock.move_to(box.clock() + timedelta(minutes=15))
+    box.app.accounting.reset()
+    quarter = connector.pull("companies", ["name"], (), cold.cursor)
+    assert pulled(quarter)[:2] == ([], [])
+    assert box.app.accounting.snapshot()["hubspot"]["by_endpoint"] == {"search": 1}
+    box.clock.move_to(box.clock() + timedelta(days=1))
+    box.app.accounting.reset()
+    daily = connector.pull("companies", ["name"], (), quarter.cursor)
+    assert pulled(daily)[:2] == ([], ["510"])
+    assert box.app.accounting.snapshot()["hubspot"]["by_endpoint"] == {"search": 1, "list": 1}
+
+
 def test_changes_pulled_incrementally_ignore_the_cold_filter(companies: Any, connect: Any) -> None:
     """A record that stopped matching is still reported by the next pull (the replica re-applies filters)."""
     connector = connect(companies)

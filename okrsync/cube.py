@@ -41,6 +41,8 @@ import sqlalchemy as sa
 from okrsync.metric import Aggregate, Nps, Ratio, window_bounds
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Engine
     from sqlalchemy.sql.elements import ColumnElement
 
@@ -118,10 +120,10 @@ class _Entry:
     """The aggregates of one group: rows, then per measure its sum, count, minimum, maximum."""
 
     rows: int
-    sums: list[Any]
-    counts: list[int]
-    mins: list[Any]
-    maxs: list[Any]
+    sums: Sequence[Any]
+    counts: Sequence[int]
+    mins: Sequence[Any]
+    maxs: Sequence[Any]
 
 
 @dataclass
@@ -357,13 +359,20 @@ def _scan(engine: Engine, cube: _Cube) -> dict[tuple[int, ...], _Groups]:
 
 
 def _in_windows(engine: Engine, cube: _Cube) -> list[ColumnElement[bool]]:
-    """Conditions keeping only the rows some window of the cube covers (an index serves them)."""
+    """Conditions keeping only the rows some window of the cube covers (an index serves them).
+
+    On SQLite, which keeps no statistics of value ranges, they are left out when
+    the windows span most of the dates the replica holds (two index lookups
+    tell): a scan of the table is then cheaper than a walk through the index.
+    """
     span = _span(cube)
     if span is None or cube.day is None:
         return []
     stamp: ColumnElement[Any] = cube.rt.column(cube.day)
     if engine.dialect.name == "postgresql":  # ISO text in byte order, whatever the locale
         stamp = stamp.collate("C")
+    elif _covers_most(engine, cube, span):
+        return []
     first, after = span
     out = []
     if first is not None:
@@ -371,6 +380,29 @@ def _in_windows(engine: Engine, cube: _Cube) -> list[ColumnElement[bool]]:
     if after is not None:
         out.append(stamp < after)
     return out
+
+
+WIDE = 0.5
+"""Share of the replica's date range from which a window scan reads the whole table."""
+
+
+def _covers_most(engine: Engine, cube: _Cube, span: tuple[str | None, str | None]) -> bool:
+    """Whether ``span`` covers more than :data:`WIDE` of the days the cube's dates range over."""
+    assert cube.day is not None  # noqa: S101  (the caller checked)
+    column = cube.rt.column(cube.day)
+    with engine.connect() as conn:
+        low, high = conn.execute(sa.select(sa.func.min(column), sa.func.max(column))).one()
+    if low is None or high is None:
+        return True
+    try:
+        oldest, newest = date.fromisoformat(str(low)[:10]), date.fromisoformat(str(high)[:10])
+        first = date.fromisoformat(span[0]) if span[0] else oldest
+        after = date.fromisoformat(span[1]) if span[1] else newest + timedelta(days=1)
+    except ValueError:
+        return True
+    whole = (newest - oldest).days + 1
+    inside = (min(after, newest + timedelta(days=1)) - max(first, oldest)).days
+    return inside > WIDE * whole
 
 
 def _span(cube: _Cube) -> tuple[str | None, str | None] | None:
@@ -397,14 +429,10 @@ def _add_row(out: dict[tuple[int, ...], _Groups], cube: _Cube, row: tuple[Any, .
     dated = cube.day is not None
     offset = 1 if dated else 0
     at = offset + len(cube.atoms)
-    bits = tuple(int(b) for b in row[offset:at])
-    measures = range(len(cube.measures))
+    bits = row[offset:at]  # 0 or 1 each
+    aggregates = row[at + 1 :]  # per measure: sum, count, minimum, maximum
     entry = _Entry(
-        int(row[at]),
-        [row[at + 1 + 4 * i] for i in measures],
-        [int(row[at + 2 + 4 * i]) for i in measures],
-        [row[at + 3 + 4 * i] for i in measures],
-        [row[at + 4 + 4 * i] for i in measures],
+        int(row[at]), aggregates[0::4], aggregates[1::4], aggregates[2::4], aggregates[3::4]
     )
     groups = out.setdefault(bits, _Groups())
     if dated and row[0] is None:

@@ -185,7 +185,8 @@ def test_one_scan_per_object_and_window_field_whatever_the_key_results(
         statements.clear()
         evaluate(engine, replica, list(loaded.key_results()), AS_OF)
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-        assert len(selects) == 2, count
+        scans = [s for s in selects if not s.lstrip().startswith("SELECT min(")]  # index lookups
+        assert len(scans) == 2, count
 
 
 def test_a_cube_of_too_many_groups_leaves_its_key_results_to_sql(

@@ -248,9 +248,15 @@ class Replica:
                     )
             for index in sorted(present_indexes - set(wanted)):
                 conn.execute(sa.text(f'DROP INDEX IF EXISTS "{index}"'))
-        table = sa.Table(name, sa.MetaData(), autoload_with=self.engine)
         known = self._tables.get((connector, obj))
         merged = {**(known.fields if known else {}), **fields}
+        # the columns this process uses, as it made them (no reflection of the table)
+        table = sa.Table(
+            name,
+            sa.MetaData(),
+            sa.Column(ID, sa.Text(), primary_key=True),
+            *(sa.Column(column_name(f), _sql_type(info)) for f, info in merged.items()),
+        )
         replica = ReplicaTable(connector, obj, table, merged)
         self._tables[connector, obj] = replica
         return replica

@@ -122,27 +122,48 @@ class PullStep:
         plans: list[ObjectPlan],
         types: dict[tuple[str, str], dict[str, FieldInfo]],
     ) -> None:
-        """Pull one connector's objects in turn; a failure ends that connector's pulls."""
-        for obj_plan in plans:
-            if self.stop.is_set():
+        """Pull one connector's objects; a failure ends that connector's pulls.
+
+        A connector whose ``concurrent_pulls`` is above one (its transport is
+        shared safely between threads) has that many objects pulled at once, so
+        their round trips overlap; no object starts after one failed.
+        """
+        connector = self.connectors[plans[0].connector]
+        width = max(1, int(getattr(connector, "concurrent_pulls", 1) or 1))
+        failed = threading.Event()
+
+        def one(obj_plan: ObjectPlan) -> None:
+            if self.stop.is_set() or failed.is_set():
                 return
             try:
                 self._pull(pulled, obj_plan, types[obj_plan.connector, obj_plan.obj])
             except QuotaReserveReached:
+                failed.set()
                 raise
             except ConnectorError as exc:
-                pulled.failed[obj_plan.connector] = str(exc)
-                if isinstance(exc, RetriableConnectorError):
-                    pulled.unreachable.add(obj_plan.connector)
-                log.warning(
-                    "sync.pull.failed",
-                    run_id=pulled.run_id,
-                    connector=obj_plan.connector,
-                    error=str(exc),
-                )
-                if isinstance(exc, FatalConnectorError):
-                    self._describe_again(obj_plan)
-                return
+                failed.set()
+                self._failed(pulled, obj_plan, exc)
+
+        if width == 1:
+            for obj_plan in plans:
+                one(obj_plan)
+            return
+        run_each([partial(one, p) for p in plans], name="okrsync-pull-object", width=width)
+
+    def _failed(self, pulled: Pulled, obj_plan: ObjectPlan, exc: ConnectorError) -> None:
+        """Record a connector's failure (its key results carry it)."""
+        pulled.failed[obj_plan.connector] = str(exc)
+        if isinstance(exc, RetriableConnectorError):
+            pulled.unreachable.add(obj_plan.connector)
+        log.warning(
+            "sync.pull.failed",
+            run_id=pulled.run_id,
+            connector=obj_plan.connector,
+            object=obj_plan.obj,
+            error=str(exc),
+        )
+        if isinstance(exc, FatalConnectorError):
+            self._describe_again(obj_plan)
 
     def _describe_again(self, obj_plan: ObjectPlan) -> None:
         """After a fatal pull error, replace the cached describe (a field may have gone)."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -71,11 +72,15 @@ class ExportUnavailable(Exception):  # noqa: N818  (a reason to read through sea
 
 @dataclass
 class ExportBudget:
-    """Exports okrsync may still start today, kept in the schema cache across processes."""
+    """Exports okrsync may still start today, kept in the schema cache across processes.
+
+    One per connector: pulls running at once take from it under its lock.
+    """
 
     cache: SchemaCache
     per_day: int
     clock: Callable[[], datetime]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _started(self) -> list[datetime]:
         stored = self.cache.get(BUDGET_KEY)
@@ -104,6 +109,14 @@ class ExportBudget:
         started = [*self._started(), self.clock()]
         self.cache.put(BUDGET_KEY, [m.astimezone(UTC).isoformat() for m in started])
 
+    def take(self) -> bool:
+        """Count one export started now if the budget :meth:`allows` it; whether it did."""
+        with self._lock:
+            if not self.allows():
+                return False
+            self.spend()
+            return True
+
     def refuse(self, reason: str) -> None:
         """Remember for a day that the portal refuses exports (a missing scope, say)."""
         self.cache.put(REFUSED_KEY, reason)
@@ -123,6 +136,7 @@ class ExportRead:
     filters: list[dict[str, Any]] | None
     """One group of search filters pushed into the export (``None``: every record)."""
     budget: ExportBudget
+    """Taken from before the read starts (a refused start counts: HubSpot may have counted it)."""
     timeout: float = 1800.0
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
@@ -181,7 +195,6 @@ class ExportRead:
             export_internal_values_options=["NAMES", "VALUES"],
             public_crm_search_request=search,
         )
-        self.budget.spend()  # a refused start is spent too: HubSpot may have counted it
         # not retried: a refusal (the portal's daily exports spent) is no passing glitch
         body = self._call(f"start an export of {self.object_name}", "start", request, once=True)
         task = str(body.get("id") or "")

@@ -336,7 +336,7 @@ class HubSpotPull:
         budget = spec.export_budget
         if not spec.export_threshold or total < spec.export_threshold or budget is None:
             return False
-        if not budget.allows():
+        if not budget.take():
             self._log().info(
                 "hubspot.export.skipped",
                 records=total,

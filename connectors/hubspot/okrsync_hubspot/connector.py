@@ -113,6 +113,9 @@ class HubSpotConnector:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._http = Transport(settings, instance=name, clock=self._clock)
         self._cache = schema_cache or NoSchemaCache()
+        self._export_budget = ExportBudget(self._cache, settings.exports_per_day, self._clock)
+        self.concurrent_pulls = settings.concurrent_pulls
+        """Pulls of different objects that may run at once (the transport is shared safely)."""
         self._schemas = Schemas(self._http, self._cache)
         self._props: dict[str, dict[str, PropertyMeta]] = {}
         self._owner_ids: dict[str, str | None] = {}
@@ -241,7 +244,7 @@ class HubSpotConnector:
             deletion_interval=timedelta(seconds=self._settings.deletion_check_seconds),
             clock=self._clock,
             export_threshold=self._settings.export_threshold_rows,
-            export_budget=ExportBudget(self._cache, self._settings.exports_per_day, self._clock),
+            export_budget=self._export_budget,
         )
         return HubSpotPull(self._http, spec, connector=self.name)
 

@@ -64,7 +64,9 @@ def company(i: int) -> dict[str, Any]:
     return {"id": str(500 + i), "properties": {k: v for k, v in props.items() if v is not None}}
 
 
-def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector:
+def connect_to(
+    box: RunningHubSpotSandbox, schema_cache: Any = None, **overrides: Any
+) -> HubSpotConnector:
     """A connector to ``box`` through the plugin, fast retries, the sandbox's clock."""
     values: dict[str, Any] = {
         "access_token": SecretStr(box.access_token),
@@ -77,7 +79,9 @@ def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector
         "export_threshold_rows": 0,  # these tests are about search; exports have their own
     }
     values.update(overrides)
-    connector = plugin.connect("hubspot", HubSpotSettings(**values), clock=box.app.clock)
+    connector = plugin.connect(
+        "hubspot", HubSpotSettings(**values), clock=box.app.clock, schema_cache=schema_cache
+    )
     assert isinstance(connector, HubSpotConnector)
     return connector
 

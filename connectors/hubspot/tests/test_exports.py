@@ -231,14 +231,14 @@ def test_exports_keep_to_their_daily_budget_across_processes_and_a_refusal_is_re
     db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
     portal.app.accounting.reset()
     for _ in range(2):
-        connector = connect_to(portal, export_threshold_rows=1_000, exports_per_day=1)
-        connector._cache = StoreSchemaCache(db, "w", "hubspot")  # as the app gives it
+        cache = StoreSchemaCache(db, "w", "hubspot")  # as the app gives it
+        connector = connect_to(portal, cache, export_threshold_rows=1_000, exports_per_day=1)
         pulled(connector.pull("deals", FIELDS, (), Cursor()))
     assert calls_of(portal, "export_start") == 1
     scoped = start_box(seed=3, size="small", extra={"missing_scopes": ["crm.export"]})
     for n in range(2):
-        connector = connect_to(scoped, export_threshold_rows=100)
-        connector._cache = StoreSchemaCache(db, "scoped", "hubspot")
+        cache = StoreSchemaCache(db, "scoped", "hubspot")
+        connector = connect_to(scoped, cache, export_threshold_rows=100)
         got = _ids(pulled(connector.pull("deals", FIELDS, (), Cursor()))[0])
         assert len(got) == len(set(got)) > 200
         assert calls_of(scoped, "export_start") == 1, n

@@ -22,6 +22,7 @@ The budget, the retries and the redaction are the connector toolkit's
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -138,6 +139,7 @@ class Transport:
         self.session = make_session(settings, self.meter, self.server_clock)
         self.auth = Authenticator(settings, self.session, self.redact, self.timeout)
         self._client: Salesforce | None = None
+        self._login_lock = threading.RLock()
         self._token: Token | None = None
         self._user_id: str | None = None
         self.log = log.bind(connector=name, crm=CRM)
@@ -146,11 +148,15 @@ class Transport:
 
     @property
     def client(self) -> Salesforce:
-        """The simple-salesforce client, logging in first if needed."""
-        if self._client is None:
-            self._login()
-        assert self._client is not None  # noqa: S101  (set by _login)
-        return self._client
+        """The simple-salesforce client, logging in first if needed (once, whatever the threads)."""
+        client = self._client
+        if client is None:
+            with self._login_lock:
+                if self._client is None:
+                    self._login()
+            client = self._client
+        assert client is not None  # noqa: S101  (set by _login)
+        return client
 
     def _login(self) -> None:
         token = self.retry.call(self.auth.login, what="log in", log=self.log, redact=self.redact)
@@ -206,11 +212,12 @@ class Transport:
         """One attempt (with at most one renewal of an expired session), its failure typed."""
         try:
             client = self.client
+            used = self._token
             self._count(what, object_name)
             try:
                 return fn(client)
             except SalesforceExpiredSession:
-                self._renew(what, object_name)
+                self._renew(what, object_name, used)
                 self._count(what, object_name)
                 return fn(self.client)
         except ConnectorError:
@@ -247,12 +254,14 @@ class Transport:
         self.meter.check(what, object_name=object_name)
         self.meter.called()
 
-    def _renew(self, what: str, object_name: str) -> None:
+    def _renew(self, what: str, object_name: str, rejected: Token | None = None) -> None:
         """After ``INVALID_SESSION_ID``: a new token, or (static session) one more try."""
         if self.auth.can_login_again:
             self.log.info("salesforce.auth.relogin", object=object_name, what=what)
-            self._client = None
-            self._login()
+            with self._login_lock:  # pulls at once may meet the expiry together: one login
+                if rejected is None or self._token is rejected:
+                    self._client = None
+                    self._login()
             return
         self.log.warning("salesforce.auth.session_rejected", object=object_name, what=what)
 

@@ -82,6 +82,8 @@ class SalesforceConnector:
         self.owners = Owners(self.transport)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)
         self.log = log.bind(connector=name, crm=CRM)
+        self.concurrent_pulls = settings.concurrent_pulls
+        """Pulls of different objects that may run at once (the transport is shared safely)."""
 
     # -- reading ----------------------------------------------------------------------
 

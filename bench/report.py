@@ -24,11 +24,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     naive = {(r["size"], r["krs"], r["rtt"]): r for r in rows if r["cycle"] == "naive"}
     lines = [
         (
-            "| rows/CRM | KRs | RTT ms | cycle | API calls | floor | calls/floor | wall s "
-            "| latency floor s | wall/floor | rows pulled | replica rows | eval ms | peak RSS MiB "
+            "| rows/CRM | KRs | RTT ms | cycle | API calls | floor | calls/floor | bulk floor "
+            "| calls/bulk floor | wall s | latency floor s | wall/floor | rows pulled "
+            "| replica rows | eval ms | eval all ms | peak RSS MiB "
             "| naive calls | naive wall s | calls/naive | wall/naive |"
         ),
-        "|" + "---:|" * 18,
+        "|" + "---:|" * 21,
     ]
     for r in rows:
         if r["cycle"] == "naive":
@@ -42,12 +43,15 @@ def table(rows: list[dict[str, Any]]) -> str:
             str(r["calls"]),
             str(r["floor"]),
             _ratio(r["calls"], r["floor"]),
+            str(r.get("floor_bulk", r["floor"])),
+            _ratio(r["calls"], r.get("floor_bulk", r["floor"])),
             f"{r['wall']:.2f}",
             f"{r['latency_floor']:.2f}",
             _ratio(r["wall"], r["latency_floor"]) if r["rtt"] else "—",
             f"{r['pulled']:,}",
             f"{r['replica_rows']:,}",
             f"{r['eval'] * 1000:.0f}",
+            f"{r.get('eval_full', r['eval']) * 1000:.0f}",
             f"{r['rss_mib']:.0f}",
         ]
         if n:
@@ -100,6 +104,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
             ("cold", "tab:blue"),
             ("warm", "tab:green"),
             ("change", "tab:orange"),
+            ("quarter", "tab:purple"),
         ):
             pts = sorted(
                 (r["size"], r)

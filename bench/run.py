@@ -3,7 +3,9 @@
 For each CRM size (rows per CRM), round-trip time and number of key results:
 the sandbox CRMs run in their own process (so the cycle's memory is okrsync's
 alone); each cycle runs in a fresh process: cold, warm with no change, warm
-after the CRMs moved forward (about 1 % of rows changed); then a naive
+after the CRMs moved forward a day (about 1 % of rows changed, deletions
+listed: they are due daily), warm again 15 minutes later (a daemon's usual
+interval: deletions not due); then a naive
 per-KR script runs against the same CRMs. Calls come from the sandbox's own
 accounting (admin ``/stats``), not from okrsync.
 
@@ -44,6 +46,8 @@ AS_OF = datetime(2026, 9, 14, 12, tzinfo=UTC)
 """The sandbox's "now" for the cold cycle (a Monday in the third quarter)."""
 CHANGE_DAYS = 1
 """How far the CRMs move forward before the change cycle."""
+QUARTER = timedelta(minutes=15)
+"""How far they move again before the quarter-hour cycle (a daemon's usual interval)."""
 SEED = 7
 SEARCH_RPS = 10.0
 """okrsync's HubSpot search pacing in the benchmark (the connector's maximum)."""
@@ -245,7 +249,7 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
         krs = list(loaded.key_results())
         t = time.perf_counter()
         values = evaluate(app.db, engine.replica, krs, day)
-        evaluation = time.perf_counter() - t
+        evaluation_full = time.perf_counter() - t
         by_owner = _by_owner(app, engine, krs, day)
         rows: dict[str, int] = {}
         with app.db.connect() as conn:
@@ -261,7 +265,9 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
             "api_calls": report.api_calls,
             "writes": report.writes.as_dict(),
             "rows": rows,
-            "eval": evaluation,
+            "eval": report.seconds.get("compute", 0.0),
+            "eval_full": evaluation_full,
+            "steps": dict(report.seconds),
             **by_owner,
             "contributions": sum(len(b.contributions) for b in report.breakdowns.values()),
             "values_with_error": sum(1 for v in values.values() if v.error),
@@ -302,26 +308,52 @@ def _calls(stats: dict[str, Any]) -> int:
     return sum(int(entry.get("calls", 0)) for entry in stats.values())
 
 
+BULK_SET = {"salesforce": 100_000, "hubspot": 1_000_000}
+"""Rows per Bulk API 2.0 result set (okrsync asks 100 000) and per export file."""
+
+
+def bulk_minimum(crm: str, rows: int) -> int:
+    """The fewest calls a bulk read of ``rows`` can take: create, one poll, its result sets.
+
+    (A HubSpot export: start, one status call, the download of its file.)
+    """
+    return 2 + max(1, math.ceil(rows / BULK_SET[crm]))
+
+
 def floor_of(
-    kind: str, rows: dict[str, int], changed: dict[str, int], written: dict[str, dict[str, int]]
+    kind: str,
+    rows: dict[str, int],
+    changed: dict[str, int],
+    written: dict[str, dict[str, int]],
+    *,
+    deletions_due: bool,
 ) -> dict[str, Any]:
     """The design's floor: pull pages (cold) or one query per object (warm), plus write batches.
 
-    ``changed``: rows pulled per object in this cycle (for the change cycle);
-    returns calls, per CRM too (for the latency floor: the CRMs run at once, each
-    CRM's calls in sequence), and the longest chain of pages of one object.
+    ``changed``: rows pulled per object in this cycle (change and quarter cycles);
+    ``deletions_due``: the cycle comes a deletion interval (a day) after the last
+    listing, so each object's deletions are listed (one call each at least).
+    Returns calls, per CRM too (for the latency floor: the CRMs run at once, each
+    CRM's calls in sequence), the longest chain of pages of one object, and the
+    bulk floor of a cold cycle (each object through its CRM's cheapest read: REST
+    or search pages, or a bulk job / an export).
     """
-    pulls = 0
+    pulls = bulk_pulls = 0
     longest = 0
     by_crm: dict[str, int] = {}
     for key, n in rows.items():
         crm = key.split(":", 1)[0]
         if kind == "cold":
             pages = max(1, math.ceil(n / PAGE[crm]))
-        elif kind == "change":
+            bulk_pulls += min(pages, bulk_minimum(crm, n))
+        elif kind in {"change", "quarter"}:
             pages = max(1, math.ceil(changed.get(key, 0) / PAGE[crm]))
+            if deletions_due:
+                pages += 1
+            bulk_pulls += pages
         else:
             pages = 1
+            bulk_pulls += pages
         pulls += pages
         by_crm[crm] = by_crm.get(crm, 0) + pages
         longest = max(longest, pages)
@@ -336,6 +368,7 @@ def floor_of(
         "writes": writes,
         "chain": longest,
         "by_crm": by_crm,
+        "bulk_calls": bulk_pulls + writes,
     }
 
 
@@ -390,10 +423,11 @@ def scenario(
 
                 run_child(job("provision"))
                 previous_rows: dict[str, int] = {}
-                for kind in ("cold", "warm", "change"):
+                for kind in ("cold", "warm", "change", "quarter"):
                     if kind == "change":
-                        moved = box.advance(box.moment + timedelta(days=CHANGE_DAYS))
-                        del moved
+                        box.advance(box.moment + timedelta(days=CHANGE_DAYS))
+                    elif kind == "quarter":
+                        box.advance(box.moment + QUARTER)
                     box.reset()
                     result = run_child(job(kind))
                     stats = box.stats()
@@ -403,9 +437,13 @@ def scenario(
                         k: abs(result["rows"].get(k, 0) - previous_rows.get(k, 0))
                         for k in result["rows"]
                     }
-                    if kind == "change":  # records and deletions pulled, per object
+                    if kind in {"change", "quarter"}:  # records and deletions pulled
                         changed = dict(result["pulled_by_object"])
-                    floor = floor_of(kind, result["rows"], changed, written)
+                    # deletions are listed daily (the connectors' default): the change cycle
+                    # comes a day after the cold one, the quarter-hour cycle 15 minutes later
+                    floor = floor_of(
+                        kind, result["rows"], changed, written, deletions_due=kind == "change"
+                    )
                     # the CRMs are independent: the critical path is the longer CRM's
                     # chain of round trips (each CRM's calls in sequence)
                     latency_floor = max(floor["by_crm"].values(), default=0) * rtt / 1000
@@ -433,6 +471,9 @@ def scenario(
                         "owners": result["owners"],
                         "contributions": result["contributions"],
                         "breakdown": breakdown,
+                        "eval_full": result["eval_full"],
+                        "steps": result["steps"],
+                        "floor_bulk": floor["bulk_calls"],
                         "rss_mib": result["rss_peak_kib"] / 1024,
                         "db_mib": result["db_bytes"] / 2**20,
                         "outcome": result["outcome"],
@@ -446,7 +487,8 @@ def scenario(
                         f"{kind:6s} calls {calls:6d} floor {floor['calls']:6d} ({ratio:5.2f}x) "
                         f"wall {row['wall']:7.2f} s latency floor {latency_floor:6.2f} s "
                         f"pulled {row['pulled']:7d} replica {replica_rows:7d} "
-                        f"eval {row['eval'] * 1000:6.0f} ms peak RSS {row['rss_mib']:6.0f} MiB "
+                        f"eval {row['eval'] * 1000:6.0f} ms (all {row['eval_full'] * 1000:6.0f}) "
+                        f"peak RSS {row['rss_mib']:6.0f} MiB "
                         f"{row['outcome']}",
                         flush=True,
                     )

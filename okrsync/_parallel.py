@@ -1,7 +1,8 @@
 """Run one job per CRM at once: the CRMs are independent, so their round trips overlap.
 
-Each connector is used by one thread only (connectors are not shared between
-threads); the jobs share the state store, whose writes are short transactions.
+A connector is used by one thread at a time, unless it says it takes
+``concurrent_pulls`` greater than one (see :mod:`okrsync.pull`); the jobs share
+the state store, whose writes are short transactions.
 Log context (``structlog.contextvars``) follows each job into its thread.
 """
 
@@ -19,8 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["run_each"]
 
 
-def run_each(jobs: Sequence[Callable[[], None]], *, name: str = "okrsync") -> None:
-    """Run every job to its end, concurrently when there are several.
+def run_each(
+    jobs: Sequence[Callable[[], None]], *, name: str = "okrsync", width: int | None = None
+) -> None:
+    """Run every job to its end, concurrently when there are several (at most ``width`` at once).
 
     Raises:
         QuotaReserveReached: when a job stopped at a CRM's quota reserve (after
@@ -31,7 +34,8 @@ def run_each(jobs: Sequence[Callable[[], None]], *, name: str = "okrsync") -> No
         for job in jobs:
             job()
         return
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix=name) as pool:
+    workers = len(jobs) if width is None else max(1, min(width, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
         futures = [pool.submit(contextvars.copy_context().run, job) for job in jobs]
     errors = [e for e in (f.exception() for f in futures) if e is not None]
     quota = next((e for e in errors if isinstance(e, QuotaReserveReached)), None)

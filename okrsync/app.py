@@ -12,13 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from okrsync.catalog import Catalog, load_plugin_catalog
 from okrsync.config import Settings, load_settings
-from okrsync.engine import SyncEngine
 from okrsync.errors import ConfigurationError
-from okrsync.logging import configure_logging
 from okrsync.mapping.loader import load_mappings
 from okrsync.plugins import PluginRegistry, writes_okr_objects
-from okrsync.state.db import open_store
-from okrsync.state.schema_cache import StoreSchemaCache
 
 if TYPE_CHECKING:
     import threading
@@ -29,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from okrsync.connector import Connector
+    from okrsync.engine import SyncEngine
     from okrsync.model import MappingSet
 
 __all__ = ["App", "build_app", "load_config", "load_mappings_for", "plugin_catalogs"]
@@ -48,6 +45,8 @@ def load_config(
         overrides["mappings"] = mappings
     settings = load_settings(config, env=env, overrides=overrides, registry=registry)
     if log:
+        from okrsync.logging import configure_logging  # noqa: PLC0415  (see build_app)
+
         configure_logging(settings.log.level, settings.log.format, redact=settings.secret_values())
     return settings
 
@@ -81,6 +80,8 @@ def connect(
     With the state store ``db``, each connector keeps its describes there
     (:class:`~okrsync.state.schema_cache.StoreSchemaCache`).
     """
+    from okrsync.state.schema_cache import StoreSchemaCache  # noqa: PLC0415  (see build_app)
+
     connectors: dict[str, Connector] = {}
     for name in sorted(names):
         instance = settings.connectors.get(name)
@@ -108,6 +109,8 @@ class App:
 
     def engine(self, stop: threading.Event | None = None) -> SyncEngine:
         """A sync engine over this app's parts."""
+        from okrsync.engine import SyncEngine  # noqa: PLC0415  (see build_app)
+
         return SyncEngine(
             workspace=self.settings.workspace,
             mappings=self.mappings,
@@ -132,7 +135,14 @@ def build_app(
     with_connectors: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> App:
-    """Load and check everything; connect to the CRMs the mappings use."""
+    """Load and check everything; connect to the CRMs the mappings use.
+
+    The store and the engine (SQLAlchemy, SQLModel) are imported here and in
+    :meth:`App.engine`, not with this module: ``okrsync validate`` and
+    ``okrsync --help`` never load them.
+    """
+    from okrsync.state.db import open_store  # noqa: PLC0415  (as said above)
+
     registry = PluginRegistry.from_entry_points()
     settings = load_config(config, mappings, registry=registry, env=env)
     loaded = load_mappings_for(settings, registry)

@@ -12,21 +12,60 @@ import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from okrsync import __version__
-from okrsync.app import load_config, load_mappings_for, plugin_catalogs
 from okrsync.errors import ConfigurationError, OkrsyncError
-from okrsync.logging import configure_logging
-from okrsync.mapping.schema import json_schema
 from okrsync.outcome import ExitCode, cycle_exit_code
 from okrsync.plugins import MetadataExporter, PluginRegistry, writes_okr_objects
 
 if TYPE_CHECKING:
     from okrsync.app import App
+    from okrsync.catalog import Catalog
+    from okrsync.config import Settings
     from okrsync.engine import CycleReport
+    from okrsync.model import MappingSet
+
+# The store, the engine, the settings models and the logging set-up are imported by
+# the commands that use them, so `okrsync --help` starts without them.
+
+
+def load_config(*args: Any, **kwargs: Any) -> Settings:
+    """:func:`okrsync.app.load_config`."""
+    from okrsync.app import load_config as load  # noqa: PLC0415  (lazy: see above)
+
+    return load(*args, **kwargs)
+
+
+def load_mappings_for(settings: Settings, registry: PluginRegistry) -> MappingSet:
+    """:func:`okrsync.app.load_mappings_for`."""
+    from okrsync.app import load_mappings_for as load  # noqa: PLC0415  (lazy: see above)
+
+    return load(settings, registry)
+
+
+def plugin_catalogs(settings: Settings, registry: PluginRegistry) -> dict[str, Catalog]:
+    """:func:`okrsync.app.plugin_catalogs`."""
+    from okrsync.app import plugin_catalogs as catalogs  # noqa: PLC0415  (lazy: see above)
+
+    return catalogs(settings, registry)
+
+
+def configure_logging(*args: Any, **kwargs: Any) -> None:
+    """:func:`okrsync.logging.configure_logging`."""
+    from okrsync.logging import configure_logging as configure  # noqa: PLC0415  (lazy)
+
+    configure(*args, **kwargs)
+
+
+def json_schema() -> dict[str, Any]:
+    """:func:`okrsync.mapping.schema.json_schema`."""
+    from okrsync.mapping.schema import json_schema as schema  # noqa: PLC0415  (lazy)
+
+    return schema()
+
 
 __all__ = ["app", "exit_for_cycle", "main"]
 
@@ -46,6 +85,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: drawing it with rich would cost --help 0.3 s of imports
 )
 
 ConfigOption = Annotated[
@@ -94,7 +134,9 @@ def validate(config: ConfigOption = None, mappings: MappingsOption = None) -> No
     """Check the configuration and every mapping file; print each problem as file:line:col."""
     try:
         registry = PluginRegistry.from_entry_points()
-        settings = load_config(config, mappings, registry=registry)
+        # nothing here logs (every problem is printed), so logging is not set up: it is
+        # most of the time a validation would take (structlog draws with rich)
+        settings = load_config(config, mappings, registry=registry, log=False)
         loaded = load_mappings_for(settings, registry)
     except OkrsyncError as error:
         raise _fail(error) from None

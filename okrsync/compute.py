@@ -37,6 +37,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
+from okrsync.cube import Cubes
 from okrsync.metric import (
     Aggregate,
     ChurnRate,
@@ -47,6 +48,7 @@ from okrsync.metric import (
     Ratio,
     window_bounds,
 )
+from okrsync.plan import objects_read
 from okrsync.state.models import CursorRow, EvaluationRow
 from okrsync.state.replica import to_replica, unicode_lower
 
@@ -63,7 +65,15 @@ if TYPE_CHECKING:
     from okrsync.model import Cycle, KeyResult
     from okrsync.state.replica import Replica, ReplicaTable
 
-__all__ = ["Computed", "MetricError", "MetricValue", "bases", "compute_values", "evaluate"]
+__all__ = [
+    "Computed",
+    "MetricError",
+    "MetricValue",
+    "bases",
+    "compute_values",
+    "evaluate",
+    "moves_with_the_day",
+]
 
 log = structlog.get_logger("okrsync.engine")  # one logger for the events of a cycle
 
@@ -425,10 +435,36 @@ def evaluate(
     """Value of every key result's metric as of ``as_of``, by full key.
 
     A key result whose metric cannot be computed gets an error; the others are
-    unaffected. All terms over one object are read in one query.
+    unaffected. Counts, sums, averages, extremes and NPS come from one grouped
+    scan per object and window date field (:mod:`okrsync.cube`); the other
+    terms over one object are read in one query.
     """
+    first: dict[tuple[str, str, date, date, str], str] = {}
+    same: dict[str, str] = {}
+    unique: list[KeyResult] = []
+    for kr in key_results:  # key results of the same metric and cycle have the same value
+        key = (kr.source, kr.cycle.name, kr.cycle.start, kr.cycle.end, repr(kr.metric.expr))
+        if key in first:
+            same[kr.full_key] = first[key]
+        else:
+            first[key] = kr.full_key
+            unique.append(kr)
+    results = _evaluate(engine, replica, unique, as_of, Cubes())
+    for alias, original in same.items():
+        results[alias] = results[original]
+    return results
+
+
+def _evaluate(
+    engine: Engine,
+    replica: Replica,
+    key_results: Sequence[KeyResult],
+    as_of: date,
+    cubes: Cubes | None,
+) -> dict[str, MetricValue]:
     results: dict[str, MetricValue] = {}
     getters: dict[str, tuple[Getter, set[Hashable]]] = {}
+    cubed: set[str] = set()
     plans: dict[tuple[str, date, date], _Plan] = {}
     terms: dict[tuple[str, str], list[ColumnElement[Any]]] = {}
     queries: dict[tuple[str, str], list[Select[Any]]] = {}
@@ -440,6 +476,11 @@ def evaluate(
         before = {k: len(v) for k, v in terms.items()}
         before_queries = {k: len(v) for k, v in queries.items()}
         try:
+            getter = cubes.compile(plan, kr.source, kr.metric.expr) if cubes else None
+            if getter is not None and cubes is not None:
+                cubed.add(kr.full_key)
+                getters[kr.full_key] = (getter, set(cubes.used))
+                continue
             getter = plan.compile(kr.source, kr.metric.expr)
         except MetricError as exc:
             _truncate(terms, before)
@@ -451,6 +492,32 @@ def evaluate(
         getters[kr.full_key] = (getter, used)
     values: dict[int, Any] = {}
     failed: dict[Hashable, str] = {}
+    _read_terms(engine, replica, terms, values, failed)
+    _run_queries(engine, queries, values, failed)
+    again: list[KeyResult] = []
+    if cubes is not None:
+        cubes.run(engine, values, failed)
+        again = [
+            kr
+            for kr in key_results
+            if kr.full_key in cubed and getters[kr.full_key][1] & cubes.fallback
+        ]
+    for key, (getter, used) in getters.items():
+        broken = [failed[u] for u in used if u in failed]
+        results[key] = MetricValue(None, broken[0]) if broken else MetricValue(getter(values))
+    if again:  # cubes of too many groups: those key results by the SQL path
+        results.update(_evaluate(engine, replica, again, as_of, None))
+    return results
+
+
+def _read_terms(
+    engine: Engine,
+    replica: Replica,
+    terms: dict[tuple[str, str], list[ColumnElement[Any]]],
+    values: dict[int, Any],
+    failed: dict[Hashable, str],
+) -> None:
+    """Read every object's terms with one ``SELECT`` each (a failed one marks its object)."""
     for (connector, obj), exprs in terms.items():
         if not exprs:
             continue
@@ -466,11 +533,6 @@ def evaluate(
             continue
         for expr, value in zip(exprs, row, strict=True):
             values[id(expr)] = value
-    _run_queries(engine, queries, values, failed)
-    for key, (getter, used) in getters.items():
-        broken = [failed[u] for u in used if u in failed]
-        results[key] = MetricValue(None, broken[0]) if broken else MetricValue(getter(values))
-    return results
 
 
 def _truncate(buckets: Mapping[tuple[str, str], list[Any]], lengths: Mapping[Any, int]) -> None:
@@ -525,28 +587,50 @@ def compute_values(
 def bases(engine: Engine, krs: Sequence[KeyResult], day: date) -> dict[str, str]:
     """Per key result, a digest of everything its value depends on.
 
-    The metric, the cycle, the as-of date, and which run last changed the
-    replica of each object of the key result's connector (set before rows
-    change, see :meth:`okrsync.pull.PullStep._mark_changed`).
+    The metric, the cycle, the as-of date when the value can move with it
+    (:func:`moves_with_the_day`), and which run last changed the replica of
+    each object the metric reads (set before rows change, see
+    :meth:`okrsync.pull.PullStep._mark_changed`): a change to another object,
+    or a new day for a metric over whole cycles, leaves the value as it was.
     """
-    changes: dict[str, list[tuple[str, str | None]]] = {}
+    changes: dict[tuple[str, str], str | None] = {}
     with Session(engine) as session:
         for row in session.exec(select(CursorRow)):
-            changes.setdefault(row.connector, []).append((row.object, row.changed_run))
+            changes[row.connector, row.object] = row.changed_run
+    read = objects_read(krs)
     out: dict[str, str] = {}
     for kr in krs:
+        expr = kr.metric.expr
         parts = [
-            day.isoformat(),
+            day.isoformat() if moves_with_the_day(expr) else "",
             kr.source,
-            repr(kr.metric.expr),
+            repr(expr),
             kr.cycle.name,
             kr.cycle.start.isoformat(),
             kr.cycle.end.isoformat(),
-            sorted(changes.get(kr.source, []), key=lambda c: c[0]),
+            sorted((obj, changes.get((connector, obj))) for connector, obj in read[kr.full_key]),
         ]
         text = json.dumps(parts, default=str, sort_keys=True)
         out[kr.full_key] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+def moves_with_the_day(expr: Expr) -> bool:
+    """Whether a metric's value may change with the as-of date alone (no data changed).
+
+    Counts, sums, averages, extremes and NPS over a whole cycle, all time or no
+    window do not; ``cycle_to_date`` and ``last_N_days`` windows, churn rates
+    (counted up to the as-of date) and any expression not known here do.
+    """
+    if isinstance(expr, Ratio):
+        return any(
+            not isinstance(part, (Aggregate, Nps, Ratio)) or moves_with_the_day(part)
+            for part in (expr.ratio.numerator, expr.ratio.denominator)
+        )
+    if isinstance(expr, (Aggregate, Nps)):
+        window = expr.window_field()
+        return window is not None and window[1] not in {"cycle", "all_time"}
+    return True
 
 
 def _reusable(engine: Engine, bases: dict[str, str]) -> dict[str, MetricValue]:

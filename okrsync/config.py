@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, Union, get_
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped] # 3.x is untyped
 from dotenv.parser import parse_stream
 from pydantic import (
     AfterValidator,
@@ -167,6 +166,9 @@ def _cron(value: Any) -> Any:
     expected = "a crontab of 5 fields (minute hour day month weekday) like `0 7 * * MON`"
     if not isinstance(value, str):
         _fail(expected, value)
+    # APScheduler 3.x is untyped; imported when a schedule is read, so the CLI starts fast
+    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]  # noqa: PLC0415
+
     try:
         CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:

@@ -285,7 +285,12 @@ def cached(
 
 
 class Connector(Protocol):
-    """One connector instance talking to one CRM org or portal."""
+    """One connector instance talking to one CRM org or portal.
+
+    A connector is used by one thread at a time, unless it has an attribute
+    ``concurrent_pulls`` above one: then that many of its pulls (of different
+    objects) may run at once, and its transport must be safe to share.
+    """
 
     name: str
     """The instance name (``salesforce``, ``sf-emea``)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -81,6 +82,8 @@ class CycleReport:
     """A check-in for a day before one already synced: only check-in records were written."""
     outcome: str = "running"
     error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Time spent per step: ``pull``, ``compute`` (evaluate and score), ``write``."""
 
     @property
     def synced_nothing(self) -> bool:
@@ -171,16 +174,22 @@ class SyncEngine:
         pulled = Pulled(report.run_id)
         self._start_run(report, now)
         before = {name: c.usage().calls for name, c in self.connectors.items()}
+        began = time.perf_counter()
         try:
             if not self._pull().run(pulled):
                 report.outcome = "abandoned"
                 return report
+            pulled_at = time.perf_counter()
+            report.seconds["pull"] = pulled_at - began
             report.unreachable = pulled.unreachable
             self._compute_and_score(report, day, pulled)
+            computed_at = time.perf_counter()
+            report.seconds["compute"] = computed_at - pulled_at
             if kind != "plan":
                 self._write(report, now, day, checking_in=kind == "check_in")
             else:
                 self._preview(report, now)
+            report.seconds["write"] = time.perf_counter() - computed_at
             failed = any(r.value.error for r in report.key_results) or report.writes.failed
             report.outcome = "partial" if failed or pulled.failed else "succeeded"
         except QuotaReserveReached as exc:
@@ -209,6 +218,7 @@ class SyncEngine:
                 skipped=report.skipped,
                 writes=report.writes.as_dict(),
                 api_calls=report.api_calls,
+                seconds={step: round(took, 3) for step, took in report.seconds.items()},
             )
         return report
 

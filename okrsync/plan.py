@@ -17,8 +17,9 @@ import hashlib
 import json
 import operator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate, RecordOwners
@@ -26,7 +27,7 @@ from okrsync.errors import ConnectorError, RetriableConnectorError
 from okrsync.metric import Aggregate, ChurnRate, Duration, Nps, Operators, Per, Ratio
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from okrsync._yaml import LocatedDocument, YamlPath
     from okrsync.connector import Connector, ObjectInfo, RowFilter
@@ -34,7 +35,16 @@ if TYPE_CHECKING:
     from okrsync.metric import Condition, Expr
     from okrsync.model import KeyResult, MappingSet
 
-__all__ = ["ObjectPlan", "PullPlan", "build_plan", "check_fields"]
+__all__ = [
+    "ObjectPlan",
+    "PullPlan",
+    "added_since",
+    "build_plan",
+    "check_fields",
+    "objects_read",
+    "pulled_form",
+    "window_fields",
+]
 
 
 @dataclass
@@ -72,6 +82,62 @@ class ObjectPlan:
             "filters": [[[p.field, p.op, _json(p.value)] for p in g] for g in self.filters],
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def pulled_form(fields: set[str], filters: RowFilter) -> dict[str, Any]:
+    """Fields and filter of a pull, JSON-ready and exact (kept with the object's cursor)."""
+    return {
+        "fields": sorted(fields, key=str.lower),
+        "filters": [[[p.field, p.op, _typed(p.value)] for p in group] for group in filters],
+    }
+
+
+def added_since(obj_plan: ObjectPlan, pulled: dict[str, Any]) -> tuple[list[str], RowFilter | None]:
+    """What ``obj_plan`` needs that a replica pulled as ``pulled`` (:func:`pulled_form`) lacks.
+
+    Returns the fields it adds and the row filter of the rows to pull (``None``:
+    no rows; ``()``: every row). A replica holds the rows of its filter and
+    every row changed since, so a narrower filter or fewer fields need nothing;
+    added any-of groups need the rows of those groups not covered by an old
+    group; an added field needs every row of the new filter read again (its
+    value is in no row yet), without clearing the replica or its cursor.
+    """
+    known = {str(name).lower() for name in pulled.get("fields") or []}
+    fields = sorted((f for f in obj_plan.fields if f.lower() not in known), key=str.lower)
+    new = obj_plan.filters
+    if fields:
+        return fields, new
+    old = tuple(
+        tuple(Predicate(str(f), op, _untyped(v)) for f, op, v in group)
+        for group in pulled.get("filters") or []
+    )
+    if not old:  # every row was pulled
+        return fields, None
+    if not new:  # every row is needed now
+        return fields, ()
+    added = tuple(g for g in new if not any(_covers(o, g) for o in old))
+    return fields, added or None
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {"list": [_typed(v) for v in value]}
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _untyped(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "list" in value:
+            return tuple(_untyped(v) for v in value["list"])
+        if "datetime" in value:
+            return datetime.fromisoformat(str(value["datetime"]))
+        if "date" in value:
+            return date.fromisoformat(str(value["date"]))
+    return value
 
 
 def without_covered(groups: list[tuple[Predicate, ...]]) -> RowFilter:
@@ -268,6 +334,42 @@ def build_plan(mappings: MappingSet) -> PullPlan:
                 obj_plan.owned.append(kr)
             _add(obj_plan, term, kr)
     return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyResults:
+    """Key results in the shape :func:`build_plan` reads (``key_results()``)."""
+
+    items: tuple[KeyResult, ...]
+
+    def key_results(self) -> Iterator[KeyResult]:
+        """The key results, in order."""
+        return iter(self.items)
+
+
+def objects_read(krs: Iterable[KeyResult]) -> dict[str, set[tuple[str, str]]]:
+    """Per key result (full key), the ``(connector, object)`` pairs its metric reads."""
+    items = tuple(krs)
+    out: dict[str, set[tuple[str, str]]] = {kr.full_key: set() for kr in items}
+    plan = build_plan(cast("MappingSet", _KeyResults(items)))
+    for key, obj_plan in plan.objects.items():
+        for kr in obj_plan.users:
+            out[kr.full_key].add(key)
+    return out
+
+
+def window_fields(obj_plan: ObjectPlan) -> set[str]:
+    """The date fields the metrics over the plan's object window by (the replica indexes them)."""
+    found: set[str] = set()
+    for kr in obj_plan.users:
+        for term in _terms(kr.metric.expr):
+            window = getattr(term, "window_field", None)
+            if getattr(term, "object_name", None) != obj_plan.obj or window is None:
+                continue
+            span = window()
+            if span is not None:
+                found.add(span[0])
+    return found
 
 
 def resolve_field(

@@ -9,10 +9,7 @@ when it loads: the facts are there, and a ``connect`` takes what the core passes
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from okrsync.errors import ConfigurationError
@@ -128,6 +125,8 @@ def hook_problem(plugin: object, hook: str, *args: Any, **kwargs: Any) -> str | 
         return f"it has no `{hook}`"
     if not callable(method):
         return f"its `{hook}` is not callable"
+    import inspect  # noqa: PLC0415  (only a registry being built needs it: the CLI starts fast)
+
     try:
         signature = inspect.signature(method)
     except (TypeError, ValueError):  # a builtin without a signature: trust it
@@ -154,6 +153,8 @@ def _connect_problem(plugin: object) -> str | None:
 
 def packaged_catalog(package: str, name: str = "catalog.yaml") -> tuple[str, bytes]:
     """Display name and content of a catalog file shipped inside ``package``."""
+    from importlib.resources import files  # noqa: PLC0415  (as inspect above)
+
     return f"{package}/{name}", files(package).joinpath(name).read_bytes()
 
 
@@ -192,6 +193,8 @@ class PluginRegistry:
     @classmethod
     def from_entry_points(cls, group: str = ENTRY_POINT_GROUP) -> PluginRegistry:
         """Load every plugin installed under the entry-point ``group``."""
+        from importlib.metadata import entry_points  # noqa: PLC0415  (as inspect above)
+
         found: list[ConnectorPlugin] = []
         for ep in sorted(entry_points(group=group), key=lambda e: e.name):
             try:

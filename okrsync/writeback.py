@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from okrsync._parallel import run_each
@@ -101,7 +102,7 @@ def stage(
     new ones; pending writes for records no longer wanted stay and are sent.
     """
     staged = 0
-    with Session(engine) as session:
+    with Session(engine) as session, session.no_autoflush:  # one flush, at the commit
         pending: dict[tuple[str, str], dict[str, OutboxRow]] = {}
         for change in diff(session, wanted):
             connector, obj, key = change.connector, change.obj, change.key
@@ -265,6 +266,7 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
                         return
                     break
                 now = clock()
+                written: list[dict[str, Any]] = []
                 for row, outcome in zip(rows, outcomes, strict=True):
                     row.attempts += 1
                     row.updated_at = now
@@ -278,19 +280,35 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
                     else:
                         row.state = "done"
                         report.add(report.upserted, connector_name)
-                        session.merge(
-                            WrittenRow(
-                                connector=connector_name,
-                                object=obj_name,
-                                key=row.key,
-                                digest=row.digest,
-                                crm_id=outcome.id,
-                                written_at=now,
-                                run_id=run_id,
-                            )
+                        written.append(
+                            {
+                                "connector": connector_name,
+                                "object": obj_name,
+                                "key": row.key,
+                                "digest": row.digest,
+                                "crm_id": outcome.id,
+                                "written_at": now,
+                                "run_id": run_id,
+                            }
                         )
                     session.add(row)
+                _remember_written(session, written)
                 session.commit()
+
+
+def _remember_written(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Upsert what was written, in one statement (a batch, not a query per record)."""
+    if not rows:
+        return
+    conn = session.connection()
+    table = WrittenRow.__table__  # type: ignore[attr-defined]
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    kept = ("digest", "crm_id", "written_at", "run_id")
+    statement = insert.on_conflict_do_update(
+        index_elements=["connector", "object", "key"],
+        set_={name: insert.excluded[name] for name in kept},
+    )
+    conn.execute(statement, rows)
 
 
 def _keep_pending(

@@ -143,7 +143,12 @@ def test_a_blocking_failure_of_the_connector_skips_the_checks_that_need_the_crm(
     assert checks["owners"].detail == "not checked: login failed"
     assert connector.calls == 0  # nothing asked of the CRM after the login failed
     [request] = connector.requests
-    assert [o.name for o in request.objects] == ["objective", "key_result", "check_in", "contribution"]
+    assert [o.name for o in request.objects] == [
+        "objective",
+        "key_result",
+        "check_in",
+        "contribution",
+    ]
     assert request.reads == {"deals": frozenset({"amount"})}
     raising = _Diagnosed(FatalConnectorError("the CRM said no", crm="memory"))
     checks = section(diagnose(tmp_path, raising), "a")

@@ -301,31 +301,101 @@ def test_quota_reserve_stops_the_run_cleanly(engine_for, crm) -> None:
         assert session.get(CursorRow, ("crm", "deals")) is not None
 
 
-def test_changed_filters_mean_a_fresh_full_pull(engine_for, crm, tmp_path) -> None:
-    """When the mappings need other fields or rows, the object's replica is pulled afresh."""
-    engine_for().run("sync", AS_OF)
-    (tmp_path / "maps" / "q3.yaml").write_text(
-        MAPPING.replace(
-            "{won: true}, window: {close_day: cycle_to_date}}\n        target: 1000",
-            "{stage: Won}}\n        target: 1000",
-        )
-    )
+def _edited(engine_for, crm, tmp_path, text: str) -> SyncEngine:
+    (tmp_path / "maps" / "q3.yaml").write_text(text)
     mappings = load_mappings(
         tmp_path / "maps", sources={"crm": "memory", "other": "memory"}, catalogs={}
     )
-    crm.put("deals", {"Id": "d0", "stage": "Won"})
-    engine = SyncEngine(
+    return SyncEngine(
         workspace="test",
         mappings=mappings,
         connectors={"crm": crm},
         db=engine_for.db,
         clock=lambda: datetime(2026, 8, 15, 8, tzinfo=UTC),
     )
+
+
+def _recording(crm: InMemoryConnector) -> list[tuple[str, bool]]:
+    """Record each pull of ``crm`` from now on: ``(object, whether a first pull)``."""
+    pulls: list[tuple[str, bool]] = []
+    real = crm.pull
+
+    def pull(obj, fields, filters, cursor):
+        pulls.append((obj, cursor.stamp is None))
+        return real(obj, fields, filters, cursor)
+
+    crm.pull = pull  # type: ignore[method-assign]
+    return pulls
+
+
+def _replica_ids(engine: SyncEngine) -> list[str]:
+    table = engine.replica.get("crm", "deals")
+    assert table is not None
+    with engine.db.connect() as conn:
+        return sorted(
+            str(r[0])
+            for r in conn.execute(table.table.select().with_only_columns(table.table.c.id))
+        )
+
+
+def test_an_added_field_reads_the_rows_of_the_filter_again_keeping_the_replica(
+    engine_for, crm, tmp_path
+) -> None:
+    """A mapping edit that needs a new field reads every row of the new filter again, then goes on from the kept cursor."""
+    engine_for().run("sync", AS_OF)
+    engine = _edited(
+        engine_for,
+        crm,
+        tmp_path,
+        MAPPING.replace(
+            "{won: true}, window: {close_day: cycle_to_date}}\n        target: 1000",
+            "{stage: Won}}\n        target: 1000",
+        ),
+    )
+    crm.put("deals", {"Id": "d0", "stage": "Won"})
     report = engine.run("plan", AS_OF)
-    # a fresh pull of the rows the new filter matches (stage Won, or the win rate's closed deals
-    # of the cycle): d0, d1, d2; an incremental pull would have brought only d0, the changed one
-    assert report.pulled == 3
+    # the rows the new filter matches (stage Won, or the win rate's closed deals of the
+    # cycle): d0, d1, d2; then the incremental pull from the kept cursor: d0, changed
+    assert report.pulled == 4
     assert by_key(report)["won"]["value"] == 100.0
+    assert _replica_ids(engine) == ["d0", "d1", "d2"]
+
+
+def test_an_added_filter_group_pulls_only_its_rows(engine_for, crm, tmp_path) -> None:
+    """A key result that needs rows no other one needed pulls those (open deals); the replica and cursor stay."""
+    engine_for().run("sync", AS_OF)
+    pulls = _recording(crm)
+    engine = _edited(
+        engine_for,
+        crm,
+        tmp_path,
+        MAPPING.replace(
+            "  - key: talk\n",
+            "      - key: lost\n        title: Lost\n        source: crm\n"
+            "        metric: {count: deals, where: {won: false}}\n        target: 10\n"
+            "  - key: talk\n",
+        ),
+    )
+    report = engine.run("plan", AS_OF)
+    assert report.pulled == 2  # d1 (already there) and d3, the open deal; no incremental change
+    assert _replica_ids(engine) == ["d0", "d1", "d2", "d3"]
+    assert by_key(report)["lost"]["value"] == 2.0
+    assert pulls == [("deals", True), ("deals", False)]  # the added group's, the incremental
+
+
+def test_a_narrower_plan_pulls_nothing_new(engine_for, crm, tmp_path) -> None:
+    """A removed key result (fewer fields, fewer rows) leaves the replica as it is: only the incremental pull runs."""
+    engine_for().run("sync", AS_OF)
+    pulls = _recording(crm)
+    start = MAPPING.index("      - key: win-rate")
+    engine = _edited(
+        engine_for, crm, tmp_path, MAPPING[:start] + MAPPING[MAPPING.index("  - key: talk") :]
+    )
+    report = engine.run("plan", AS_OF)
+    assert report.pulled == 0
+    assert pulls == [("deals", False)]
+    assert by_key(report)["won"]["value"] == 400.0
+    assert _replica_ids(engine) == ["d0", "d1", "d2"]
 
 
 # -- evaluations reused while nothing they depend on changed ---------------------------
@@ -365,11 +435,12 @@ def test_unchanged_replica_reuses_values_and_a_change_recomputes_its_crm(
     assert third["win-rate"]["value"] == pytest.approx(3 / 4)
 
 
-def test_another_day_recomputes(engine_for, evaluated) -> None:
-    """Windows move with the as-of date, so a new day computes every KR again."""
+def test_another_day_recomputes_what_moves_with_it(engine_for, evaluated) -> None:
+    """A new day computes the KRs whose windows move with the as-of date; a count with no window is reused."""
     engine_for().run("sync", AS_OF)
-    engine_for().run("sync", date(2026, 8, 16))
-    assert evaluated == [["calls", "win-rate", "won"]] * 2
+    report = engine_for().run("sync", date(2026, 8, 16))
+    assert evaluated == [["calls", "win-rate", "won"], ["win-rate", "won"]]
+    assert by_key(report)["calls"]["value"] == 3.0
 
 
 def test_run_dying_after_its_pull_leaves_no_stale_value(

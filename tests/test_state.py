@@ -79,7 +79,7 @@ def test_upgrade_from_v1_keeps_runs(tmp_path: Path) -> None:
         )
     upgraded = open_store(url)
     inspector = sa.inspect(upgraded)
-    assert "changed_run" in {c["name"] for c in inspector.get_columns("okrsync_cursor")}
+    assert {"changed_run", "pulled"} <= {c["name"] for c in inspector.get_columns("okrsync_cursor")}
     assert "basis" in {c["name"] for c in inspector.get_columns("okrsync_evaluation")}
     assert "ix_okrsync_evaluation_basis" in {
         i["name"] for i in inspector.get_indexes("okrsync_evaluation")
@@ -88,7 +88,7 @@ def test_upgrade_from_v1_keeps_runs(tmp_path: Path) -> None:
     with Session(upgraded) as session:
         cursor = session.get(CursorRow, ("sf", "Opportunity"))
         assert cursor is not None
-        assert (cursor.signature, cursor.changed_run) == ("sig", None)
+        assert (cursor.signature, cursor.changed_run, cursor.pulled) == ("sig", None, None)
     with Session(upgraded) as session:
         run = session.get(RunRow, "r1")
         assert run is not None

@@ -5,6 +5,7 @@
 - :func:`reserve_reached` and :class:`QuotaMeter`: one rule for the daily quota's reserve.
 - :class:`Redactor`: one way to keep secrets out of logs and errors (:data:`MASK`).
 - :class:`CursorWindow`: the overlap of incremental pulls and its seen-set.
+- :class:`ServerClock`: the CRM's clock from its answers' ``Date``, for where windows start.
 - :class:`ConnectorPluginBase`: a plugin with ``connect`` typed and checked.
 
 The toolkit is CRM-agnostic: it imports no CRM SDK.
@@ -12,6 +13,7 @@ The toolkit is CRM-agnostic: it imports no CRM SDK.
 
 from __future__ import annotations
 
+from okrsync.kit._clock import ServerClock
 from okrsync.kit._plugin import DEPRECATED_EVENT, ConnectorPluginBase
 from okrsync.kit._quota import QUOTA_STOPPED_EVENT, QuotaMeter, reserve_reached
 from okrsync.kit._redact import MASK, MIN_SECRET_LENGTH, Redactor
@@ -44,6 +46,7 @@ __all__ = [
     "QuotaMeter",
     "Redactor",
     "RetryPolicy",
+    "ServerClock",
     "parse_stamp",
     "reserve_reached",
 ]

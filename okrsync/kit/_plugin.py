@@ -25,8 +25,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
-import structlog
-
 from okrsync.connector import Connector
 from okrsync.kit._settings import ConnectorSettings
 from okrsync.plugins import packaged_catalog
@@ -96,6 +94,8 @@ class ConnectorPluginBase(ABC, Generic[S, C]):
                 f"the {self.title} connector expects {self.settings_model.__name__}, "
                 f"got {type(settings).__name__}"
             )
+        import structlog  # noqa: PLC0415  (only connecting logs: `okrsync validate` starts fast)
+
         from okrsync.config import env_var_name  # noqa: PLC0415  (config imports the kit's redactor)
 
         log = structlog.get_logger("okrsync.kit").bind(connector=instance, crm=self.name)

@@ -14,7 +14,7 @@ sets them one way whatever the CRM:
                                    ``Retry-After`` included.
 ``quota_reserve_percent``  float   Share of the CRM's daily API quota never spent.
 ``lookback_seconds``       float   Overlap of incremental pulls, for changes seen late.
-``deletion_check_seconds`` float   Least time between two listings of deletions.
+``deletion_check_seconds`` float   Least time between two listings of deletions (a day).
 ========================== ======= =================================================
 
 Settings renamed since an earlier release are still read for one release: a
@@ -100,10 +100,14 @@ class ConnectorSettings(BaseModel):
         "already reported are not reported again). Must exceed that delay plus the clock skew.",
     )
     deletion_check_seconds: float = Field(
-        3600.0,
+        86_400.0,
         ge=0,
         le=86_400,
-        description="Least seconds between two listings of an object's deletions (0: every pull).",
+        description="Least seconds between two listings of an object's deletions (0: every "
+        "pull). Daily by default: the listings (Salesforce's hard deletes, HubSpot's archived "
+        "records) then cost one call per object a day, so the other cycles of the day cost one "
+        "query per object; a record deleted meanwhile still counts until the next listing "
+        "(Salesforce soft deletes do not wait: they come with every pull).",
     )
 
     @model_validator(mode="after")

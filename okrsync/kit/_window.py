@@ -131,6 +131,10 @@ class CursorWindow:
             else:
                 self._previous[ident] = moment
 
+    def align(self, started: datetime) -> None:
+        """When this pull started on the CRM's clock, once an answer told it (before any row)."""
+        self.started = _millis(started)
+
     # -- the window -------------------------------------------------------------------
 
     @property

@@ -74,7 +74,13 @@ def _v4(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[ContributionRow.__table__])  # type: ignore[attr-defined]
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: Connection) -> None:
+    """Cursors keep the fields and filter they pulled, so a mapping edit pulls only what it adds."""
+    if "pulled" not in {c["name"] for c in inspect(conn).get_columns("okrsync_cursor")}:
+        conn.execute(text("ALTER TABLE okrsync_cursor ADD COLUMN pulled JSON"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 """Step n (1-based) brings the schema from version n-1 to n. Only ever append.
 
 ``_v1`` creates the tables as the models are now, so every later step must be

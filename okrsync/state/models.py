@@ -74,6 +74,9 @@ class CursorRow(SQLModel, table=True):
     changed_run: str | None = Field(default=None, max_length=32)
     """The run that last changed the object's replica rows (schema v3); set before
     the rows change, so a run that dies half-way still counts as a change."""
+    pulled: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """The fields and filter the replica was pulled with (schema v5): a mapping edit
+    then pulls only what it adds (:func:`okrsync.plan.added_since`)."""
 
 
 class EvaluationRow(SQLModel, table=True):

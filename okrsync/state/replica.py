@@ -31,6 +31,7 @@ __all__ = [
     "Replica",
     "ReplicaTable",
     "column_name",
+    "index_name",
     "python_lower",
     "table_name",
     "to_replica",
@@ -95,6 +96,15 @@ def _digest(*parts: str) -> str:
 def table_name(connector: str, obj: str) -> str:
     """Table of an object's replica (readable, unique, within PostgreSQL's 63 characters)."""
     return f"replica_{_slug(connector, 16)}_{_slug(obj, 24)}_{_digest(connector, obj)}"
+
+
+INDEX_PREFIX = "okrsync_ix_"
+"""Names of the indexes okrsync keeps on replica tables start so."""
+
+
+def index_name(table: str, column: str) -> str:
+    """The index okrsync keeps on one column of a replica table."""
+    return f"{INDEX_PREFIX}{_slug(column, 24)}_{_digest(table, column)}"
 
 
 def column_name(field_name: str) -> str:
@@ -193,8 +203,19 @@ class Replica:
         self.metadata = sa.MetaData()
         self._tables: dict[tuple[str, str], ReplicaTable] = {}
 
-    def ensure(self, connector: str, obj: str, fields: Mapping[str, FieldInfo]) -> ReplicaTable:
-        """The replica table of an object with at least ``fields``, created or extended."""
+    def ensure(
+        self,
+        connector: str,
+        obj: str,
+        fields: Mapping[str, FieldInfo],
+        indexed: Iterable[str] = (),
+    ) -> ReplicaTable:
+        """The replica table of an object with at least ``fields``, created or extended.
+
+        ``indexed``: the fields to keep an index on (the metrics' window dates:
+        an evaluation reads only the rows of its windows); indexes okrsync made
+        on other columns are dropped, since each one slows every pull down.
+        """
         name = table_name(connector, obj)
         columns = {column_name(f): (f, info) for f, info in fields.items()}
         inspector = sa.inspect(self.engine)
@@ -207,15 +228,35 @@ class Replica:
                     *(sa.Column(c, _sql_type(info)) for c, (_, info) in columns.items()),
                 )
                 table.create(conn)
+                present_indexes: set[str] = set()
             else:
                 present = {c["name"] for c in inspector.get_columns(name)}
                 for column, (_, info) in columns.items():
                     if column not in present:
                         kind = _sql_type(info).compile(dialect=conn.dialect)
                         conn.execute(sa.text(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}'))
-        table = sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+                present_indexes = {
+                    str(ix["name"])
+                    for ix in inspector.get_indexes(name)
+                    if str(ix["name"]).startswith(INDEX_PREFIX)
+                }
+            wanted = {index_name(name, column_name(f)): column_name(f) for f in indexed}
+            for index, column in sorted(wanted.items()):
+                if index not in present_indexes:
+                    conn.execute(
+                        sa.text(f'CREATE INDEX IF NOT EXISTS "{index}" ON "{name}" ("{column}")')
+                    )
+            for index in sorted(present_indexes - set(wanted)):
+                conn.execute(sa.text(f'DROP INDEX IF EXISTS "{index}"'))
         known = self._tables.get((connector, obj))
         merged = {**(known.fields if known else {}), **fields}
+        # the columns this process uses, as it made them (no reflection of the table)
+        table = sa.Table(
+            name,
+            sa.MetaData(),
+            sa.Column(ID, sa.Text(), primary_key=True),
+            *(sa.Column(column_name(f), _sql_type(info)) for f, info in merged.items()),
+        )
         replica = ReplicaTable(connector, obj, table, merged)
         self._tables[connector, obj] = replica
         return replica

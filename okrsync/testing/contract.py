@@ -22,12 +22,12 @@ your ``conftest.py``: ``pytest.register_assert_rewrite("okrsync.testing.contract
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pytest
 
-from okrsync.connector import Cursor, UpsertStatus, now_stamp
+from okrsync.connector import Cursor, Predicate, UpsertStatus, now_stamp
 from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS
 from okrsync.diagnosis import CheckStatus, Diagnosable, DiagnosisRequest
 from okrsync.errors import FatalConnectorError, QuotaReserveReached
@@ -54,6 +54,7 @@ _Test = TypeVar("_Test", bound="Callable[..., None]")
 
 WRITES, DELETIONS, QUOTA = Capability.WRITES, Capability.DELETIONS, Capability.QUOTA
 FAULTS, SESSIONS, SCHEMA_CACHE = Capability.FAULTS, Capability.SESSIONS, Capability.SCHEMA_CACHE
+CLOCK = Capability.CLOCK
 
 
 def needs(
@@ -392,6 +393,40 @@ class ConnectorContract:
         third = driver.connect(schema_cache=StoreSchemaCache(db, "w", driver.name))
         outcomes = third.write(KEY_RESULT, key_results(2, "kept"))
         assert {o.status for o in outcomes} == {UpsertStatus.CREATED}, outcomes
+
+    # -- 12. cursors on the source's own clock --------------------------------------------------
+
+    @needs(CLOCK)
+    def test_a_filtered_first_pull_costs_its_pages_and_loses_no_later_change(
+        self, driver: Driver
+    ) -> None:
+        """A filtered first pull makes no call beyond its pages; late commits and new matches come next, even on a skewed clock.
+
+        The connector runs an hour ahead of the source: its cursor must come from
+        the source's clock. A record stamped before the first pull began but
+        visible only after it (a late commit), and one that starts matching the
+        filter, both come with the next pull, once.
+        """
+        driver.start()
+        connector = driver.connect(skew=timedelta(hours=1))
+        connector.describe(driver.object_name)
+        kept = (Predicate(driver.amount, "lte", 1000 + 10.5 * 2),)  # seeded records 0, 1, 2
+        pull = connector.pull(driver.object_name, list(driver.fields), (kept,), Cursor())
+        calls = connector.usage().calls
+        began = driver.now()
+        pages = list(pull)
+        records = [record for page in pages for record in page.records]
+        assert sorted(ids_of(records)) == sorted(driver.record_id(i) for i in range(3))
+        if driver.pages_are_calls:
+            assert connector.usage().calls - calls == len(pages)  # no newest-stamp probe
+        late = driver.bulk_insert(1, now_stamp(began - timedelta(seconds=3)))  # stamped before
+        driver.update([driver.record_id(5)])  # now matches the filter
+        second = connector.pull(driver.object_name, list(driver.fields), (kept,), pull.cursor)
+        records, deleted, _ = drain(second)
+        assert sorted(ids_of(records)) == sorted([*late, driver.record_id(5)])
+        assert deleted == []
+        third = connector.pull(driver.object_name, list(driver.fields), (kept,), second.cursor)
+        assert drain(third)[:2] == ([], [])
 
     # -- 11. a read-only source ----------------------------------------------------------------
 

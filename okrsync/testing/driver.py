@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
     from okrsync.connector import Connector, Cursor, Pull, SchemaCache
@@ -72,6 +72,9 @@ class Capability(StrEnum):
     """Sessions or tokens expire; the connector renews them (or retries) mid-pull."""
     SCHEMA_CACHE = "schema_cache"
     """Describes are kept in okrsync's store, so a new process need not describe again."""
+    CLOCK = "clock"
+    """The service's clock can be read (:meth:`Driver.now`), and the driver runs a connector
+    on a clock set apart from it (``connect(skew=…)``, through :meth:`Driver.clock_for`)."""
 
 
 def drain(pull: Pull) -> tuple[list[dict[str, Any]], list[str], list[int]]:
@@ -138,6 +141,8 @@ class Driver:
     """The fields pulled: an amount, a close date, a boolean and a stage."""
     page_size: ClassVar[int] = PAGE
     """Records per pull page the driver's connectors use."""
+    pages_are_calls: ClassVar[bool] = True
+    """Each page of a pull is one call (not so for a driver whose pulls go through bulk jobs)."""
     batch_limit: ClassVar[int] = 0
     """Most records one write call carries (:attr:`Capability.WRITES`)."""
     write_endpoint: ClassVar[str] = ""
@@ -151,6 +156,8 @@ class Driver:
         self.workdir = workdir
         self.connectors: list[Connector] = []
         self._loads = 0
+        self.skew = timedelta(0)
+        """How far ahead of the service's clock the next connector's clock runs."""
 
     @classmethod
     def supports(cls, capability: Capability) -> bool:
@@ -179,13 +186,17 @@ class Driver:
         max_retries: int | None = None,
         backoff_seconds: float | None = None,
         schema_cache: SchemaCache | None = None,
+        skew: timedelta = timedelta(0),
     ) -> Connector:
         """A connector built through the plugin, on the service's clock (closed at the end).
 
         ``renewable``: with credentials that can log in again; ``reserve_percent``,
         ``max_retries``, ``backoff_seconds``: the connector's settings of those
-        (fast defaults otherwise); ``schema_cache``: where it keeps describes.
+        (fast defaults otherwise); ``schema_cache``: where it keeps describes;
+        ``skew``: how far ahead of the service's clock the connector's runs
+        (:attr:`Capability.CLOCK`).
         """
+        self.skew = skew
         connector = self._connect(
             renewable=renewable,
             reserve_percent=reserve_percent,
@@ -195,6 +206,13 @@ class Driver:
         )
         self.connectors.append(connector)
         return connector
+
+    def clock_for(self, service: Callable[[], datetime]) -> Callable[[], datetime]:
+        """The clock to give the connector being made: the service's, moved by :attr:`skew`."""
+        skew = self.skew
+        if not skew:
+            return service
+        return lambda: service() + skew
 
     def pull(self, connector: Connector, cursor: Cursor) -> Pull:
         """Pull the four fields of the driver's object, unfiltered, from ``cursor``."""
@@ -252,6 +270,12 @@ class Driver:
     def close(self) -> None:
         """Close the connectors and clients; stop the service."""
         self.stop_connectors()
+
+    # -- Capability.CLOCK -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The service's clock now."""
+        raise NotImplementedError(self._missing("now"))
 
     # -- Capability.DELETIONS ----------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from okrsync_hubspot_sandbox.errors import (
     not_found,
     validation_error,
 )
+from okrsync_hubspot_sandbox.exports import FILE_PATH as EXPORT_FILES
+from okrsync_hubspot_sandbox.exports import ExportOptions, Exports
 from okrsync_hubspot_sandbox.limits import RateLimits, Refusal
 from okrsync_hubspot_sandbox.owners import Owners
 from okrsync_hubspot_sandbox.records import Records, parse_properties_param
@@ -95,6 +98,8 @@ def _rules() -> list[Rule]:
         rule("/account-info/v3/details", "account_details", "GET"),
         rule("/account-info/v3/api-usage/daily/private-apps", "account_usage", "GET"),
         rule("/oauth/v2/private-apps/get/access-token-info", "token_info", "POST"),
+        rule("/crm/v3/exports/export/async", "export_start", "POST"),
+        rule("/crm/v3/exports/export/async/tasks/<task_id>/status", "export_status", "GET"),
     ]
 
 
@@ -154,6 +159,7 @@ class HubSpotSandboxApp(SandboxApp):
         faults: FaultInjector,
         accounting: Accounting,
         clock: Callable[[], datetime],
+        exports: ExportOptions | None = None,
     ) -> None:
         super().__init__(faults, accounting, clock)
         self.settings = settings
@@ -167,6 +173,7 @@ class HubSpotSandboxApp(SandboxApp):
         )
         self.associations = Associations(self.portal, accounting, settings.batch_limit)
         self.owners = Owners(store)
+        self.exports = Exports(self.records, clock, exports or ExportOptions())
         self.limits = RateLimits(
             ten_second_limit=settings.ten_second_limit,
             daily_limit=settings.daily_limit,
@@ -181,7 +188,17 @@ class HubSpotSandboxApp(SandboxApp):
     # -- the base's hooks --------------------------------------------------------
 
     def dispatch(self, request: Request) -> Response | None:
-        """Handle the request; add the rate-limit headers to every answer."""
+        """Handle the request; add the rate-limit headers to every answer.
+
+        A download link of an export is not the API: it needs no token, spends
+        no rate limit and is counted as ``export_download``.
+        """
+        if request.path.startswith(f"{EXPORT_FILES}/"):
+            self.accounting.call(self.crm, "export_download", None)
+            if self.faults.latency_seconds:
+                time.sleep(self.faults.latency_seconds)
+            status, body, kind = self.exports.download(request.path.rsplit("/", 1)[-1])
+            return Response(body, status=status, content_type=kind)
         response = super().dispatch(request)
         if response is not None:
             response.headers.update(self.limits.headers())
@@ -521,6 +538,25 @@ class HubSpotSandboxApp(SandboxApp):
                 "scopes": self.granted_scopes(),
             }
         )
+
+    # -- exports -------------------------------------------------------------------
+
+    def on_export_start(self, request: Request) -> Response:
+        """``POST /crm/v3/exports/export/async``: 202 with the task (scope ``crm.export``)."""
+        self.require("crm.export")
+        body = _json(request)
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON: expected an export request object.")
+        kind = self.portal.resolve(str(body.get("objectType") or ""))
+        self.require(f"crm.objects.{kind.scope}.read")
+        task = self.exports.start(kind, body)
+        status = f"{request.host_url.rstrip('/')}/crm/v3/exports/export/async/tasks/{task}/status"
+        return json_response({"id": str(task), "links": {"status": status}}, 202)
+
+    def on_export_status(self, request: Request, task_id: str) -> Response:
+        """``GET …/tasks/{taskId}/status``: the task; when complete, a fresh download link."""
+        self.require("crm.export")
+        return json_response(self.exports.status(task_id, request.host_url))
 
     # -- schemas and properties --------------------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from okrsync_hubspot_sandbox.app import HubSpotSandboxApp
+from okrsync_hubspot_sandbox.exports import ExportOptions
 from okrsync_hubspot_sandbox.seed import load_folder, seed_from_dataset
 from okrsync_hubspot_sandbox.settings import PortalSettings
 from okrsync_sandbox.clock import SandboxClock
@@ -122,7 +123,14 @@ def start_sandbox(options: SandboxOptions, accounting: Accounting) -> RunningHub
     faults = FaultInjector(options.faults, "hubspot")
     clock = SandboxClock(options.as_of)
     store = Store()
-    app = HubSpotSandboxApp(store, settings, faults=faults, accounting=accounting, clock=clock)
+    app = HubSpotSandboxApp(
+        store,
+        settings,
+        faults=faults,
+        accounting=accounting,
+        clock=clock,
+        exports=ExportOptions.from_extra(options.extra),
+    )
     try:
         began = time.perf_counter()
         dataset = None

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ import structlog
 import urllib3
 from hubspot.crm.associations.v4.exceptions import (  # type: ignore[import-untyped]
     ApiException as AssociationsApiException,
+)
+from hubspot.crm.exports.exceptions import (  # type: ignore[import-untyped]
+    ApiException as ExportsApiException,
 )
 from hubspot.crm.objects.exceptions import (  # type: ignore[import-untyped]
     ApiException as ObjectsApiException,
@@ -49,7 +53,7 @@ from okrsync.errors import (
     QuotaReserveReached,
     RetriableConnectorError,
 )
-from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy, ServerClock
 from okrsync_hubspot._errors import CRM, ApiFailure, failure_of, translate
 
 if TYPE_CHECKING:
@@ -65,6 +69,7 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     SchemasApiException,
     AssociationsApiException,
     OwnersApiException,
+    ExportsApiException,
 )
 """Each generated package has its own ``ApiException`` (no common base but ``Exception``)."""
 _TOO_MANY = 429
@@ -155,11 +160,13 @@ class _MeteredPool:
         meter: QuotaMeter,
         timeout: urllib3.Timeout,
         search_pacer: Pacer,
+        server_clock: ServerClock,
     ) -> None:
         self._inner = inner
         self._meter = meter
         self._timeout = timeout
         self._search_pacer = search_pacer
+        self._server_clock = server_clock
 
     def request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """Send one request (its retries happen inside)."""
@@ -171,6 +178,7 @@ class _MeteredPool:
         self._meter.called()
         response = self._inner.request(method, url, **kwargs)
         headers = response.headers
+        self._server_clock.observe(headers.get("Date"))
         self._meter.report(
             remaining=_integer(headers.get("X-HubSpot-RateLimit-Daily-Remaining")),
             limit=_integer(headers.get("X-HubSpot-RateLimit-Daily")),
@@ -193,7 +201,13 @@ class Reply:
 class Transport:
     """hubspot-api-client set up for okrsync: one pool, retries, timeouts, pacing, metering."""
 
-    def __init__(self, settings: HubSpotSettings, *, instance: str) -> None:
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        instance: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         secret = settings.access_token.get_secret_value() if settings.access_token else ""
         if not secret.strip():
             variable = f"OKRSYNC_CONNECTORS__{instance.upper().replace('-', '_')}__ACCESS_TOKEN"
@@ -206,12 +220,16 @@ class Transport:
         self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
         self.retry = RetryPolicy.of(settings)
         self.log = _log().bind(connector=instance)
+        self.server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
+        """The portal's clock, from the ``Date`` of every answer."""
         connect, read = settings.timeouts
+        self.timeout = urllib3.Timeout(connect=connect, read=read)
         self._pool = _MeteredPool(
             urllib3.PoolManager(num_pools=4, maxsize=4, retries=False),
             meter=self.meter,
-            timeout=urllib3.Timeout(connect=connect, read=read),
+            timeout=self.timeout,
             search_pacer=Pacer(settings.search_requests_per_second),
+            server_clock=self.server_clock,
         )
         self._token = secret
         self._host = settings.host.rstrip("/")
@@ -253,12 +271,13 @@ class Transport:
         *args: Any,
         object_name: str = "",
         record: str = "",
+        once: bool = False,
         **kwargs: Any,
     ) -> Reply:
         """Call ``method`` of API ``api``; its 2xx reply, or a typed okrsync error.
 
         ``action`` completes "could not …" in messages. Retriable failures are
-        sent again as the toolkit's retry policy allows; an
+        sent again as the toolkit's retry policy allows (not with ``once``); an
         ``EXPIRED_AUTHENTICATION`` 401 is tried once more at once.
 
         Raises:
@@ -268,6 +287,8 @@ class Transport:
         """
         bound = getattr(self.api(api), method)
         where = {"object_name": object_name, "record": record}
+        if once:  # the caller has its own way round a failure
+            return self._once(action, bound, args, kwargs, where)
         return self.retry.call(
             lambda: self._once(action, bound, args, kwargs, where),
             what=action,

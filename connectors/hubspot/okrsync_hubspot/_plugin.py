@@ -53,6 +53,28 @@ class HubSpotSettings(ConnectorSettings):
         "changes made this long before the previous pull started (records already seen are not "
         "yielded again). Must exceed the search lag plus the clock skew.",
     )
+    concurrent_pulls: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Objects pulled at once (their round trips overlap; 1: one at a time).",
+    )
+    export_threshold_rows: int = Field(
+        5_000,
+        ge=0,
+        description="Records (the first search page's total) from which a first pull reads the "
+        "object through the CRM exports API instead of search pages (0: never). An export "
+        "costs about 5 calls (start, status polls, the download) where search costs one per "
+        "200 records, paced; it needs the `crm.export` scope and waits for HubSpot to build "
+        "the file (one export at a time per portal).",
+    )
+    exports_per_day: int = Field(
+        10,
+        ge=0,
+        le=30,
+        description="Exports okrsync starts in any 24 hours, of the 30 HubSpot allows a portal "
+        "(the portal's users share them); past it, first pulls read search pages.",
+    )
     # Old names, read for one more release (see ConnectorSettings.renamed and .retired).
     backoff_factor: float | None = Field(
         None, ge=0, le=60, description="Deprecated: the old name of `retry_backoff_seconds`."

@@ -1,13 +1,15 @@
 """Pulling one object: a cold (first) pull, an incremental pull, and the deletions.
 
-Cold pull: the newest modification stamp is read first (one search, sorted
-descending, one result): it becomes the cursor, so every change made during or
-after the pull is picked up next time. The records then come from search,
-sorted by ``hs_object_id`` and keyset-paged (each page is a fresh query
-``hs_object_id > last``, so a query never nears the 10 000-result cap and
-archiving during the pull cannot shift an offset), with the row filter pushed
-down; a filter of more than 5 groups is widened to 5 (``_filters.widen``) and
-checked exactly client-side.
+Cold pull: no query is spent on the newest modification stamp. Unfiltered,
+the cursor is the newest stamp read; filtered, it is the portal's clock (its
+answers' ``Date``, :class:`okrsync.kit.ServerClock`) when the pull began, less
+the lookback, so every change made during or after the pull, and every
+record the filter passed over that changes later, is picked up next time.
+The records come from search, sorted by ``hs_object_id`` and keyset-paged
+(each page is a fresh query ``hs_object_id > last``, so a query never nears
+the 10 000-result cap and archiving during the pull cannot shift an offset),
+with the row filter pushed down; a filter of more than 5 groups is widened to
+5 (``_filters.widen``) and checked exactly client-side.
 
 Incremental pull: everything modified at ``stamp >= start`` sorted by stamp
 ascending, one page per query, the next query starting at the last page's
@@ -42,6 +44,7 @@ from okrsync.connector import Cursor, Page, now_stamp
 from okrsync.errors import FatalConnectorError
 from okrsync.kit import CursorWindow
 from okrsync_hubspot._errors import CRM
+from okrsync_hubspot._export import ExportRead, ExportUnavailable
 from okrsync_hubspot._filters import matches, push_down
 from okrsync_hubspot._values import epoch_millis, from_wire, parse_moment
 
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 
     from okrsync.connector import RowFilter
+    from okrsync_hubspot._export import ExportBudget
     from okrsync_hubspot._filters import Pushdown
     from okrsync_hubspot._http import Transport
     from okrsync_hubspot._values import PropertyMeta
@@ -63,6 +67,8 @@ __all__ = [
 
 SEARCH_LIMIT = 200
 LIST_LIMIT = 100
+EXPORT_PAGE = 2000
+"""Records per page of a pull read through an export."""
 OBJECT_ID = "hs_object_id"
 _SEARCH = "crm.objects.search_api"
 _BASIC = "crm.objects.basic_api"
@@ -87,6 +93,9 @@ class PullSpec:
     lookback: timedelta
     deletion_interval: timedelta
     clock: Callable[[], datetime]
+    export_threshold: int = 0
+    """Records from which a first pull goes through an export (0: never)."""
+    export_budget: ExportBudget | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +130,12 @@ class HubSpotPull:
         self._cursor = spec.cursor
         self._skipped: list[tuple[str, str]] = []
         self._iterated = False
+        self._local = spec.clock()
+        """When this pull began, on the connector's clock."""
+        self._aligned = False
+        """Whether the window's start is on the portal's clock yet."""
+        self._first_page: set[str] = set()
+        """Ids of a first pull's first search page (an export that follows skips them)."""
         self._window = CursorWindow(spec.cursor, lookback=spec.lookback, started=spec.clock())
         self._tally = _Tally(calls_before=transport.meter.calls)
         self._reads = self._read_properties()
@@ -151,23 +166,27 @@ class HubSpotPull:
 
     def _pages(self) -> Iterator[Page]:
         spec = self._spec
-        started = spec.clock().astimezone(UTC)
+        server = self._http.server_clock
+        self._local = spec.clock().astimezone(UTC)
+        self._aligned = server.offset is not None
         window = self._window = CursorWindow(
-            spec.cursor, lookback=spec.lookback, started=started, log=self._log()
+            spec.cursor, lookback=spec.lookback, started=server.at(self._local), log=self._log()
         )
         deleted_since: datetime | None
         if window.first:
             mode = "cold"
-            newest = self._newest_stamp()
-            if newest is not None:
-                window.saw(newest)
             yield from self._cold()
-            deleted_since = started
+            if spec.filters:
+                # No newest-stamp probe: the records the filter passed over changed before
+                # this pull began (on the portal's clock), less the lookback, or the next
+                # pull reads them.
+                window.saw(window.horizon)
+            deleted_since = window.horizon
         else:
             mode = "incremental"
             lower, inclusive = window.start()
             yield from self._incremental(lower, "GTE" if inclusive else "GT")
-            deleted_since = yield from self._deletions(started)
+            deleted_since = yield from self._deletions(window.started, window.horizon)
         self._cursor = window.cursor(deleted_since=deleted_since)
         tally = self._tally
         self._log().info(
@@ -243,22 +262,16 @@ class HubSpotPull:
             body,
             object_name=self._spec.object_name,
         )
+        self._align()
         return reply.body if isinstance(reply.body, dict) else {}
 
-    # -- cold ------------------------------------------------------------------
+    def _align(self) -> None:
+        """Once an answer of this pull came, put its start on the portal's clock (``Date``)."""
+        if not self._aligned and self._http.server_clock.offset is not None:
+            self._window.align(self._http.server_clock.at(self._local))
+            self._aligned = True
 
-    def _newest_stamp(self) -> datetime | None:
-        """The newest modification stamp of any live record (one search)."""
-        stamp = self._spec.stamp
-        found = self._search(
-            {
-                "sorts": [{"propertyName": stamp, "direction": "DESCENDING"}],
-                "properties": [stamp],
-                "limit": 1,
-            }
-        )
-        results = found.get("results") or []
-        return self._stamp_of(results[0]) if results else None
+    # -- cold ------------------------------------------------------------------
 
     def _cold(self) -> Iterator[Page]:
         spec = self._spec
@@ -275,6 +288,7 @@ class HubSpotPull:
     def _keyset(self, pushdown: Pushdown) -> Iterator[Page]:
         fetched = self._fetched()
         last: str | None = None
+        first = True
         while True:
             keyset = [{"propertyName": OBJECT_ID, "operator": "GT", "value": last}] if last else []
             groups = [list(g) + keyset for g in pushdown.groups] or ([keyset] if keyset else [])
@@ -287,19 +301,94 @@ class HubSpotPull:
                 body["filterGroups"] = [{"filters": g} for g in groups]
             found = self._search(body)
             results = found.get("results") or []
-            records = []
-            for result in results:
-                ident, record = self._convert(result, check=not pushdown.exact)
-                stamp = self._stamp_of(result)
-                if stamp is not None:  # remembered, so the next window can recognise it
-                    self._window.fresh(ident, stamp)
-                if record is not None:
-                    records.append(record)
+            records = self._first_read(results, check=not pushdown.exact)
+            if first:
+                self._first_page = {str(r.get("id")) for r in results}
             if records:
                 yield self._page(records, "search", after=last)
-            if not results or len(results) >= int(found.get("total") or 0):
+            total = int(found.get("total") or 0)
+            if not results or len(results) >= total:
                 return
+            if first and self._exporting(total):
+                done = yield from self._export(pushdown)
+                if done:
+                    return
+            first = False
             last = str(results[-1].get("id"))
+
+    def _first_read(
+        self, results: Sequence[dict[str, Any]], *, check: bool
+    ) -> list[dict[str, Any]]:
+        """The records of a first pull's page (each remembered, so the next window knows it)."""
+        records = []
+        for result in results:
+            ident, record = self._convert(result, check=check)
+            stamp = self._stamp_of(result)
+            if stamp is not None and not self._window.fresh(ident, stamp):
+                continue
+            if record is not None:
+                records.append(record)
+        return records
+
+    def _exporting(self, total: int) -> bool:
+        """Whether the rest of a first pull of ``total`` records goes through an export."""
+        spec = self._spec
+        budget = spec.export_budget
+        if not spec.export_threshold or total < spec.export_threshold or budget is None:
+            return False
+        if not budget.take():
+            self._log().info(
+                "hubspot.export.skipped",
+                records=total,
+                reason=budget.refused() or "okrsync's exports of the day are spent",
+            )
+            return False
+        return True
+
+    def _export(self, pushdown: Pushdown) -> Generator[Page, None, bool]:
+        """The records through one export (the first search page's come again, recognised).
+
+        Returns whether the export served the pull; when it could not (refused,
+        canceled, timed out), the pull goes on through search and says why (the
+        records an export gave before it broke may come again: the replica
+        upserts them by id).
+        """
+        spec = self._spec
+        assert spec.export_budget is not None  # noqa: S101  (checked by _exporting)
+        single = len(pushdown.groups) == 1
+        read = ExportRead(
+            self._http,
+            spec.object_name,
+            spec.object_type,
+            self._fetched(),
+            [dict(f) for f in pushdown.groups[0]] if single else None,
+            spec.export_budget,
+        )
+        check = not (single and pushdown.exact)
+        records: list[dict[str, Any]] = []
+        try:
+            for result in read:
+                ident = str(result.get("id"))
+                if ident in self._first_page:
+                    continue  # the first search page had it
+                ident, record = self._convert(result, check=check)
+                stamp = self._stamp_of(result)
+                if stamp is None or not self._window.fresh(ident, stamp):
+                    continue
+                if record is not None:
+                    records.append(record)
+                if len(records) >= EXPORT_PAGE:
+                    yield self._page(records, "export", task=read.task)
+                    records = []
+        except ExportUnavailable as why:
+            self._log().warning("hubspot.export.fallback", reason=str(why), task=read.task)
+            if records:
+                yield self._page(records, "export", task=read.task)
+            return False
+        if records:
+            yield self._page(records, "export", task=read.task)
+        self._log().info("hubspot.export.completed", task=read.task, **read.counts)
+        return True
 
     # -- incremental -------------------------------------------------------------
 
@@ -397,8 +486,15 @@ class HubSpotPull:
 
     # -- deletions ---------------------------------------------------------------
 
-    def _deletions(self, checked: datetime) -> Generator[Page, None, datetime | None]:
-        """Pages of ids archived since the last check; returns the check time now covered."""
+    def _deletions(
+        self, checked: datetime, covered: datetime
+    ) -> Generator[Page, None, datetime | None]:
+        """Pages of ids archived since the last check; returns the moment now covered.
+
+        Every archive before ``covered`` (this pull's start less the lookback: search
+        and the archive lag) is in the listing; the next check is due a deletion
+        interval after it, as for Salesforce's listing.
+        """
         spec = self._spec
         since = _moment(spec.cursor.deleted_since)
         if since is not None and checked - since < spec.deletion_interval:
@@ -434,7 +530,7 @@ class HubSpotPull:
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 break
-        return checked
+        return covered
 
 
 def stamp_property(object_type: str) -> str:

@@ -33,6 +33,7 @@ from okrsync.crm_objects import OKR_OBJECTS
 from okrsync.errors import FatalConnectorError
 from okrsync_hubspot._doctor import Doctor
 from okrsync_hubspot._errors import CRM
+from okrsync_hubspot._export import ExportBudget
 from okrsync_hubspot._http import Transport
 from okrsync_hubspot._okr import PREFIX, association_label, field_property, object_name
 from okrsync_hubspot._provision import Provisioner
@@ -115,8 +116,11 @@ class HubSpotConnector:
         self.name = name
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._http = Transport(settings, instance=name)
+        self._http = Transport(settings, instance=name, clock=self._clock)
         self._cache = schema_cache or NoSchemaCache()
+        self._export_budget = ExportBudget(self._cache, settings.exports_per_day, self._clock)
+        self.concurrent_pulls = settings.concurrent_pulls
+        """Pulls of different objects that may run at once (the transport is shared safely)."""
         self._schemas = Schemas(self._http, self._cache)
         self._props: dict[str, dict[str, PropertyMeta]] = {}
         self._owner_ids: dict[str, str | None] = {}
@@ -246,6 +250,8 @@ class HubSpotConnector:
             lookback=timedelta(seconds=self._settings.lookback_seconds),
             deletion_interval=timedelta(seconds=self._settings.deletion_check_seconds),
             clock=self._clock,
+            export_threshold=self._settings.export_threshold_rows,
+            export_budget=self._export_budget,
         )
         return HubSpotPull(self._http, spec, connector=self.name)
 
@@ -304,6 +310,7 @@ class HubSpotConnector:
                 for archived in (False, True):
                     after: str | None = None
                     while True:
+                        page: dict[str, Any] = {"after": after} if after else {}
                         reply = self._http.call(
                             "list the owners",
                             _OWNERS,
@@ -311,7 +318,7 @@ class HubSpotConnector:
                             limit=_OWNERS_PAGE,
                             archived=archived,
                             object_name="owners",
-                            **({"after": after} if after else {}),
+                            **page,
                         )
                         body = reply.body if isinstance(reply.body, dict) else {}
                         found += [

@@ -64,7 +64,9 @@ def company(i: int) -> dict[str, Any]:
     return {"id": str(500 + i), "properties": {k: v for k, v in props.items() if v is not None}}
 
 
-def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector:
+def connect_to(
+    box: RunningHubSpotSandbox, schema_cache: Any = None, **overrides: Any
+) -> HubSpotConnector:
     """A connector to ``box`` through the plugin, fast retries, the sandbox's clock."""
     values: dict[str, Any] = {
         "access_token": SecretStr(box.access_token),
@@ -74,9 +76,12 @@ def connect_to(box: RunningHubSpotSandbox, **overrides: Any) -> HubSpotConnector
         "retry_backoff_seconds": 0.01,
         "retry_max_wait_seconds": 0.05,
         "deletion_check_seconds": 0,
+        "export_threshold_rows": 0,  # these tests are about search; exports have their own
     }
     values.update(overrides)
-    connector = plugin.connect("hubspot", HubSpotSettings(**values), clock=box.app.clock)
+    connector = plugin.connect(
+        "hubspot", HubSpotSettings(**values), clock=box.app.clock, schema_cache=schema_cache
+    )
     assert isinstance(connector, HubSpotConnector)
     return connector
 
@@ -186,8 +191,8 @@ def test_full_cold_pull_pages_typed_values_and_only_the_fields_asked(
     }
     assert by_id["513"]["customer_since"] is None
     assert by_id["513"]["domain"] == "c13.example"
-    # describe, newest-stamp probe, three search pages
-    assert connector.usage().calls == calls_of(catalog) - served == 5
+    # describe and three search pages: no newest-stamp probe
+    assert connector.usage().calls == calls_of(catalog) - served == 4
     assert pull.cursor.stamp == now_stamp(CREATED + timedelta(minutes=COMPANIES))
     assert pull.skipped == []
 
@@ -226,14 +231,25 @@ def _expected(i: int) -> bool:
 
 
 def test_filtered_cold_pull_returns_exactly_the_matching_ids(catalog: Any, connect: Any) -> None:
-    """A pushed-down filter (eq, gte, in, is_null, a date lte, ne) gives exactly the matching companies."""
+    """A pushed-down filter (eq, gte, in, is_null, a date lte, ne) gives exactly the matching companies.
+
+    The cursor is the portal's clock (its answers' ``Date``) when the pull began,
+    less the lookback: no search is spent on the newest stamp.
+    """
     connector = connect(catalog)
     connector.describe("companies")
     before = connector.usage().calls
-    records, _, _ = pulled(connector.pull("companies", ["name"], FILTERS, Cursor()))
+    began = catalog.clock()
+    pull = connector.pull("companies", ["name"], FILTERS, Cursor())
+    records, _, _ = pulled(pull)
+    ended = catalog.clock()
     expected = [str(500 + i) for i in range(1, COMPANIES + 1) if _expected(i)]
     assert sorted((r["Id"] for r in records), key=int) == expected
-    assert connector.usage().calls - before == 2  # the newest-stamp probe and one search page
+    assert connector.usage().calls - before == 1  # one search page, no newest-stamp probe
+    assert pull.cursor.stamp is not None
+    stamp = datetime.fromisoformat(pull.cursor.stamp)
+    lookback = timedelta(seconds=connector._settings.lookback_seconds)
+    assert began - lookback - timedelta(seconds=2) <= stamp <= ended - lookback
 
 
 def test_ne_also_matches_empty_values(catalog: Any, connect: Any) -> None:
@@ -273,7 +289,7 @@ def test_more_groups_than_search_takes_are_widened_and_checked_client_side(
     records, _, _ = pulled(connector.pull("companies", ["name"], groups, Cursor()))
     assert sorted(r["Id"] for r in records) == ["501", "502", "503", "600", "700", "949"]
     assert calls_of(catalog, "list") == lists
-    assert connector.usage().calls - before == 2  # the newest-stamp probe and one search page
+    assert connector.usage().calls - before == 1  # one search page, no newest-stamp probe
     dated = tuple(
         (
             Predicate("createdate", "gte", date(2025, month, 1)),
@@ -367,6 +383,25 @@ def test_deletion_checks_can_be_spaced_out(companies: Any, connect: Any) -> None
     assert warm.cursor.deleted_since == cold.cursor.deleted_since
     later = connect(companies).pull("companies", ["name"], (), warm.cursor)
     assert pulled(later)[1] == ["510"]
+
+
+def test_an_archived_record_is_seen_on_the_daily_listing(companies: Any, connect: Any) -> None:
+    """With the default daily listing, a pull a quarter-hour on costs one search; the next day's lists the archive."""
+    box = companies
+    connector = connect(box, deletion_check_seconds=86_400)
+    cold = connector.pull("companies", ["name"], (), Cursor())
+    pulled(cold)
+    crm(box).crm.objects.basic_api.archive("companies", "510")
+    box.clock.move_to(box.clock() + timedelta(minutes=15))
+    box.app.accounting.reset()
+    quarter = connector.pull("companies", ["name"], (), cold.cursor)
+    assert pulled(quarter)[:2] == ([], [])
+    assert box.app.accounting.snapshot()["hubspot"]["by_endpoint"] == {"search": 1}
+    box.clock.move_to(box.clock() + timedelta(days=1))
+    box.app.accounting.reset()
+    daily = connector.pull("companies", ["name"], (), quarter.cursor)
+    assert pulled(daily)[:2] == ([], ["510"])
+    assert box.app.accounting.snapshot()["hubspot"]["by_endpoint"] == {"search": 1, "list": 1}
 
 
 def test_changes_pulled_incrementally_ignore_the_cold_filter(companies: Any, connect: Any) -> None:

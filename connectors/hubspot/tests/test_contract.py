@@ -57,6 +57,7 @@ class HubSpotDriver(SandboxDriver):
             Capability.FAULTS,
             Capability.SESSIONS,
             Capability.SCHEMA_CACHE,
+            Capability.CLOCK,
         }
     )
     object_name = "deals"
@@ -155,7 +156,10 @@ class HubSpotDriver(SandboxDriver):
         if reserve_percent is not None:
             values["quota_reserve_percent"] = reserve_percent
         return hubspot_plugin.connect(
-            "hubspot", HubSpotSettings(**values), clock=box.clock, schema_cache=schema_cache
+            "hubspot",
+            HubSpotSettings(**values),
+            clock=self.clock_for(box.clock),
+            schema_cache=schema_cache,
         )
 
     def client(self) -> Any:
@@ -206,6 +210,10 @@ class HubSpotDriver(SandboxDriver):
         write_jsonl(folder / "deals.jsonl", rows)
         assert hubspot_load_folder(self.sandbox.app, folder) == {"deals": count}
         return [str(r["id"]) for r in rows]
+
+    def now(self) -> datetime:
+        """The sandbox's clock."""
+        return self.sandbox.clock()
 
     def faults(self, text: str) -> None:
         """Set the portal's fault spec."""

@@ -1,7 +1,8 @@
 """Big reads through Bulk API 2.0 query jobs, with the REST query as the fallback.
 
-Standalone: not yet wired into the pull path (:mod:`okrsync_salesforce._pull`).
-The interface for wiring it::
+The pull path (:mod:`okrsync_salesforce._pull`) reads a first pull through it
+when the first REST page's ``totalSize`` reaches ``bulk_threshold_rows``.
+The interface::
 
     endpoint = BulkEndpoint(instance_url, api_version, session, {"Authorization": "Bearer …"})
     choice = choose_read(endpoint, spec, since, threshold=settings.bulk_threshold_rows)
@@ -68,7 +69,7 @@ import urllib3
 
 from okrsync.connector import Page
 from okrsync.errors import FatalConnectorError, QuotaReserveReached, RetriableConnectorError
-from okrsync_salesforce._errors import CRM
+from okrsync_salesforce._errors import CRM, request_limit
 from okrsync_salesforce._soql import format_datetime, parse_datetime, select
 from okrsync_salesforce._values import dig, to_python
 
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from datetime import datetime
 
+    from okrsync.kit import CursorWindow
     from okrsync_salesforce._pull import PullSpec
 
 __all__ = [
@@ -126,8 +128,12 @@ class BulkEndpoint:
     api_version: str
     session: requests.Session
     headers: Mapping[str, str]
-    """At least ``Authorization``; the kit's transport will renew it when wired."""
+    """At least ``Authorization``."""
     timeout: float = 120.0
+    before: Callable[[str], None] | None = None
+    """Called before each call is sent (the connector's budget: reserve check and count)."""
+    renew: Callable[[], Mapping[str, str]] | None = None
+    """New headers after ``INVALID_SESSION_ID`` (a fresh token); ``None``: the call fails."""
 
     def url(self, path: str) -> str:
         """``https://…/services/data/vXX.X/<path>``."""
@@ -183,22 +189,30 @@ class _Gone(Exception):  # noqa: N818  (control flow, never escapes)
     """The job no longer exists (its results expired)."""
 
 
-def _where(spec: PullSpec, since: datetime | None) -> str | None:
-    """The filter of a first read; since a stamp, the stamp window unfiltered (as REST pulls it)."""
+def _where(spec: PullSpec, since: datetime | None, *, archived: bool = False) -> str | None:
+    """The filter of a first read; since a stamp, the stamp window unfiltered (as REST pulls it).
+
+    ``archived``: a first read of an object that archives records (Task, Event)
+    through ``queryAll``, which returns archived rows, less the recycle bin.
+    """
     if since is not None:
         return f"{spec.stamp_field} >= {format_datetime(since)}"
+    if archived:
+        live = "IsDeleted = false"
+        return live if spec.where is None else f"({spec.where}) AND {live}"
     return spec.where
 
 
-def _all_rows(spec: PullSpec, since: datetime | None) -> bool:
-    return since is not None and spec.soft_deletes
+def _all_rows(spec: PullSpec, since: datetime | None, *, archived: bool = False) -> bool:
+    """Whether the read is a ``queryAll`` (soft deletes since a stamp; archived rows)."""
+    return (since is not None and spec.soft_deletes) or (since is None and archived)
 
 
-def _soql(spec: PullSpec, since: datetime | None) -> str:
+def _soql(spec: PullSpec, since: datetime | None, *, archived: bool = False) -> str:
     return select(
-        spec.select(with_deleted=_all_rows(spec, since)),
+        spec.select(with_deleted=since is not None and spec.soft_deletes),
         spec.object_name,
-        where=_where(spec, since),
+        where=_where(spec, since, archived=archived),
     )
 
 
@@ -228,6 +242,7 @@ class _Calls:
         self.options = options
         self.sleep = sleep
         self.object_name = object_name
+        self.headers = dict(endpoint.headers)
         self.calls = 0
         self.retries = 0
 
@@ -236,9 +251,13 @@ class _Calls:
     ) -> requests.Response:
         """The response of a 2xx, or 404 (the caller decides); every other failure raised."""
         attempt = 0
-        headers = {**self.endpoint.headers, **kwargs.pop("headers", {})}
+        extra = kwargs.pop("headers", {})
+        renewed = False
         while True:
             self.calls += 1
+            if self.endpoint.before is not None:
+                self.endpoint.before(what)
+            headers = {**self.headers, **extra}
             try:
                 response = self.endpoint.session.request(
                     method,
@@ -256,7 +275,17 @@ class _Calls:
                 return response
             code, message = _errors(response)
             response.close()
-            if status >= _SERVER_ERROR or status == _TOO_MANY:
+            if status == _UNAUTHORIZED and self.endpoint.renew is not None and not renewed:
+                log.info("salesforce.bulk.relogin", object=self.object_name, what=what)
+                self.headers = dict(self.endpoint.renew())
+                renewed = True
+                continue
+            concurrent = (
+                status == _FORBIDDEN
+                and code == "REQUEST_LIMIT_EXCEEDED"
+                and request_limit(message, None) == "concurrent"
+            )
+            if status >= _SERVER_ERROR or status == _TOO_MANY or concurrent:
                 attempt = self._again(what, attempt, f"{status} {code}")
                 continue
             self.fail(what, status, code, message)
@@ -312,6 +341,14 @@ def choose_read(
 
 
 @dataclass(slots=True)
+class _Batch:
+    """Rows read but not handed over yet: ``(id, stamp, record)`` (``None``: deleted), skips."""
+
+    rows: list[tuple[str, datetime, dict[str, Any] | None]] = field(default_factory=list)
+    skips: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Set:
     locator: str | None
     skip: int = 0
@@ -333,6 +370,10 @@ class BulkRead:
     resume: BulkCheckpoint | None = None
     sleep: Callable[[float], None] = time.sleep
     connector: str = "salesforce"
+    window: CursorWindow | None = None
+    """The pull's cursor window: each row goes through it (newest stamp, rows seen)."""
+    archived: bool = False
+    """Read archived rows too (``queryAll`` less the recycle bin: Task, Event)."""
     path: Literal["bulk", "rest"] = "bulk"
     reason: str = ""
     """Why the read went through REST (empty when it did not)."""
@@ -418,8 +459,9 @@ class BulkRead:
         calls = self._calls
         assert calls is not None  # noqa: S101  (set in __iter__)
         what = f"bulk query {self.spec.object_name}"
-        operation = "queryAll" if _all_rows(self.spec, self.since) else "query"
-        body = {"operation": operation, "query": _soql(self.spec, self.since)}
+        all_rows = _all_rows(self.spec, self.since, archived=self.archived)
+        query = _soql(self.spec, self.since, archived=self.archived)
+        body = {"operation": "queryAll" if all_rows else "query", "query": query}
         for attempt in range(1, self.options.job_attempts + 1):
             response = calls.send(what, "POST", "jobs/query", json=body)
             job_id = str(response.json()["id"])
@@ -518,22 +560,25 @@ class BulkRead:
             raise _Truncated("an empty result set")
         index = {name.lower(): i for i, name in enumerate(header)}
         seen = 0
-        batch = Page()
+        batch = _Batch()
         for row in rows:
             seen += 1
             if seen <= current.skip:
                 continue
             self._take(batch, index, row)
-            current.skip = seen
-            if len(batch.records) + len(batch.deleted) >= self.options.page_size:
+            if len(batch.rows) >= self.options.page_size:
+                # Rows count as read once their page is handed over: a set that breaks
+                # off later is read again from here (nothing lost, nothing twice).
+                current.skip = seen
                 yield self._out(batch)
-                batch = Page()
+                batch = _Batch()
         if 0 <= expected != seen:
             raise _Truncated(f"{seen} of {expected} rows")
-        if batch.records or batch.deleted:
+        if batch.rows or batch.skips:
+            current.skip = seen
             yield self._out(batch)
 
-    def _take(self, batch: Page, index: dict[str, int], row: list[str]) -> None:
+    def _take(self, batch: _Batch, index: dict[str, int], row: list[str]) -> None:
         def cell(name: str) -> str | None:
             i = index.get(name.lower())
             value = row[i] if i is not None and i < len(row) else ""
@@ -550,7 +595,7 @@ class BulkRead:
 
     def _record(
         self,
-        batch: Page,
+        batch: _Batch,
         record_id: str,
         stamp: Any,
         deleted: bool,
@@ -559,12 +604,10 @@ class BulkRead:
         try:
             moment = parse_datetime(str(stamp))
         except ValueError:
-            self._skip(record_id, f"{self.spec.stamp_field}: unreadable {stamp!r}")
+            batch.skips.append((record_id, f"{self.spec.stamp_field}: unreadable {stamp!r}"))
             return
-        if self.newest is None or moment > self.newest:
-            self.newest = moment
         if deleted:
-            batch.deleted.append(record_id)
+            batch.rows.append((record_id, moment, None))
             return
         out: dict[str, Any] = {"Id": record_id}
         for name, resolved in self.spec.fields:
@@ -572,14 +615,29 @@ class BulkRead:
             try:
                 out[name] = to_python(resolved.type, value)
             except (TypeError, ValueError) as exc:
-                self._skip(record_id, f"{resolved.path}: {exc} (value {repr(value)[:80]})")
+                reason = f"{resolved.path}: {exc} (value {repr(value)[:80]})"
+                batch.skips.append((record_id, reason))
                 return
-        batch.records.append(out)
+        batch.rows.append((record_id, moment, out))
 
-    def _out(self, batch: Page) -> Page:
-        self.counts["records"] += len(batch.records)
-        self.counts["deleted"] += len(batch.deleted)
-        return batch
+    def _out(self, batch: _Batch) -> Page:
+        """The page of a batch being handed over: newest stamp, the window, skips, counts."""
+        page = Page()
+        for record_id, moment, record in batch.rows:
+            if self.newest is None or moment > self.newest:
+                self.newest = moment
+            live = record is not None
+            if self.window is not None and not self.window.fresh(record_id, moment, live=live):
+                continue  # already reported at this stamp (an overlapping window)
+            if record is None:
+                page.deleted.append(record_id)
+            else:
+                page.records.append(record)
+        for record_id, reason in batch.skips:
+            self._skip(record_id, reason)
+        self.counts["records"] += len(page.records)
+        self.counts["deleted"] += len(page.deleted)
+        return page
 
     def _skip(self, record_id: str, reason: str) -> None:
         self.skipped.append((record_id, reason))
@@ -598,16 +656,15 @@ class BulkRead:
         assert calls is not None  # noqa: S101  (set in __iter__)
         self._job = self._set = None
         what = f"query {self.spec.object_name}"
-        kind = "queryAll" if _all_rows(self.spec, self.since) else "query"
+        kind = "queryAll" if _all_rows(self.spec, self.since, archived=self.archived) else "query"
         headers = {"Sforce-Query-Options": f"batchSize={min(self.options.page_size, _REST_PAGE)}"}
-        response = calls.send(
-            what, "GET", f"{kind}/", params={"q": _soql(self.spec, self.since)}, headers=headers
-        )
+        soql = _soql(self.spec, self.since, archived=self.archived)
+        response = calls.send(what, "GET", f"{kind}/", params={"q": soql}, headers=headers)
         while True:
             if response.status_code == _NOT_FOUND:
                 calls.fail(what, _NOT_FOUND, *_errors(response))
             answer = response.json()
-            batch = Page()
+            batch = _Batch()
             for raw in answer.get("records") or []:
                 self._record(
                     batch,

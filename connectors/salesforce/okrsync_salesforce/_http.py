@@ -22,6 +22,8 @@ The budget, the retries and the redaction are the connector toolkit's
 from __future__ import annotations
 
 import re
+import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -36,8 +38,9 @@ from okrsync.errors import (
     FatalConnectorError,
     RetriableConnectorError,
 )
-from okrsync.kit import QuotaMeter, Redactor, RetryPolicy
+from okrsync.kit import QuotaMeter, Redactor, RetryPolicy, ServerClock
 from okrsync_salesforce._auth import Authenticator, Token
+from okrsync_salesforce._bulk import BulkEndpoint
 from okrsync_salesforce._errors import CRM, classify
 
 if TYPE_CHECKING:
@@ -77,10 +80,15 @@ class PinnedAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_session(settings: SalesforceSettings, meter: QuotaMeter | None = None) -> requests.Session:
+def make_session(
+    settings: SalesforceSettings,
+    meter: QuotaMeter | None = None,
+    server_clock: ServerClock | None = None,
+) -> requests.Session:
     """A session with timeouts on every request and the CA pinned (when ``ca_file`` is set).
 
-    With ``meter``, every answer's ``Sforce-Limit-Info`` is reported to it.
+    With ``meter``, every answer's ``Sforce-Limit-Info`` is reported to it; with
+    ``server_clock``, every answer's ``Date``.
     """
     ca_file = str(settings.ca_file) if settings.ca_file is not None else None
     session = requests.Session()
@@ -96,6 +104,12 @@ def make_session(settings: SalesforceSettings, meter: QuotaMeter | None = None) 
                 meter.report(remaining=total - used, limit=total)
 
         session.hooks["response"].append(limits)
+    if server_clock is not None:
+
+        def date(response: requests.Response, *_: Any, **__: Any) -> None:
+            server_clock.observe(response.headers.get("Date"))
+
+        session.hooks["response"].append(date)
     return session
 
 
@@ -105,18 +119,27 @@ class Transport:
     Args:
         name: The connector instance's name (bound to every log line).
         settings: The instance's settings.
+        clock: The connector's clock (for the CRM's, :attr:`server_clock`).
     """
 
-    def __init__(self, name: str, settings: SalesforceSettings) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: SalesforceSettings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.name = name
         self.settings = settings
         self.redact = Redactor()
         self.timeout = settings.timeouts
         self.meter = QuotaMeter(CRM, settings.quota_reserve_percent)
         self.retry = RetryPolicy.of(settings)
-        self.session = make_session(settings, self.meter)
+        self.server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
+        """The org's clock, from the ``Date`` of every answer."""
+        self.session = make_session(settings, self.meter, self.server_clock)
         self.auth = Authenticator(settings, self.session, self.redact, self.timeout)
         self._client: Salesforce | None = None
+        self._login_lock = threading.RLock()
         self._token: Token | None = None
         self._user_id: str | None = None
         self.log = log.bind(connector=name, crm=CRM)
@@ -125,11 +148,15 @@ class Transport:
 
     @property
     def client(self) -> Salesforce:
-        """The simple-salesforce client, logging in first if needed."""
-        if self._client is None:
-            self._login()
-        assert self._client is not None  # noqa: S101  (set by _login)
-        return self._client
+        """The simple-salesforce client, logging in first if needed (once, whatever the threads)."""
+        client = self._client
+        if client is None:
+            with self._login_lock:
+                if self._client is None:
+                    self._login()
+            client = self._client
+        assert client is not None  # noqa: S101  (set by _login)
+        return client
 
     def _login(self) -> None:
         token = self.retry.call(self.auth.login, what="log in", log=self.log, redact=self.redact)
@@ -185,11 +212,12 @@ class Transport:
         """One attempt (with at most one renewal of an expired session), its failure typed."""
         try:
             client = self.client
+            used = self._token
             self._count(what, object_name)
             try:
                 return fn(client)
             except SalesforceExpiredSession:
-                self._renew(what, object_name)
+                self._renew(what, object_name, used)
                 self._count(what, object_name)
                 return fn(self.client)
         except ConnectorError:
@@ -226,12 +254,14 @@ class Transport:
         self.meter.check(what, object_name=object_name)
         self.meter.called()
 
-    def _renew(self, what: str, object_name: str) -> None:
+    def _renew(self, what: str, object_name: str, rejected: Token | None = None) -> None:
         """After ``INVALID_SESSION_ID``: a new token, or (static session) one more try."""
         if self.auth.can_login_again:
             self.log.info("salesforce.auth.relogin", object=object_name, what=what)
-            self._client = None
-            self._login()
+            with self._login_lock:  # pulls at once may meet the expiry together: one login
+                if rejected is None or self._token is rejected:
+                    self._client = None
+                    self._login()
             return
         self.log.warning("salesforce.auth.session_rejected", object=object_name, what=what)
 
@@ -355,6 +385,33 @@ class Transport:
                 raise FatalConnectorError("cannot tell which user the connector acts as", crm=CRM)
             self._user_id = found
         return self._user_id
+
+    # -- Bulk API 2.0 ------------------------------------------------------------------
+
+    def bulk_endpoint(self) -> BulkEndpoint:
+        """Where Bulk API 2.0 calls go: this session and budget, renewing the token as calls do."""
+        client = self.client
+        return BulkEndpoint(
+            self.instance_url,
+            self.settings.api_version,
+            self.session,
+            dict(client.headers),
+            timeout=self.timeout[1],
+            before=lambda what: self._count(what, ""),
+            renew=self._renewed_headers,
+        )
+
+    def _renewed_headers(self) -> dict[str, str]:
+        """Headers with a new token after ``INVALID_SESSION_ID`` (credential flows only)."""
+        if not self.auth.can_login_again:
+            raise FatalConnectorError(
+                "bulk query: the static session id was rejected (INVALID_SESSION_ID): give a "
+                "fresh `session_id` or use the `jwt` or `client_credentials` flow",
+                crm=CRM,
+                code="INVALID_SESSION_ID",
+            )
+        self._renew("bulk query", "")
+        return dict(self.client.headers)
 
     # -- budget --------------------------------------------------------------------
 

@@ -51,11 +51,19 @@ class SalesforceSettings(ConnectorSettings):
     page_size: int = Field(
         2000, ge=200, le=2000, description="Rows per query page (Sforce-Query-Options)."
     )
+    concurrent_pulls: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Objects pulled at once (their round trips overlap; 1: one at a time).",
+    )
     bulk_threshold_rows: int = Field(
         20_000,
         ge=0,
-        description="Rows (from a COUNT()) from which a full pull goes through a Bulk API 2.0 "
-        "query job instead of REST pages (0: never).",
+        description="Rows (the first REST page's totalSize) from which a first pull goes "
+        "through a Bulk API 2.0 query job instead of REST pages (0: never). A job costs about "
+        "7 calls whatever its size (create, polls, result sets of 100 000 rows, delete) and "
+        "waits seconds to minutes for Salesforce; REST costs one call per 2 000 rows.",
     )
 
     @model_validator(mode="after")

@@ -2,8 +2,10 @@
 
 **First pull** (``cursor.stamp is None``): ``query`` with the row filter pushed
 down, ``ORDER BY SystemModstamp, Id`` so progress follows the stamp. With a
-filter, the newest stamp of the whole object is read first (one small query),
-so the cursor covers every row the filter passed over, not only those it kept.
+filter, the cursor is taken from the org's own clock (the ``Date`` of its
+answers, :class:`okrsync.kit.ServerClock`) when the pull began, less the
+lookback: the rows the filter passed over changed before then, or the next
+pull reads them. No query is spent on the object's newest stamp.
 
 **Incremental pull**: the deletions since ``cursor.deleted_since`` first
 (``GET sobjects/{type}/deleted/``, which lists hard and soft deletes of the
@@ -41,13 +43,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
 from okrsync.connector import Cursor, Page, now_stamp
 from okrsync.errors import FatalConnectorError
 from okrsync.kit import CursorWindow
+from okrsync_salesforce._bulk import BulkOptions, BulkRead
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._soql import format_datetime, parse_datetime, select
 from okrsync_salesforce._values import dig, to_python
@@ -126,6 +129,8 @@ class SalesforcePull:
         page_size: int,
         clock: Callable[[], datetime],
         connector: str,
+        bulk_threshold: int = 0,
+        bulk_options: BulkOptions | None = None,
     ) -> None:
         self.transport = transport
         self.spec = spec
@@ -134,10 +139,26 @@ class SalesforcePull:
         self.deletion_check = deletion_check
         self.page_size = page_size
         self.clock = clock
+        self.bulk_threshold = bulk_threshold
+        self.bulk_options = bulk_options or BulkOptions(page_size=page_size)
+        self.path: Literal["rest", "bulk"] = "rest"
+        """How the pull read its rows (``bulk`` when a first pull went through a job)."""
+        self.connector = connector
         self._final: Cursor | None = None
         self._skipped: list[tuple[str, str]] = []
         self._started = False
-        self.counts = {"records": 0, "deleted": 0, "skipped": 0, "duplicates": 0, "pages": 0}
+        self._local = clock()
+        """When this pull began, on the connector's clock."""
+        self._aligned = False
+        """Whether the window's start is on the org's clock yet."""
+        self.counts = {
+            "records": 0,
+            "deleted": 0,
+            "skipped": 0,
+            "duplicates": 0,
+            "pages": 0,
+            "bulk_calls": 0,
+        }
         self.log = log.bind(connector=connector, crm=CRM, object=spec.object_name)
         self.window = CursorWindow(cursor, lookback=lookback, started=clock(), log=self.log)
 
@@ -161,15 +182,18 @@ class SalesforcePull:
 
     def _run(self) -> Iterator[Page]:
         spec = self.spec
+        server = self.transport.server_clock
+        self._local = self.clock()
+        self._aligned = server.offset is not None
         window = self.window = CursorWindow(
-            self.old, lookback=self.lookback, started=self.clock(), log=self.log
+            self.old, lookback=self.lookback, started=server.at(self._local), log=self.log
         )
-        started = window.started
         first = window.first
-        deleted_since = started - self.lookback
         mode = "first" if first else "incremental"
+        deleted_since: datetime | None = None
         if not first and spec.hard_deletes:
-            listed = self._check_deletions(started)
+            listed = self._check_deletions(window.started)
+            self._align()
             if listed is None:
                 mode = "full"
             else:
@@ -181,23 +205,12 @@ class SalesforcePull:
         if mode == "full":
             # Start over as a first pull: nothing of the old cursor may hide a record.
             window = self.window = CursorWindow(
-                Cursor(), lookback=self.lookback, started=started, log=self.log
+                Cursor(), lookback=self.lookback, started=window.started, log=self.log
             )
-            deleted_since = started - self.lookback
+            deleted_since = None
             yield Page(reset=True)
         if mode in {"first", "full"}:
-            top = self._top_stamp() if spec.where is not None else None
-            if top is not None:
-                window.saw(top)
-            if spec.archives and spec.soft_deletes:
-                # Archived activities count like the others (an `all_time` count must not
-                # drop when a task turns a year old); queryAll returns them, with the
-                # recycle bin left out here.
-                live = "IsDeleted = false"
-                where = live if spec.where is None else f"({spec.where}) AND {live}"
-                yield from self._query(where, all_rows=True)
-            else:
-                yield from self._query(spec.where, all_rows=False)
+            yield from self._first()
         else:
             lower, inclusive = window.start()
             if inclusive:  # whole seconds, as SOQL takes them: the overlap only grows
@@ -205,11 +218,37 @@ class SalesforcePull:
             else:
                 where = f"{spec.stamp_field} > {format_datetime(lower)}"
             yield from self._query(where, all_rows=spec.soft_deletes)
+        window = self.window
         self.counts["duplicates"] = window.repeats
+        if deleted_since is None:
+            deleted_since = window.started - self.lookback
         self._final = window.cursor(deleted_since=deleted_since)
         self.log.info(
             "salesforce.pull.completed", mode=mode, cursor=self._final.stamp, **self.counts
         )
+
+    def _first(self) -> Iterator[Page]:
+        """Every row the filter keeps (a first pull, or one starting over)."""
+        spec = self.spec
+        if spec.archives and spec.soft_deletes:
+            # Archived activities count like the others (an `all_time` count must not
+            # drop when a task turns a year old); queryAll returns them, with the
+            # recycle bin left out here.
+            live = "IsDeleted = false"
+            where = live if spec.where is None else f"({spec.where}) AND {live}"
+            yield from self._query(where, all_rows=True, first=True)
+        else:
+            yield from self._query(spec.where, all_rows=False, first=True)
+        if spec.where is not None:
+            # No newest-stamp probe: the rows the filter passed over changed before this
+            # pull began (on the org's clock), less the lookback, or the next pull reads them.
+            self.window.saw(self.window.horizon)
+
+    def _align(self) -> None:
+        """Once an answer of this pull came, put its start on the org's clock (``Date``)."""
+        if not self._aligned and self.transport.server_clock.offset is not None:
+            self.window.align(self.transport.server_clock.at(self._local))
+            self._aligned = True
 
     def _check_deletions(self, started: datetime) -> tuple[list[str], datetime] | None:
         """Deletions not reported yet, and the new ``deleted_since``; ``None``: pull everything.
@@ -220,7 +259,9 @@ class SalesforcePull:
         """
         since = self._deleted_since()
         start = since.replace(second=0, microsecond=0)
-        end = (started + timedelta(seconds=1)).replace(microsecond=0)
+        # `started` is on the org's clock up to the second its `Date` drops, so the listing
+        # asks two seconds on; the org covers up to its own now (`latestDateCovered`).
+        end = (started + timedelta(seconds=2)).replace(microsecond=0)
         # More than a minute apart even if Salesforce read both in whole minutes.
         too_short = end.replace(second=0) - start <= _MIN_WINDOW
         if started - since < self.deletion_check or too_short:
@@ -246,22 +287,27 @@ class SalesforcePull:
 
     # -- queries ----------------------------------------------------------------------
 
-    def _query(self, where: str | None, *, all_rows: bool) -> Iterator[Page]:
+    def _query(self, where: str | None, *, all_rows: bool, first: bool = False) -> Iterator[Page]:
+        """The pages of a query; a ``first`` one as big as the bulk threshold goes through a job."""
         spec = self.spec
         soql = select(
-            spec.select(with_deleted=all_rows),
+            spec.select(with_deleted=all_rows and not first),
             spec.object_name,
             where=where,
             order_by=f"{spec.stamp_field}, Id",
         )
-        pages = self.transport.query_rows(
-            f"query {spec.object_name}",
-            soql,
-            object_name=spec.object_name,
-            all_rows=all_rows,
-            headers={"Sforce-Query-Options": f"batchSize={self.page_size}"},
+        what = f"query {spec.object_name}"
+        headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
+        answer = self.transport.query(
+            what, soql, object_name=spec.object_name, all_rows=all_rows, headers=headers
         )
-        for records in pages:
+        self._align()
+        total = int(answer.get("totalSize") or 0)
+        if first and 0 < self.bulk_threshold <= total and not answer.get("done", True):
+            yield from self._bulk(total, archived=all_rows)
+            return
+        while True:
+            records = list(answer.get("records") or [])
             page = self._page(records)
             self.counts["pages"] += 1
             self.log.debug(
@@ -272,22 +318,42 @@ class SalesforcePull:
                 deleted=len(page.deleted),
             )
             yield page
+            url = answer.get("nextRecordsUrl")
+            if answer.get("done", True) or not url:
+                return
+            answer = self.transport.query_more(
+                f"{what} (next page)", str(url), object_name=spec.object_name, headers=headers
+            )
+            self._align()
 
-    def _top_stamp(self) -> datetime | None:
-        """The newest stamp of the whole object (what a filtered first pull passes over)."""
-        name, stamp = self.spec.object_name, self.spec.stamp_field
-        soql = select([stamp], name, order_by=f"{stamp} DESC", limit=1)
-        answer = self.transport.query(
-            f"query newest {stamp} of {name}",
-            soql,
-            object_name=name,
-            all_rows=self.spec.archives,
+    def _bulk(self, total: int, *, archived: bool) -> Iterator[Page]:
+        """A first pull of ``total`` rows through a Bulk API 2.0 job (the REST page is dropped).
+
+        One job instead of ⌈total / page⌉ query pages; the rows go through the
+        cursor window as a REST pull's do. A job Bulk cannot serve falls back
+        to REST inside the reader (:mod:`okrsync_salesforce._bulk`).
+        """
+        self.path = "bulk"
+        self.log.info("salesforce.pull.bulk", rows=total, threshold=self.bulk_threshold)
+        read = BulkRead(
+            self.transport.bulk_endpoint(),
+            self.spec,
+            options=self.bulk_options,
+            connector=self.connector,
+            window=self.window,
+            archived=archived,
         )
-        rows = answer.get("records") or []
         try:
-            return parse_datetime(rows[0][stamp]) if rows else None
-        except (KeyError, TypeError, ValueError):
-            return None
+            for page in read:
+                self.counts["pages"] += 1
+                self.counts["records"] += len(page.records)
+                yield page
+        finally:
+            self.counts["bulk_calls"] = read.calls
+            self._skipped.extend(read.skipped)
+            self.counts["skipped"] += len(read.skipped)
+        if read.path == "rest":
+            self.path = "rest"
 
     def _deletions(
         self, since: datetime, start: datetime, end: datetime

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from okrsync.errors import FatalConnectorError
+from okrsync_salesforce._bulk import BulkOptions
 from okrsync_salesforce._doctor import Doctor
 from okrsync_salesforce._errors import CRM
 from okrsync_salesforce._http import Transport
@@ -79,12 +80,14 @@ class SalesforceConnector:
         self.name = name
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.transport = Transport(name, settings)
+        self.transport = Transport(name, settings, self.clock)
         self.schemas = Schemas(self.transport, schema_cache)
         self.owners = Owners(self.transport)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)
         self.teams = Teams(self.transport, schema_cache)
         self.log = log.bind(connector=name, crm=CRM)
+        self.concurrent_pulls = settings.concurrent_pulls
+        """Pulls of different objects that may run at once (the transport is shared safely)."""
 
     # -- reading ----------------------------------------------------------------------
 
@@ -158,6 +161,12 @@ class SalesforceConnector:
             page_size=self.settings.page_size,
             clock=self.clock,
             connector=self.name,
+            bulk_threshold=self.settings.bulk_threshold_rows,
+            bulk_options=BulkOptions(
+                page_size=self.settings.page_size,
+                max_retries=self.settings.max_retries,
+                retry_backoff=self.settings.retry_backoff_seconds,
+            ),
         )
 
     # -- okrsync's objects ------------------------------------------------------------

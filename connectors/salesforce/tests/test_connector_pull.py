@@ -239,16 +239,27 @@ def _matches(n: int, filters: RowFilter) -> bool:
 def test_filtered_first_pull_returns_exactly_the_matching_ids(
     big: RunningSalesforceSandbox, filters: RowFilter
 ) -> None:
-    """A first pull pushes the filter down: exactly the ids a literal evaluation selects."""
+    """A first pull pushes the filter down: exactly the ids a literal evaluation selects, in its pages only.
+
+    No query asks for the object's newest stamp: the cursor is the org's clock
+    (its answers' ``Date``) when the pull began, less the lookback, so the next
+    pull starts there rather than at the newest row the filter kept.
+    """
     connector = connector_for(big)
     pull = connector.pull("Opportunity", ["Name", "CreatedDate"], filters, Cursor())
-    records, _, _ = drain(pull)
+    calls = connector.usage().calls
+    began = big.app.clock()
+    records, _, pages = drain(pull)
+    ended = big.app.clock()
+    assert connector.usage().calls - calls == pages
     want = {big_id(n) for n in range(BIG) if _matches(n, filters)}
     assert want
     assert len(records) == len(want)
     assert {r["Id"] for r in records} == want
-    newest = START + timedelta(minutes=BIG - 1)
-    assert pull.cursor.stamp == newest.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # covers all scanned
+    assert pull.cursor.stamp is not None
+    stamp = datetime.fromisoformat(pull.cursor.stamp)
+    lookback = timedelta(seconds=connector.settings.lookback_seconds)
+    assert began - lookback - timedelta(seconds=2) <= stamp <= ended - lookback
     connector.close()
 
 

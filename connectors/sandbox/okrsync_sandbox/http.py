@@ -36,6 +36,12 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         del code, size
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The status line and ``Server``; ``Date`` is the app's (a sandbox: its CRM's clock)."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002  (werkzeug's name)
         logging.getLogger("okrsync_sandbox.http").debug(message, *args, extra={"kind": type})
 

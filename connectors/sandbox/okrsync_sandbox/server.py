@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
@@ -120,6 +121,9 @@ class SandboxApp:
         if response is None:
             _drop(environ)
             response = Response(b"", status=500)
+        # Every answer says when it was made, on the CRM's clock (RFC 9110 `Date`), as the
+        # CRMs' own do; the server would otherwise stamp the machine's time.
+        response.headers.setdefault("Date", http_date(self.clock()))
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response | None:

@@ -9,12 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from okrsync_sql._plugin import SqlObject, SqlPlugin, SqlSettings
-from okrsync_sql.connector import READ_ONLY, SqlConnector
 
 if TYPE_CHECKING:
     from okrsync.plugins import ConnectablePlugin, ConnectorPlugin
 
 __all__ = ["READ_ONLY", "SqlConnector", "SqlObject", "SqlPlugin", "SqlSettings", "plugin"]
+
+
+def __getattr__(name: str) -> object:
+    """The connector and its message, imported only when asked for (they load SQLAlchemy)."""
+    if name in {"SqlConnector", "READ_ONLY"}:
+        from okrsync_sql import connector  # noqa: PLC0415
+
+        return getattr(connector, name)
+    raise AttributeError(name)
+
 
 plugin = SqlPlugin()
 """The plugin object the core discovers (SQLAlchemy, which it needs, is the core's too)."""

@@ -9,13 +9,13 @@ from pydantic import BaseModel as _Model
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from okrsync.kit import ConnectorPluginBase, ConnectorSettings
-from okrsync_sql.connector import SqlConnector
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
     from okrsync.connector import SchemaCache
+    from okrsync_sql.connector import SqlConnector
 
 __all__ = ["SqlObject", "SqlPlugin", "SqlSettings"]
 
@@ -169,5 +169,7 @@ class SqlPlugin(ConnectorPluginBase["SqlSettings", "SqlConnector"]):
         schema_cache: SchemaCache | None,
     ) -> SqlConnector:
         """The connector (its engine connects on first use)."""
+        from okrsync_sql.connector import SqlConnector  # noqa: PLC0415  (loads SQLAlchemy)
+
         del schema_cache  # describes are catalog queries, kept for the life of the connector
         return SqlConnector(instance, settings, clock=clock)

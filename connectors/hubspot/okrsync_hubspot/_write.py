@@ -49,8 +49,10 @@ _BATCH = "crm.objects.batch_api"
 _ASSOCIATIONS = "crm.associations.v4.batch_api"
 _LABELS = "crm.associations.v4.schema.definitions_api"
 READ_LIMIT = 100
-LINKS_KEPT = 5000
-"""Most links (child id → parent key) remembered per object and lookup field."""
+LINKS_KEPT = 50_000
+"""Most links (child id → parent key) remembered per object and lookup field: every
+contribution of 500 key results × 100 owners; check-ins add links every week, and the
+newest are kept."""
 _PER_RECORD_CODES = frozenset({"VALIDATION_ERROR", "CONFLICT", "HTTP_400", "HTTP_409"})
 """Whole-batch refusals caused by some of its records (found by splitting the batch)."""
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from okrsync.connector import UpsertOutcome, UpsertStatus
+from okrsync.connector import NoSchemaCache, UpsertOutcome, UpsertStatus
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
 from okrsync.kit import RETRY_EVENT
 from okrsync_salesforce._errors import CRM, LOCKED, RETRIABLE_CODES
@@ -46,7 +46,7 @@ from okrsync_salesforce._values import dig, to_python
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-    from okrsync.connector import LogicalField, LogicalObject
+    from okrsync.connector import LogicalField, LogicalObject, SchemaCache
     from okrsync_salesforce._http import Transport
     from okrsync_salesforce._plugin import SalesforceSettings
     from okrsync_salesforce._schema import Schemas
@@ -75,16 +75,31 @@ def _chunks(values: Sequence[str], budget: int = _SOQL_KEYS_CHARS) -> Iterator[l
         yield chunk
 
 
+_OWNERS_KEY = "owners/by-email"
+"""The schema-cache entry of the e-mail → user id map."""
+
+
 class Owners:
     """E-mail → active user id, asked once per address (misses remembered too).
 
+    What was found is kept in the schema cache for a day, as HubSpot's owners
+    directory is: a fresh process does not ask again for the owners of the
+    records it writes (a rep added meanwhile is found the next day).
+
     Args:
         transport: How calls reach Salesforce.
+        cache: Where the addresses found are kept for a day (default: nowhere).
     """
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, cache: SchemaCache | None = None) -> None:
         self.transport = transport
-        self._known: dict[str, str | None] = {}
+        self.cache = cache or NoSchemaCache()
+        kept = self.cache.get(_OWNERS_KEY)
+        self._known: dict[str, str | None] = (
+            {str(k): (str(v) if v is not None else None) for k, v in kept.items()}
+            if isinstance(kept, dict)
+            else {}
+        )
 
     def resolve(self, email: str) -> str | None:
         """The id of the active user with that e-mail address, if any."""
@@ -108,6 +123,8 @@ class Owners:
                 found.setdefault(str(row.get("Email") or "").lower(), str(row.get("Id")))
             for email in chunk:
                 self._known[email] = found.get(email)
+        if wanted:
+            self.cache.put(_OWNERS_KEY, dict(self._known))
 
     def get(self, email: str) -> str | None:
         """An address already resolved (``None`` when unknown or not asked)."""

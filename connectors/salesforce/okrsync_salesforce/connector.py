@@ -82,7 +82,7 @@ class SalesforceConnector:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.transport = Transport(name, settings, self.clock)
         self.schemas = Schemas(self.transport, schema_cache)
-        self.owners = Owners(self.transport)
+        self.owners = Owners(self.transport, schema_cache)
         self.writer = Writer(self.transport, self.schemas, self.owners, settings, name)
         self.teams = Teams(self.transport, schema_cache)
         self.log = log.bind(connector=name, crm=CRM)

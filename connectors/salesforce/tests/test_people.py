@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from okrsync.connector import Cursor, RecordOwners
+from okrsync.state.db import open_store
+from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce.connector import SalesforceConnector
 from okrsync_salesforce_sandbox import plugin
@@ -17,6 +19,7 @@ from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from simple_salesforce import Salesforce
 
@@ -93,3 +96,41 @@ def test_a_team_is_a_role_or_a_public_group(
     calls = connector.usage().calls
     connector.team_members("Key Accounts")
     assert connector.usage().calls == calls  # asked once per connector (and cached a day)
+
+
+def test_owner_ids_are_kept_a_day_across_processes(
+    seeded: RunningSalesforceSandbox, tmp_path: Path
+) -> None:
+    """A second connector on the same store resolves the owners the first found without a query."""
+    settings = SalesforceSettings(
+        auth="session",
+        instance_url=seeded.instance_url,
+        session_id=seeded.session_id,
+        ca_file=seeded.ca_file,
+        retry_backoff_seconds=0.001,
+    )
+    db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    users = sorted(u.email for u in Dataset(3, "small", history="salesforce").users() if u.active)
+    first = SalesforceConnector(
+        "salesforce",
+        settings,
+        clock=seeded.app.clock,
+        schema_cache=StoreSchemaCache(db, "default", "salesforce", clock=seeded.app.clock),
+    )
+    found = {e: first.resolve_owner(e) for e in [*users[:3], "nobody@acme.example"]}
+    first.close()
+    assert all(found[e] for e in users[:3])
+    assert found["nobody@acme.example"] is None
+    later = SalesforceConnector(
+        "salesforce",
+        settings,
+        clock=seeded.app.clock,
+        schema_cache=StoreSchemaCache(db, "default", "salesforce", clock=seeded.app.clock),
+    )
+    try:
+        assert {e: later.resolve_owner(e) for e in found} == found
+        assert later.usage().calls == 0  # nothing asked: the store kept them
+        assert later.resolve_owner(users[3]) is not None  # a new address is asked for
+        assert later.usage().calls == 1
+    finally:
+        later.close()

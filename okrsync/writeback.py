@@ -169,6 +169,12 @@ def write_back(
     prune_outbox(engine)
 
 
+OUTBOX_BATCH = 1000
+"""Writes handed to a connector at once: a multiple of both CRMs' batch sizes (Salesforce
+200, HubSpot 100), so they split into full CRM batches (500 made 200 + 200 + 100 in
+Salesforce: one call more per 500 records than the floor)."""
+
+
 def flush_outbox(
     engine: Engine,
     connectors: Mapping[str, Connector],
@@ -176,7 +182,7 @@ def flush_outbox(
     clock: Callable[[], datetime],
     report: WriteReport,
     *,
-    batch: int = 500,
+    batch: int = OUTBOX_BATCH,
     unreachable: Collection[str] = (),
 ) -> None:
     """Send every pending write, objectives before key results before check-ins.

@@ -134,7 +134,7 @@ def _change(kr: KeyResultView, currency: str | None) -> Markup:
     cls = "up" if better else "down"
     word = "better" if better else "worse"
     return Markup(
-        '<span class="{}"><span aria-hidden="true">{}</span> {} '
+        '<span class="{}"><span class="nowrap"><span aria-hidden="true">{}</span> {}</span> '
         '<span class="small">({})</span></span>'
     ).format(cls, arrow, text, word)
 

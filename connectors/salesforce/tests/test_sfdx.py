@@ -396,7 +396,11 @@ def test_salesforce_cli_converts_the_project(tmp_path: Path) -> None:
     assert members["PermissionSet"] == {"OKR_Viewer", "okrsync"}
     assert members["ReportType"] == {"Key_Results_with_Check_ins"}
     assert "OKR_Dashboards/OKR_Overview" in members["Dashboard"]
-    assert len(members["ListView"]) == 6
+    assert members["ListView"] == {
+        f"{p.parent.parent.name}.{p.name.removesuffix('.listView-meta.xml')}"
+        for p in DEFAULT.glob("objects/*/listViews/*.listView-meta.xml")
+    }
+    assert "OKR_Contribution__c.My_Contributions" in members["ListView"]
     assert text(manifest, "m:version") == API_VERSION
 
 

@@ -88,6 +88,9 @@ def test_demo_syncs_checks_in_weekly_and_shows_trends(
     assert "/lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results" in text
     assert "sf project deploy start --source-dir " in text
     assert "CRM → OKR Key Results" in text
+    flat = " ".join(text.split())
+    assert "OKR Contributions" in flat  # every okrsync object a rep can open, in both CRMs
+    assert "My contributions" in flat
     assert f"Status page: {page}" in text.replace("\n", "")
     html = page.read_text(encoding="utf-8")
     assert "Acme sales OKRs · 2026-Q3" in html

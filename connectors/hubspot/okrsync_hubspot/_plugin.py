@@ -97,9 +97,15 @@ class HubSpotPlugin(ConnectorPluginBase["HubSpotSettings", "HubSpotConnector"]):
 
     def where_reps_look(self, base_url: str) -> str:
         """Okrsync's custom objects in the CRM menu, and saved views by owner."""
+        from okrsync.crm_objects import KEY_RESULT, OKR_OBJECTS  # noqa: PLC0415  (lazy, as the CLI)
+
+        rest = [o for o in OKR_OBJECTS if o is not KEY_RESULT]
+        others = ", ".join(o.plural for o in rest)
+        names = ", ".join(f"okr_{o.name}" for o in (KEY_RESULT, *rest))
         return (
-            "CRM → [bold]OKR Key Results[/bold] (also OKR Objectives, OKR Check-ins), "
-            "objects okr_key_result, okr_objective, okr_check_in; save a view filtered by owner, "
+            f"CRM → [bold]{KEY_RESULT.plural}[/bold] (also {others}), "
+            f"objects {names}; save a view filtered by owner (My contributions: "
+            "okr_contribution owned by me), "
             f"e.g.\n  {base_url.rstrip('/')}/crm/v3/objects/okr_key_result"
         )
 

@@ -104,9 +104,12 @@ class SalesforcePlugin(ConnectorPluginBase["SalesforceSettings", "SalesforceConn
     def where_reps_look(self, base_url: str) -> str:
         """The OKRs app and its list views, and how a real org gets them."""
         list_view = "lightning/o/OKR_Key_Result__c/list?filterName=My_Key_Results"
+        from okrsync.crm_objects import OKR_OBJECTS  # noqa: PLC0415  (lazy, as the CLI)
+
+        tabs = ", ".join(o.plural for o in OKR_OBJECTS)
         return (
-            "App Launcher → [bold]OKRs[/bold] (tabs OKR Objectives, OKR Key Results, "
-            "OKR Check-ins; list views My key results, At risk or off track, This cycle), e.g.\n"
+            f"App Launcher → [bold]OKRs[/bold] (tabs {tabs}; list views My key results, "
+            "At risk or off track, This cycle, My contributions), e.g.\n"
             f"  {base_url.rstrip('/')}/{list_view}\n"
             "a real org gets the app from:\n"
             f"  {self.deploy_command()}"

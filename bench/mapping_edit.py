@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import Sandbox, run_child
+from run import Sandbox, base_job, job_for, run_child
 
 from mappings import write_mappings
 
@@ -75,13 +75,7 @@ objectives:
 
 def _cycle(box: Sandbox, base: dict[str, Any], kind: str) -> dict[str, Any]:
     box.reset()
-    job = base | {
-        "kind": kind,
-        "moment": box.moment.isoformat(),
-        "mono": box.mono,
-        "as_of": box.moment.date().isoformat(),
-    }
-    result = run_child(job)
+    result = run_child(job_for(box, base, kind))
     stats = box.stats()
     calls = {crm: int(entry.get("calls", 0)) for crm, entry in stats.items()}
     endpoints = {crm: dict(entry.get("by_endpoint", {})) for crm, entry in stats.items()}
@@ -109,21 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         box = Sandbox(args.size, 0.0, folder)
         print(f"== {args.size:,} rows/CRM, {args.krs} KRs, then two mapping edits")
         try:
-            base = {
-                "config": str(box.config),
-                "mappings": str(mappings),
-                "db": str(folder / "state.db"),
-                "info": box.info,
-            }
-            run_child(
-                base
-                | {
-                    "kind": "provision",
-                    "moment": box.moment.isoformat(),
-                    "mono": box.mono,
-                    "as_of": box.moment.date().isoformat(),
-                }
-            )
+            base = base_job(box, mappings, folder)
+            run_child(job_for(box, base, "provision"))
             cold = _cycle(box, base, "cold")
             _cycle(box, base, "warm")
             (mappings / "edit-widen.yaml").write_text(WIDEN, encoding="utf-8")

@@ -279,6 +279,26 @@ def _cycle_main(job: dict[str, Any], out: Any) -> None:
     out.put(result)
 
 
+def base_job(box: Sandbox, mappings: Path, folder: Path) -> dict[str, Any]:
+    """What every cycle's job of one scenario shares: config, mappings, store, sandbox."""
+    return {
+        "config": str(box.config),
+        "mappings": str(mappings),
+        "db": str(folder / "state.db"),
+        "info": box.info,
+    }
+
+
+def job_for(box: Sandbox, base: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A cycle's job: ``base`` with its kind and the sandbox's moment."""
+    return base | {
+        "kind": kind,
+        "moment": box.moment.isoformat(),
+        "mono": box.mono,
+        "as_of": box.moment.date().isoformat(),
+    }
+
+
 def run_child(job: dict[str, Any]) -> dict[str, Any]:
     """Run one job in a fresh (spawned) process and return its result."""
     ctx = mp.get_context("spawn")
@@ -404,22 +424,12 @@ def scenario(
                 flush=True,
             )
             try:
-                base = {
-                    "config": str(box.config),
-                    "mappings": str(mappings),
-                    "db": str(folder / "state.db"),
-                    "info": box.info,
-                }
+                base = base_job(box, mappings, folder)
 
                 def job(
                     kind: str, box: Sandbox = box, base: dict[str, Any] = base
                 ) -> dict[str, Any]:
-                    return base | {
-                        "kind": kind,
-                        "moment": box.moment.isoformat(),
-                        "mono": box.mono,
-                        "as_of": box.moment.date().isoformat(),
-                    }
+                    return job_for(box, base, kind)
 
                 run_child(job("provision"))
                 previous_rows: dict[str, int] = {}

@@ -37,7 +37,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from okrsync.cube import Cubes
+from okrsync.cube import Cubes, as_number, divide
 from okrsync.metric import (
     Aggregate,
     ChurnRate,
@@ -244,7 +244,7 @@ class _Plan:
         if isinstance(expr, Ratio):
             top = self.compile(connector, expr.ratio.numerator)  # type: ignore[arg-type]
             bottom = self.compile(connector, expr.ratio.denominator)  # type: ignore[arg-type]
-            return lambda values: _divide(top(values), bottom(values))
+            return lambda values: divide(top(values), bottom(values))
         if isinstance(expr, Per):
             return self.per(connector, expr)
         if isinstance(expr, Nps):
@@ -276,7 +276,7 @@ class _Plan:
             return lambda values: float(values.get(key) or 0)
         if fn == "count_distinct":
             return lambda values: float(values.get(key) or 0)
-        return lambda values: _number(values.get(key))
+        return lambda values: as_number(values.get(key))
 
     def nps(self, connector: str, expr: Nps) -> Getter:
         rt = self.table(connector, expr.object_name)
@@ -317,14 +317,14 @@ class _Plan:
         lost = sa.and_(base, churned >= start, churned <= last)
         active_key = self.term(connector, rt.obj, sa.func.sum(sa.case((active, 1), else_=0)))
         lost_key = self.term(connector, rt.obj, sa.func.sum(sa.case((lost, 1), else_=0)))
-        return lambda values: _divide(
+        return lambda values: divide(
             float(values.get(lost_key) or 0), float(values.get(active_key) or 0)
         )
 
     def per(self, connector: str, expr: Per) -> Getter:
         top = self.compile(connector, expr.per.numerator)  # type: ignore[arg-type]
         bottom = self.compile(connector, expr.per.denominator)  # type: ignore[arg-type]
-        return lambda values: _divide(top(values), bottom(values))
+        return lambda values: divide(top(values), bottom(values))
 
     def duration(self, connector: str, expr: Duration) -> Getter:
         """Average or median of the durations of the matching records, in the stated unit."""
@@ -417,16 +417,6 @@ def _summary(function: str, durations: Subquery, *, grouped: bool = False) -> Se
 
 def _scaled(value: Any, seconds: float) -> float | None:
     return None if value is None else float(value) / seconds
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _divide(top: float | None, bottom: float | None) -> float | None:
-    if top is None or not bottom:
-        return None
-    return top / bottom
 
 
 def evaluate(

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from okrsync.model import Cycle
     from okrsync.state.replica import ReplicaTable
 
-__all__ = ["MAX_GROUPS", "Cubes"]
+__all__ = ["MAX_GROUPS", "Cubes", "as_number", "divide"]
 
 MAX_GROUPS = 50_000
 """Groups from which a cube is dropped for the SQL path (the Python side would cost more)."""
@@ -182,7 +182,7 @@ class Cubes:
             bottom = self._part(plan, connector, expr.ratio.denominator, pending)
             if top is None or bottom is None:
                 return None
-            return lambda values: _divide(top(values), bottom(values))
+            return lambda values: divide(top(values), bottom(values))
         if isinstance(expr, Nps):
             return self._nps(plan, connector, expr, pending)
         if isinstance(expr, Aggregate) and expr.function != "count_distinct":
@@ -204,6 +204,19 @@ class Cubes:
         if key not in self.cubes:
             self.cubes[key] = _Cube(rt, day)
         return self.cubes[key]
+
+    def _source(
+        self, plan: Conditions, connector: str, expr: Aggregate | Nps
+    ) -> tuple[_Cube, tuple[tuple[int, ...], ...], tuple[str, str] | None] | None:
+        """The cube an expression reads, its where groups as atoms, and its window field."""
+        window = expr.window_field()
+        cube = self._cube(plan, connector, expr.object_name, window[0] if window else None)
+        if cube is None:
+            return None
+        groups = self._where(plan, cube, expr.where_groups())
+        if groups is None:
+            return None
+        return cube, groups, window
 
     def _where(
         self, plan: Conditions, cube: _Cube, groups: list[dict[str, Condition]]
@@ -241,13 +254,10 @@ class Cubes:
         expr: Aggregate,
         pending: list[tuple[_Cube, _Term]],
     ) -> Getter | None:
-        window = expr.window_field()
-        cube = self._cube(plan, connector, expr.object_name, window[0] if window else None)
-        if cube is None:
+        found = self._source(plan, connector, expr)
+        if found is None:
             return None
-        groups = self._where(plan, cube, expr.where_groups())
-        if groups is None:
-            return None
+        cube, groups, window = found
         measure = None
         if expr.function != "count":
             name = expr.field or ""
@@ -257,18 +267,15 @@ class Cubes:
         pending.append((cube, term))
         if expr.function in {"count", "sum"}:
             return lambda values: float(values.get(id(term)) or 0)
-        return lambda values: _number(values.get(id(term)))
+        return lambda values: as_number(values.get(id(term)))
 
     def _nps(
         self, plan: Conditions, connector: str, expr: Nps, pending: list[tuple[_Cube, _Term]]
     ) -> Getter | None:
-        window = expr.window_field()
-        cube = self._cube(plan, connector, expr.object_name, window[0] if window else None)
-        if cube is None:
+        found = self._source(plan, connector, expr)
+        if found is None:
             return None
-        groups = self._where(plan, cube, expr.where_groups())
-        if groups is None:
-            return None
+        cube, groups, window = found
         score = plan.column(cube.rt, expr.field)
         field_key = expr.field.lower()
         valid = cube.atom(
@@ -476,11 +483,13 @@ def _value(term: _Term, cubes: dict[tuple[int, ...], _Groups]) -> Any:
     return max(e.maxs[m] for e in present)
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A value read from the replica as a float (``None`` stays ``None``)."""
     return None if value is None else float(value)
 
 
-def _divide(top: float | None, bottom: float | None) -> float | None:
+def divide(top: float | None, bottom: float | None) -> float | None:
+    """``top / bottom``, or ``None`` when either is missing or the bottom is 0."""
     if top is None or not bottom:
         return None
     return top / bottom

@@ -36,17 +36,21 @@ def seeded() -> Iterator[RunningSalesforceSandbox]:
     box.stop()
 
 
+def settings_of(box: RunningSalesforceSandbox) -> SalesforceSettings:
+    """A session on the sandbox, retrying at once."""
+    return SalesforceSettings(
+        auth="session",
+        instance_url=box.instance_url,
+        session_id=box.session_id,
+        ca_file=box.ca_file,
+        retry_backoff_seconds=0.001,
+    )
+
+
 @pytest.fixture
 def connector(seeded: RunningSalesforceSandbox) -> Iterator[SalesforceConnector]:
     """A connector on the seeded sandbox."""
-    settings = SalesforceSettings(
-        auth="session",
-        instance_url=seeded.instance_url,
-        session_id=seeded.session_id,
-        ca_file=seeded.ca_file,
-        retry_backoff_seconds=0.001,
-    )
-    made = SalesforceConnector("salesforce", settings, clock=seeded.app.clock)
+    made = SalesforceConnector("salesforce", settings_of(seeded), clock=seeded.app.clock)
     yield made
     made.close()
 
@@ -102,13 +106,7 @@ def test_owner_ids_are_kept_a_day_across_processes(
     seeded: RunningSalesforceSandbox, tmp_path: Path
 ) -> None:
     """A second connector on the same store resolves the owners the first found without a query."""
-    settings = SalesforceSettings(
-        auth="session",
-        instance_url=seeded.instance_url,
-        session_id=seeded.session_id,
-        ca_file=seeded.ca_file,
-        retry_backoff_seconds=0.001,
-    )
+    settings = settings_of(seeded)
     db = open_store(f"sqlite:///{tmp_path / 'state.db'}")
     users = sorted(u.email for u in Dataset(3, "small", history="salesforce").users() if u.active)
     first = SalesforceConnector(

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from okrsync.errors import ConnectorError
-from okrsync.metric import ChurnRate, Duration, Per, Ratio
+from okrsync.metric import ChurnRate, Duration, leaf_terms
 from okrsync.plan import resolve_field
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from okrsync.catalog import Catalog
     from okrsync.connector import Connector, ObjectInfo
-    from okrsync.metric import Aggregate, Expr, Nps
+    from okrsync.metric import Expr
 
 __all__ = ["Uncomputable", "explain", "metric_reads", "uncomputable_metrics"]
 
@@ -63,21 +63,10 @@ class Uncomputable:
         return {path.split(".", 1)[1] for path in self.missing_fields}
 
 
-def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
-    if isinstance(expr, Ratio):
-        yield from _terms(expr.ratio.numerator)  # type: ignore[arg-type]
-        yield from _terms(expr.ratio.denominator)  # type: ignore[arg-type]
-    elif isinstance(expr, Per):
-        yield from _terms(expr.per.numerator)  # type: ignore[arg-type]
-        yield from _terms(expr.per.denominator)  # type: ignore[arg-type]
-    else:
-        yield expr
-
-
 def metric_reads(expr: Expr) -> dict[str, set[str]]:
     """The fields (paths) an expression reads, per object."""
     reads: dict[str, set[str]] = {}
-    for term in _terms(expr):
+    for term in leaf_terms(expr):
         fields = reads.setdefault(term.object_name, set())
         for group in term.where_groups():
             fields.update(group)

@@ -27,7 +27,7 @@ import math
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -42,6 +42,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "AGGREGATIONS",
@@ -64,6 +67,7 @@ __all__ = [
     "WindowRange",
     "accumulates",
     "describe_value",
+    "leaf_terms",
     "matching",
     "natural_unit",
     "parse_number",
@@ -848,3 +852,15 @@ def window_bounds(
         return None, None
     days = int(match.group(2))
     return as_of - timedelta(days=days - 1), as_of
+
+
+def leaf_terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
+    """The terms an expression reads from the data: a ratio's or quotient's parts, in order."""
+    if isinstance(expr, Ratio):
+        yield from leaf_terms(expr.ratio.numerator)  # type: ignore[arg-type]
+        yield from leaf_terms(expr.ratio.denominator)  # type: ignore[arg-type]
+    elif isinstance(expr, Per):
+        yield from leaf_terms(expr.per.numerator)  # type: ignore[arg-type]
+        yield from leaf_terms(expr.per.denominator)  # type: ignore[arg-type]
+    else:
+        yield expr

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from okrsync._parallel import run_each
 from okrsync.connector import FieldInfo, Predicate, RecordOwners
 from okrsync.errors import ConnectorError, RetriableConnectorError
-from okrsync.metric import Aggregate, ChurnRate, Duration, Nps, Operators, Per, Ratio
+from okrsync.metric import Aggregate, ChurnRate, Duration, Nps, Operators, leaf_terms
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from okrsync._yaml import LocatedDocument, YamlPath
     from okrsync.connector import Connector, ObjectInfo, RowFilter
     from okrsync.errors import Problem
-    from okrsync.metric import Condition, Expr
+    from okrsync.metric import Condition
     from okrsync.model import KeyResult, MappingSet
 
 __all__ = [
@@ -239,17 +239,6 @@ def _predicates(name: str, cond: Condition) -> Iterator[Predicate]:
         yield Predicate(name, "eq", cond)
 
 
-def _terms(expr: Expr) -> Iterator[Aggregate | Nps | ChurnRate | Duration]:
-    if isinstance(expr, Ratio):
-        yield from _terms(expr.ratio.numerator)  # type: ignore[arg-type]
-        yield from _terms(expr.ratio.denominator)  # type: ignore[arg-type]
-    elif isinstance(expr, Per):
-        yield from _terms(expr.per.numerator)  # type: ignore[arg-type]
-        yield from _terms(expr.per.denominator)  # type: ignore[arg-type]
-    else:
-        yield expr
-
-
 def _add(plan: ObjectPlan, term: Aggregate | Nps | ChurnRate, kr: KeyResult) -> None:
     groups = term.where_groups()
     window: tuple[Predicate, ...] = ()
@@ -324,7 +313,7 @@ def build_plan(mappings: MappingSet) -> PullPlan:
     """The pull plan of every key result in ``mappings``."""
     plan = PullPlan()
     for kr in mappings.key_results():
-        for term in _terms(kr.metric.expr):
+        for term in leaf_terms(kr.metric.expr):
             if isinstance(term, Duration):
                 _add_duration(plan, term, kr)
                 continue
@@ -362,7 +351,7 @@ def window_fields(obj_plan: ObjectPlan) -> set[str]:
     """The date fields the metrics over the plan's object window by (the replica indexes them)."""
     found: set[str] = set()
     for kr in obj_plan.users:
-        for term in _terms(kr.metric.expr):
+        for term in leaf_terms(kr.metric.expr):
             window = getattr(term, "window_field", None)
             if getattr(term, "object_name", None) != obj_plan.obj or window is None:
                 continue
@@ -660,7 +649,7 @@ def _undated(
         if kr.origin is None:
             continue
         inline = kr.metric.name is None and isinstance(kr.metric.expr, Duration)
-        for term in _terms(kr.metric.expr):
+        for term in leaf_terms(kr.metric.expr):
             if not isinstance(term, Duration):
                 continue
             for obj, name, at in _dated_fields(term):

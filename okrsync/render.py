@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from okrsync.numbers import plain_number, trim_zeros
 from okrsync.scoring import AT_RISK_AT, ON_TRACK_AT
 
 if TYPE_CHECKING:
@@ -50,13 +51,7 @@ STATUS_STYLE = {
     "error": "bold red",
 }
 _MILLION = 1_000_000
-_TEN_THOUSAND = 10_000
 _HUNDRED = 100
-
-
-def _trim(text: str) -> str:
-    """``2.50`` → ``2.5``, ``3.00`` → ``3``."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_value(value: float | None, unit: str | None = None, currency: str | None = None) -> str:
@@ -73,26 +68,20 @@ def format_value(value: float | None, unit: str | None = None, currency: str | N
     sign = "-" if value < 0 else ""
     size = abs(value)
     if unit == "percent":
-        text = _trim(f"{size * 100:.1f}")
+        text = trim_zeros(f"{size * 100:.1f}")
         return ("" if text == "0" else sign) + text + "%"
     if unit == "currency":
         if size >= _MILLION - 500:  # 999,500 and up reads as 1 M, not 1000 k
-            body = _trim(f"{size / _MILLION:.2f}") + " M"
+            body = trim_zeros(f"{size / _MILLION:.2f}") + " M"
         elif size >= _HUNDRED * 1000:
             body = f"{size / 1000:.0f} k"
         else:
-            body = f"{size:,.0f}" if size >= _HUNDRED else _trim(f"{size:.2f}")
+            body = f"{size:,.0f}" if size >= _HUNDRED else trim_zeros(f"{size:.2f}")
         prefix = f"{currency.upper()} " if currency else ""
         return prefix + ("" if body == "0" else sign) + body
     if unit in {"hours", "days"}:
-        return sign + _trim(f"{size:,.1f}") + f" {unit[0]}"
-    if unit in {"count", "nps"}:
-        decimals = 0 if abs(size - round(size)) < 0.05 else 1  # noqa: PLR2004
-    elif size >= _TEN_THOUSAND or float(size).is_integer():
-        decimals = 0
-    else:
-        decimals = 2
-    body = _trim(f"{size:,.{decimals}f}") if decimals else f"{size:,.0f}"
+        return sign + trim_zeros(f"{size:,.1f}") + f" {unit[0]}"
+    body = plain_number(size, unit)
     return ("" if body == "0" else sign) + body
 
 

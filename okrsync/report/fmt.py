@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from okrsync.numbers import plain_number, trim_zeros
+
 if TYPE_CHECKING:
     from datetime import date
 
@@ -32,11 +34,6 @@ _MINUS = "\N{MINUS SIGN}"
 _THIN = "\N{NARROW NO-BREAK SPACE}"
 
 
-def _trim(text: str) -> str:
-    """``2.50`` → ``2.5``, ``3.00`` → ``3``."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _signed(text: str, negative: bool, *, plus: bool) -> str:
     if negative:
         return _MINUS + text
@@ -47,12 +44,12 @@ def _compact(amount: float) -> str:
     """``2500000`` → ``2.5 M``, ``750000`` → ``750 k``, ``1234`` → ``1,234``."""
     size = abs(amount)
     if size >= _MILLION - 500:  # 999,500 and up reads as 1 M, not 1000 k
-        return f"{_trim(f'{size / _MILLION:.2f}')}{_THIN}M"
+        return f"{trim_zeros(f'{size / _MILLION:.2f}')}{_THIN}M"
     if size >= _HUNDRED_THOUSAND:
         return f"{size / 1000:.0f}{_THIN}k"
     if size >= _TEN_THOUSAND:
-        return f"{_trim(f'{size / 1000:.1f}')}{_THIN}k"
-    return f"{size:,.0f}" if size >= 100 else _trim(f"{size:,.2f}")  # noqa: PLR2004
+        return f"{trim_zeros(f'{size / 1000:.1f}')}{_THIN}k"
+    return f"{size:,.0f}" if size >= 100 else trim_zeros(f"{size:,.2f}")  # noqa: PLR2004
 
 
 def _money(amount: float, currency: str | None, *, plus: bool) -> str:
@@ -66,16 +63,7 @@ def _money(amount: float, currency: str | None, *, plus: bool) -> str:
 
 
 def _plain(value: float, unit: str | None, *, plus: bool) -> str:
-    size = abs(value)
-    if unit in {"count", "nps"}:
-        decimals = 0 if abs(size - round(size)) < 0.05 else 1  # noqa: PLR2004
-    elif size >= _TEN_THOUSAND or float(size).is_integer():
-        decimals = 0
-    else:
-        decimals = 2
-    body = f"{size:,.{decimals}f}"
-    if decimals:
-        body = _trim(body)
+    body = plain_number(abs(value), unit)
     zero = float(body.replace(",", "")) == 0
     return _signed(body, value < 0 and not zero, plus=plus and not zero)
 
@@ -85,7 +73,7 @@ def format_value(value: float | None, unit: str | None = None, currency: str | N
     if value is None or not math.isfinite(value):
         return "—"
     if unit == "percent":
-        body = _trim(f"{abs(value) * 100:.1f}") + "%"
+        body = trim_zeros(f"{abs(value) * 100:.1f}") + "%"
         return _signed(body, value < 0 and body != "0%", plus=False)
     if unit == "currency":
         return _money(value, currency, plus=False)
@@ -97,7 +85,7 @@ def format_change(delta: float | None, unit: str | None = None, currency: str | 
     if delta is None or not math.isfinite(delta):
         return "—"
     if unit == "percent":
-        body = _trim(f"{abs(delta) * 100:.1f}")
+        body = trim_zeros(f"{abs(delta) * 100:.1f}")
         if body == "0":
             return "±0 pp"
         return _signed(f"{body}{_THIN}pp", delta < 0, plus=True)

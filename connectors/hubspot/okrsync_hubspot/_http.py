@@ -317,24 +317,9 @@ class Transport:
                     _log().warning("hubspot.http.expired", action=action, attempt=attempt, **where)
                     if attempt == 1:
                         continue
-                if failure.status == _TOO_MANY and _daily(failure, headers):
-                    raise QuotaReserveReached(
-                        f"HubSpot could not {action}: the portal's daily API limit is spent; "
-                        "the run stops with its progress saved and resumes when it resets",
-                        crm=CRM,
-                        code="DAILY_LIMIT",
-                        **where,
-                    ) from None
-                raise self._error(failure, action, where, _retry_after(headers)) from None
+                raise self._refused(failure, headers, action, where) from None
             except HTTPError as exc:
-                raise RetriableConnectorError(
-                    f"HubSpot could not {action}: {type(exc).__name__}: "
-                    f"{self.redactor(str(exc))}; retry later",
-                    crm=CRM,
-                    code="TRANSPORT_ERROR",
-                    object_name=where["object_name"],
-                    record=where["record"],
-                ) from None
+                raise self._dropped(exc, action, where) from None
             data = response.data
             body = json.loads(data) if data else None
             return Reply(int(response.status), body)
@@ -367,28 +352,40 @@ class Transport:
                     method, self._host + path, headers=headers, body=payload
                 )
             except HTTPError as exc:
-                raise RetriableConnectorError(
-                    f"HubSpot could not {action}: {type(exc).__name__}: "
-                    f"{self.redactor(str(exc))}; retry later",
-                    crm=CRM,
-                    code="TRANSPORT_ERROR",
-                    object_name=object_name,
-                ) from None
+                raise self._dropped(exc, action, where) from None
             if response.status >= _FIRST_FAILURE:
                 failure = failure_of(response.status, response.data)
-                if response.status == _TOO_MANY and _daily(failure, response.headers):
-                    raise QuotaReserveReached(
-                        f"HubSpot could not {action}: the portal's daily API limit is spent",
-                        crm=CRM,
-                        code="DAILY_LIMIT",
-                        **where,
-                    )
-                raise self._error(failure, action, where, _retry_after(response.headers))
+                raise self._refused(failure, response.headers, action, where)
             data = response.data
             return Reply(int(response.status), json.loads(data) if data else None)
 
         return self.retry.call(
             once, what=action, log=self.log, redact=self.redactor, object_name=object_name
+        )
+
+    def _refused(
+        self, failure: ApiFailure, headers: Any, action: str, where: dict[str, str]
+    ) -> ConnectorError:
+        """The error of a failed answer: the daily limit spent stops the run, else translated."""
+        if failure.status == _TOO_MANY and _daily(failure, headers):
+            return QuotaReserveReached(
+                f"HubSpot could not {action}: the portal's daily API limit is spent; "
+                "the run stops with its progress saved and resumes when it resets",
+                crm=CRM,
+                code="DAILY_LIMIT",
+                **where,
+            )
+        return self._error(failure, action, where, _retry_after(headers))
+
+    def _dropped(self, exc: Exception, action: str, where: dict[str, str]) -> ConnectorError:
+        """A connection that failed before any answer (reset, timeout): retriable."""
+        return RetriableConnectorError(
+            f"HubSpot could not {action}: {type(exc).__name__}: "
+            f"{self.redactor(str(exc))}; retry later",
+            crm=CRM,
+            code="TRANSPORT_ERROR",
+            object_name=where["object_name"],
+            record=where["record"],
         )
 
     def _error(

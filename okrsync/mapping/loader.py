@@ -9,7 +9,7 @@ together, sorted by file and position.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -627,7 +627,7 @@ class _Loader:
                     )
                 )
                 continue
-            linked.append((_with_parent(objective, full), origin))
+            linked.append((replace(objective, aligns_to=full), origin))
         self.objectives = linked
 
 
@@ -653,19 +653,6 @@ def _aligned_full_key(objective: Objective) -> str | None:
     if ref is None:
         return None
     return ref if "/" in ref else f"{objective.cycle.name}/{ref}"
-
-
-def _with_parent(objective: Objective, full: str) -> Objective:
-    return Objective(
-        key=objective.key,
-        cycle=objective.cycle,
-        title=objective.title,
-        key_results=objective.key_results,
-        description=objective.description,
-        owner=objective.owner,
-        aligns_to=full,
-        origin=objective.origin,
-    )
 
 
 def _owner(spec: OwnerSpec | None) -> Owner | None:

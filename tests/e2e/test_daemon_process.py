@@ -179,7 +179,7 @@ def test_daemon_syncs_reloads_mappings_and_stops_cleanly(
         assert check.returncode == 0, check.stderr
         cycles = succeeded_cycles(base)
         daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
+        assert daemon.wait(timeout=30) == 0, stderr_path.read_text(encoding="utf-8")[-3000:]
     finally:
         if daemon.poll() is None:
             daemon.kill()

@@ -182,9 +182,9 @@ def diff(
     """
     for (connector, obj), records in wanted.items():
         written = {
-            row.key: row.digest
-            for row in session.exec(
-                select(WrittenRow).where(
+            str(key): str(found)
+            for key, found in session.exec(
+                select(WrittenRow.key, WrittenRow.digest).where(
                     WrittenRow.connector == connector, WrittenRow.object == obj
                 )
             )

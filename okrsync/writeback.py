@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, delete, exists, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -101,16 +102,19 @@ def stage(
     Pending writes of earlier runs for the same records are replaced by the
     new ones; pending writes for records no longer wanted stay and are sent.
     """
-    staged = 0
-    with Session(engine) as session, session.no_autoflush:  # one flush, at the commit
-        pending: dict[tuple[str, str], dict[str, OutboxRow]] = {}
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    superseded: list[int] = []
+    with Session(engine) as session:
+        pending: dict[tuple[str, str], dict[str, int]] = {}
         for change in diff(session, wanted):
             connector, obj, key = change.connector, change.obj, change.key
             if (connector, obj) not in pending:
                 pending[connector, obj] = {
-                    row.key: row
-                    for row in session.exec(
-                        select(OutboxRow).where(
+                    str(found_key): int(row_id or 0)
+                    for row_id, found_key in session.exec(
+                        select(OutboxRow.id, OutboxRow.key).where(
                             OutboxRow.connector == connector,
                             OutboxRow.object == obj,
                             OutboxRow.state == "pending",
@@ -121,32 +125,38 @@ def stage(
             if not change.changed:
                 report.add(report.unchanged, connector)
                 if key in waiting:
-                    waiting[key].state = "superseded"
-                    session.add(waiting[key])
+                    superseded.append(waiting[key])
                 continue
+            fields = {
+                "payload": _encode(change.record),
+                "digest": change.digest,
+                "run_id": run_id,
+                "updated_at": now,
+            }
             if key in waiting:
-                row = waiting[key]
-                row.payload, row.digest, row.run_id, row.updated_at = (
-                    _encode(change.record),
-                    change.digest,
-                    run_id,
-                    now,
-                )
+                updates.append({"row_id": waiting[key], **fields})
             else:
-                row = OutboxRow(
-                    run_id=run_id,
-                    connector=connector,
-                    object=obj,
-                    key=key,
-                    digest=change.digest,
-                    payload=_encode(change.record),
-                    created_at=now,
-                    updated_at=now,
+                inserts.append(
+                    {"connector": connector, "object": obj, "key": key, "created_at": now}
+                    | fields
+                    | {"state": "pending", "attempts": 0}
                 )
-            session.add(row)
-            staged += 1
+        # one statement per kind of change (a multi-row insert, batched updates), one commit
+        conn = session.connection()
+        if superseded:
+            for start in range(0, len(superseded), 500):
+                conn.execute(
+                    update(table)
+                    .where(table.c.id.in_(superseded[start : start + 500]))
+                    .values(state="superseded")
+                )
+        if updates:
+            # the other keys of each row are what is set (executemany)
+            conn.execute(update(table).where(table.c.id == bindparam("row_id")), updates)
+        if inserts:
+            conn.execute(insert(table), inserts)
         session.commit()
-    return staged
+    return len(inserts) + len(updates)
 
 
 def write_back(
@@ -229,77 +239,163 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
     report: WriteReport,
     batch: int,
 ) -> None:
-    objects: dict[str, LogicalObject] = {obj.name: obj for obj in OKR_OBJECTS}
+    """Send one connector's pending writes, object by object or, where nothing waits, at once.
+
+    An object's records may point at records of the objects before it (a key
+    result at its objective, a check-in at its key result). Only a record the
+    CRM does not have yet must be sent before what points at it, so the
+    objects after one with such creations wait for it (see :func:`waves`); the
+    rest go at once, up to the connector's ``concurrent_writes``.
+    """
+    width = max(1, int(getattr(connector, "concurrent_writes", 1) or 1))
+    steps = waves(engine, connector_name, obj_names) if width > 1 else [[o] for o in obj_names]
+    for number, wave in enumerate(steps):
+        stopped: list[str] = []
+        run_each(
+            [
+                partial(
+                    _flush_object,
+                    engine,
+                    connector,
+                    (connector_name, obj_name),
+                    run_id,
+                    clock,
+                    report,
+                    batch,
+                    stopped,
+                )
+                for obj_name in wave
+            ],
+            name="okrsync-write-object",
+            width=width,
+        )
+        if stopped:
+            # still unavailable after the connector's retries: send no more
+            later = [obj_name for step in steps[number + 1 :] for obj_name in step]
+            if later:
+                _keep_pending(
+                    engine, connector_name, later, report, f"{connector_name} is unavailable"
+                )
+            return
+
+
+def waves(engine: Engine, connector_name: str, obj_names: Sequence[str]) -> list[list[str]]:
+    """``obj_names`` (in sending order) in groups that may be sent at once.
+
+    A group ends after an object with a pending write of a record never
+    written before (a creation): what comes after may point at it. Updates
+    of records the CRM has already point at nothing new.
+    """
+    outbox = OutboxRow.__table__  # type: ignore[attr-defined]
+    written = WrittenRow.__table__  # type: ignore[attr-defined]
+    statement = (
+        select(outbox.c.object)
+        .where(
+            outbox.c.connector == connector_name,
+            outbox.c.state == "pending",
+            ~exists().where(
+                written.c.connector == outbox.c.connector,
+                written.c.object == outbox.c.object,
+                written.c.key == outbox.c.key,
+            ),
+        )
+        .distinct()
+    )
+    with Session(engine) as session:
+        creating = {str(name) for (name,) in session.connection().execute(statement)}
+    out: list[list[str]] = [[]]
     for obj_name in obj_names:
-        while True:
-            with Session(engine) as session:
-                rows = session.exec(
-                    select(OutboxRow)
-                    .where(
-                        OutboxRow.connector == connector_name,
-                        OutboxRow.object == obj_name,
-                        OutboxRow.state == "pending",
-                    )
-                    .order_by(col(OutboxRow.id))
-                    .limit(batch)
-                ).all()
-                if not rows:
-                    break
-                records = [_decode(row.payload) for row in rows]
-                try:
-                    outcomes = connector.write(objects[obj_name], records)
-                except ConnectorError as exc:
-                    # the CRM is unavailable: keep the writes pending for the next run
-                    now = clock()
-                    for row in rows:
-                        row.attempts += 1
-                        row.updated_at = now
-                        row.last_error = str(exc)[:2000]
-                        session.add(row)
-                    session.commit()
-                    report.add(report.failed, connector_name, len(rows))
-                    report.errors.append(f"{connector_name} {obj_name}: {exc}")
-                    if isinstance(exc, RetriableConnectorError):
-                        # still unavailable after the connector's retries: try no more
-                        _keep_pending(
-                            engine,
-                            connector_name,
-                            obj_names[obj_names.index(obj_name) :],
-                            report,
-                            f"{connector_name} is unavailable",
-                            counted=[row.id for row in rows],
-                        )
-                        return
-                    break
+        out[-1].append(obj_name)
+        if obj_name in creating:
+            out.append([])
+    return [wave for wave in out if wave]
+
+
+def _flush_object(  # noqa: PLR0917  (one object's share of _flush_connector)
+    engine: Engine,
+    connector: Connector,
+    where: tuple[str, str],
+    run_id: str,
+    clock: Callable[[], datetime],
+    report: WriteReport,
+    batch: int,
+    stopped: list[str],
+) -> None:
+    """Send one object's pending writes a batch at a time; ``stopped`` notes an unavailable CRM."""
+    connector_name, obj_name = where
+    objects: dict[str, LogicalObject] = {obj.name: obj for obj in OKR_OBJECTS}
+    while True:
+        if stopped:  # another object found the CRM unavailable: leave these pending too
+            _keep_pending(
+                engine, connector_name, [obj_name], report, f"{connector_name} is unavailable"
+            )
+            return
+        with Session(engine) as session:
+            rows = session.exec(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.connector == connector_name,
+                    OutboxRow.object == obj_name,
+                    OutboxRow.state == "pending",
+                )
+                .order_by(col(OutboxRow.id))
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            records = [_decode(row.payload) for row in rows]
+            try:
+                outcomes = connector.write(objects[obj_name], records)
+            except ConnectorError as exc:
+                # the CRM is unavailable: keep the writes pending for the next run
                 now = clock()
-                written: list[dict[str, Any]] = []
-                for row, outcome in zip(rows, outcomes, strict=True):
+                for row in rows:
                     row.attempts += 1
                     row.updated_at = now
-                    if outcome.status is UpsertStatus.FAILED:
-                        row.state = "failed"
-                        row.last_error = f"{outcome.code}: {outcome.message}"[:2000]
-                        report.add(report.failed, connector_name)
-                        report.errors.append(
-                            f"{connector_name} {obj_name} {row.key}: {row.last_error}"
-                        )
-                    else:
-                        row.state = "done"
-                        report.add(report.upserted, connector_name)
-                        written.append(
-                            {
-                                "connector": connector_name,
-                                "object": obj_name,
-                                "key": row.key,
-                                "digest": row.digest,
-                                "crm_id": outcome.id,
-                                "written_at": now,
-                                "run_id": run_id,
-                            }
-                        )
+                    row.last_error = str(exc)[:2000]
                     session.add(row)
-                _remember_written(session, written)
                 session.commit()
+                report.add(report.failed, connector_name, len(rows))
+                report.errors.append(f"{connector_name} {obj_name}: {exc}")
+                if isinstance(exc, RetriableConnectorError):
+                    # still unavailable after the connector's retries: try no more
+                    stopped.append(obj_name)
+                    _keep_pending(
+                        engine,
+                        connector_name,
+                        [obj_name],
+                        report,
+                        f"{connector_name} is unavailable",
+                        counted=[row.id for row in rows],
+                    )
+                return
+            now = clock()
+            written: list[dict[str, Any]] = []
+            for row, outcome in zip(rows, outcomes, strict=True):
+                row.attempts += 1
+                row.updated_at = now
+                if outcome.status is UpsertStatus.FAILED:
+                    row.state = "failed"
+                    row.last_error = f"{outcome.code}: {outcome.message}"[:2000]
+                    report.add(report.failed, connector_name)
+                    report.errors.append(f"{connector_name} {obj_name} {row.key}: {row.last_error}")
+                else:
+                    row.state = "done"
+                    report.add(report.upserted, connector_name)
+                    written.append(
+                        {
+                            "connector": connector_name,
+                            "object": obj_name,
+                            "key": row.key,
+                            "digest": row.digest,
+                            "crm_id": outcome.id,
+                            "written_at": now,
+                            "run_id": run_id,
+                        }
+                    )
+                session.add(row)
+            _remember_written(session, written)
+            session.commit()
 
 
 def _remember_written(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -308,11 +404,11 @@ def _remember_written(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     conn = session.connection()
     table = WrittenRow.__table__  # type: ignore[attr-defined]
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    upsert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     kept = ("digest", "crm_id", "written_at", "run_id")
-    statement = insert.on_conflict_do_update(
+    statement = upsert.on_conflict_do_update(
         index_elements=["connector", "object", "key"],
-        set_={name: insert.excluded[name] for name in kept},
+        set_={name: upsert.excluded[name] for name in kept},
     )
     conn.execute(statement, rows)
 
@@ -354,10 +450,11 @@ def prune_outbox(engine: Engine, keep_runs: int = 50) -> None:
         ).all()
         old = list(runs[keep_runs:])
         if old:
-            for row in session.exec(
-                select(OutboxRow).where(
-                    col(OutboxRow.run_id).in_(old), col(OutboxRow.state) != "pending"
+            table = OutboxRow.__table__  # type: ignore[attr-defined]
+            for start in range(0, len(old), 500):
+                session.connection().execute(
+                    delete(table).where(
+                        table.c.run_id.in_(old[start : start + 500]), table.c.state != "pending"
+                    )
                 )
-            ):
-                session.delete(row)
             session.commit()

@@ -13,6 +13,7 @@ The toolkit is CRM-agnostic: it imports no CRM SDK.
 
 from __future__ import annotations
 
+from okrsync._parallel import run_each
 from okrsync.kit._clock import ServerClock
 from okrsync.kit._plugin import DEPRECATED_EVENT, ConnectorPluginBase
 from okrsync.kit._quota import QUOTA_STOPPED_EVENT, QuotaMeter, reserve_reached
@@ -49,4 +50,5 @@ __all__ = [
     "ServerClock",
     "parse_stamp",
     "reserve_reached",
+    "run_each",
 ]

@@ -19,12 +19,14 @@ only. What the cache forgets (after a day) is checked again, harmlessly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
 from okrsync.connector import NoSchemaCache, UpsertOutcome, UpsertStatus
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
+from okrsync.kit import run_each
 from okrsync_hubspot._errors import CRM, retriable_category
 from okrsync_hubspot._okr import (
     KEY_PROPERTY,
@@ -115,6 +117,7 @@ class Writer:
         *,
         batch_size: int,
         connector: str,
+        concurrent: int = 1,
         owner_id: Callable[[str], str | None],
         owner_email: Callable[[str], str | None],
         cache: SchemaCache | None = None,
@@ -123,6 +126,8 @@ class Writer:
         self._schemas = schemas
         self._cache = cache or NoSchemaCache()
         self._batch_size = batch_size
+        self._concurrent = concurrent
+        """Upsert batches sent at once (they are independent: links are made after all)."""
         self._connector = connector
         self._owner_id = owner_id
         self._owner_email = owner_email
@@ -185,8 +190,14 @@ class Writer:
                 outcomes[index] = _failed(key, "INVALID_VALUE", problem)
                 continue
             inputs.append(_Input(index, key, properties))
-        for chunk in _chunks(inputs, self._batch_size):
-            self._upsert(obj, info, chunk, outcomes)
+        run_each(
+            [
+                partial(self._upsert, obj, info, chunk, outcomes)
+                for chunk in _chunks(inputs, self._batch_size)
+            ],
+            name="okrsync-hubspot-upsert",
+            width=self._concurrent,
+        )
         done = [o if o is not None else _failed("", "NO_RESULT", "not written") for o in outcomes]
         self._associate(obj, info, records, done)
         log = self._log(info.name)

@@ -120,6 +120,7 @@ class HubSpotConnector:
         self._cache = schema_cache or NoSchemaCache()
         self._export_budget = ExportBudget(self._cache, settings.exports_per_day, self._clock)
         self.concurrent_pulls = settings.concurrent_pulls
+        self.concurrent_writes = settings.concurrent_writes
         """Pulls of different objects that may run at once (the transport is shared safely)."""
         self._schemas = Schemas(self._http, self._cache)
         self._props: dict[str, dict[str, PropertyMeta]] = {}
@@ -132,6 +133,7 @@ class HubSpotConnector:
             self._schemas,
             batch_size=settings.batch_size,
             connector=name,
+            concurrent=settings.concurrent_writes,
             owner_id=self.resolve_owner,
             owner_email=self._owner_email,
             cache=self._cache,

@@ -57,6 +57,13 @@ class SalesforceSettings(ConnectorSettings):
         le=8,
         description="Objects pulled at once (their round trips overlap; 1: one at a time).",
     )
+    concurrent_writes: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Write batches sent at once: of different objects when nothing new is "
+        "pointed at, and of one object's records (1: one at a time).",
+    )
     bulk_threshold_rows: int = Field(
         20_000,
         ge=0,

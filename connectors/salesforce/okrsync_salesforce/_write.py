@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from okrsync.connector import NoSchemaCache, UpsertOutcome, UpsertStatus
 from okrsync.errors import FatalConnectorError, RetriableConnectorError
-from okrsync.kit import RETRY_EVENT
+from okrsync.kit import RETRY_EVENT, run_each
 from okrsync_salesforce._errors import CRM, LOCKED, RETRIABLE_CODES
 from okrsync_salesforce._okr import (
     KEY_FIELD,
@@ -207,10 +208,13 @@ class Writer:
             ready.append((index, key, body))
         size = self.settings.batch_size
         for wave in _parents_first(obj, records, ready):
-            for start in range(0, len(wave), size):
-                batch = wave[start : start + size]
-                for index, outcome in self._batch(sobject, batch, bound):
-                    outcomes[index] = outcome
+            # a wave's records point at none of each other: its batches may go at once
+            batches = [wave[start : start + size] for start in range(0, len(wave), size)]
+            run_each(
+                [partial(self._send_batch, sobject, batch, bound, outcomes) for batch in batches],
+                name="okrsync-salesforce-upsert",
+                width=self.settings.concurrent_writes,
+            )
         done = [o for o in outcomes if o is not None]
         bound.info(
             "salesforce.write.completed",
@@ -220,6 +224,16 @@ class Writer:
             failed=sum(o.status is UpsertStatus.FAILED for o in done),
         )
         return done
+
+    def _send_batch(
+        self,
+        sobject: str,
+        batch: list[tuple[int, str, dict[str, Any]]],
+        bound: Any,
+        outcomes: list[UpsertOutcome | None],
+    ) -> None:
+        for index, outcome in self._batch(sobject, batch, bound):
+            outcomes[index] = outcome
 
     def _body(
         self, obj: LogicalObject, sobject: str, record: dict[str, Any], existing: set[str]

@@ -87,6 +87,7 @@ class SalesforceConnector:
         self.teams = Teams(self.transport, schema_cache)
         self.log = log.bind(connector=name, crm=CRM)
         self.concurrent_pulls = settings.concurrent_pulls
+        self.concurrent_writes = settings.concurrent_writes
         """Pulls of different objects that may run at once (the transport is shared safely)."""
 
     # -- reading ----------------------------------------------------------------------

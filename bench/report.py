@@ -25,11 +25,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         (
             "| rows/CRM | KRs | RTT ms | cycle | API calls | floor | calls/floor | bulk floor "
-            "| calls/bulk floor | wall s | latency floor s | wall/floor | rows pulled "
+            "| calls/bulk floor | wall s | latency floor s | wall/floor | search pacing s "
+            "| rows pulled "
             "| replica rows | eval ms | eval all ms | peak RSS MiB "
             "| naive calls | naive wall s | calls/naive | wall/naive |"
         ),
-        "|" + "---:|" * 21,
+        "|" + "---:|" * 22,
     ]
     for r in rows:
         if r["cycle"] == "naive":
@@ -48,6 +49,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r['wall']:.2f}",
             f"{r['latency_floor']:.2f}",
             _ratio(r["wall"], r["latency_floor"]) if r["rtt"] else "—",
+            f"{r['search_pacing']:.2f}" if r.get("search_pacing") else "—",
             f"{r['pulled']:,}",
             f"{r['replica_rows']:,}",
             f"{r['eval'] * 1000:.0f}",

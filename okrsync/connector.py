@@ -290,6 +290,9 @@ class Connector(Protocol):
     A connector is used by one thread at a time, unless it has an attribute
     ``concurrent_pulls`` above one: then that many of its pulls (of different
     objects) may run at once, and its transport must be safe to share.
+    Likewise ``concurrent_writes`` above one lets that many :meth:`write`
+    calls of different objects run at once (see :func:`okrsync.writeback.waves`
+    for when the write-back does).
     """
 
     name: str

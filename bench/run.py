@@ -403,9 +403,10 @@ def search_pacing(searches: int, rtt: float) -> float:
     """
     if searches <= 0:
         return 0.0
-    capacity = max(1, int(SEARCH_RPS))
-    window = capacity / SEARCH_RPS * 1.1
-    return (math.ceil(searches / capacity) - 1) * window + rtt / 1000
+    from okrsync_hubspot._http import Pacer  # noqa: PLC0415  (the connector's own rule)
+
+    pacer = Pacer(SEARCH_RPS)
+    return (math.ceil(searches / pacer.capacity) - 1) * pacer.window + rtt / 1000
 
 
 # -- the benchmark ------------------------------------------------------------------------------

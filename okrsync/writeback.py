@@ -195,7 +195,7 @@ def flush_outbox(
     batch: int = OUTBOX_BATCH,
     unreachable: Collection[str] = (),
 ) -> None:
-    """Send every pending write, objectives before key results before check-ins.
+    """Send every pending write, each record after any new record it points at (see :func:`waves`).
 
     Each confirmed record leaves the outbox and is recorded as written, batch by
     batch, so a crash loses at most the confirmation of one batch (which the
@@ -248,7 +248,7 @@ def _flush_connector(  # noqa: PLR0917  (one connector's share of flush_outbox)
     rest go at once, up to the connector's ``concurrent_writes``.
     """
     width = max(1, int(getattr(connector, "concurrent_writes", 1) or 1))
-    steps = waves(engine, connector_name, obj_names) if width > 1 else [[o] for o in obj_names]
+    steps = waves(engine, connector_name, obj_names)  # one at a time still, when width is 1
     for number, wave in enumerate(steps):
         stopped: list[str] = []
         run_each(

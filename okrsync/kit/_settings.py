@@ -15,6 +15,8 @@ sets them one way whatever the CRM:
 ``quota_reserve_percent``  float   Share of the CRM's daily API quota never spent.
 ``lookback_seconds``       float   Overlap of incremental pulls, for changes seen late.
 ``deletion_check_seconds`` float   Least time between two listings of deletions (a day).
+``concurrent_pulls``       int     Objects pulled at once (1: one at a time).
+``concurrent_writes``      int     Write batches sent at once (1: one at a time).
 ========================== ======= =================================================
 
 Settings renamed since an earlier release are still read for one release: a
@@ -108,6 +110,19 @@ class ConnectorSettings(BaseModel):
         "records) then cost one call per object a day, so the other cycles of the day cost one "
         "query per object; a record deleted meanwhile still counts until the next listing "
         "(Salesforce soft deletes do not wait: they come with every pull).",
+    )
+    concurrent_pulls: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Objects pulled at once (their round trips overlap; 1: one at a time).",
+    )
+    concurrent_writes: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Write batches sent at once: of different objects when nothing new is "
+        "pointed at, and of one object's records (1: one at a time).",
     )
 
     @model_validator(mode="after")

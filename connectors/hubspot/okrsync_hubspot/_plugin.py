@@ -53,19 +53,6 @@ class HubSpotSettings(ConnectorSettings):
         "changes made this long before the previous pull started (records already seen are not "
         "yielded again). Must exceed the search lag plus the clock skew.",
     )
-    concurrent_pulls: int = Field(
-        4,
-        ge=1,
-        le=8,
-        description="Objects pulled at once (their round trips overlap; 1: one at a time).",
-    )
-    concurrent_writes: int = Field(
-        4,
-        ge=1,
-        le=8,
-        description="Write batches sent at once: of different objects when nothing new is "
-        "pointed at, and of one object's records (1: one at a time).",
-    )
     export_threshold_rows: int = Field(
         5_000,
         ge=0,

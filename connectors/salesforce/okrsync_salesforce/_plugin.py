@@ -51,19 +51,6 @@ class SalesforceSettings(ConnectorSettings):
     page_size: int = Field(
         2000, ge=200, le=2000, description="Rows per query page (Sforce-Query-Options)."
     )
-    concurrent_pulls: int = Field(
-        4,
-        ge=1,
-        le=8,
-        description="Objects pulled at once (their round trips overlap; 1: one at a time).",
-    )
-    concurrent_writes: int = Field(
-        4,
-        ge=1,
-        le=8,
-        description="Write batches sent at once: of different objects when nothing new is "
-        "pointed at, and of one object's records (1: one at a time).",
-    )
     bulk_threshold_rows: int = Field(
         20_000,
         ge=0,

@@ -12,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from okrsync_salesforce_sandbox import RunningSalesforceSandbox, start_sandbox
+from okrsync_salesforce_sandbox import RunningSalesforceSandbox, plugin, start_sandbox
 from okrsync_salesforce_sandbox.ids import make_id
 from okrsync_sandbox.accounting import Accounting
 from okrsync_sandbox.server import SandboxOptions
@@ -206,6 +206,14 @@ def small_org() -> dict[str, list[dict[str, Any]]]:
             for _, account, score, day, survey, comment in nps
         ],
     }
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[RunningSalesforceSandbox]:
+    """The sandbox seeded from the small dataset (seed 3), through the sandbox plugin."""
+    box = plugin.start_sandbox(SandboxOptions(seed=3, size="small", as_of=AS_OF), Accounting())
+    yield box
+    box.stop()
 
 
 @pytest.fixture(scope="session")

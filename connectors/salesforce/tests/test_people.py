@@ -12,10 +12,7 @@ from okrsync.state.db import open_store
 from okrsync.state.schema_cache import StoreSchemaCache
 from okrsync_salesforce import SalesforceSettings
 from okrsync_salesforce.connector import SalesforceConnector
-from okrsync_salesforce_sandbox import plugin
-from okrsync_sandbox.accounting import Accounting
 from okrsync_sandbox.dataset import Dataset
-from okrsync_sandbox.server import SandboxOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -26,14 +23,6 @@ if TYPE_CHECKING:
     from okrsync_salesforce_sandbox import RunningSalesforceSandbox
 
 AS_OF = datetime(2026, 8, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[RunningSalesforceSandbox]:
-    """The sandbox seeded from the small dataset."""
-    box = plugin.start_sandbox(SandboxOptions(seed=3, size="small", as_of=AS_OF), Accounting())
-    yield box
-    box.stop()
 
 
 def settings_of(box: RunningSalesforceSandbox) -> SalesforceSettings:

@@ -29,14 +29,6 @@ AS_OF = datetime(2026, 8, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def seeded() -> Iterator[RunningSalesforceSandbox]:
-    """The sandbox seeded from the small dataset, through the sandbox plugin."""
-    box = plugin.start_sandbox(SandboxOptions(seed=3, size="small", as_of=AS_OF), Accounting())
-    yield box
-    box.stop()
-
-
-@pytest.fixture(scope="module")
 def seeded_sf(
     seeded: RunningSalesforceSandbox, make_client: Callable[..., Salesforce]
 ) -> Iterator[Salesforce]:

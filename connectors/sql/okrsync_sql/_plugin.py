@@ -76,10 +76,11 @@ class SqlSettings(ConnectorSettings):
     connections and other passing failures, ``lookback_seconds`` must exceed the
     longest write transaction of the database (a row is stamped when its
     transaction starts and seen when it commits), ``deletion_check_seconds`` is
-    the cadence of the id reconciliation. ``batch_size`` and
-    ``quota_reserve_percent`` do not apply (nothing is written; a database has no
-    daily quota). The ``url`` comes from the environment or a file, never from
-    the YAML configuration: it holds the password.
+    the cadence of the id reconciliation. ``batch_size``, ``concurrent_pulls``,
+    ``concurrent_writes`` and ``quota_reserve_percent`` do not apply (tables are
+    read one at a time, nothing is written; a database has no daily quota). The
+    ``url`` comes from the environment or a file, never from the YAML
+    configuration: it holds the password.
     """
 
     model_config = ConfigDict(populate_by_name=True)
